@@ -1,0 +1,249 @@
+"""Load, check and save training configs (YAML with ``_base_`` inheritance, via OmegaConf)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterable, List, Optional, Sequence, Union
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from detaug.config.schema import (
+    BACKENDS,
+    DATASET_KINDS,
+    ERASING_MODES,
+    LR_POLICIES,
+    METRICS,
+    TrainConfig,
+)
+
+PathLike = Union[str, os.PathLike]
+
+#: Key naming the config(s) a YAML file extends, relative to the file's folder.
+BASE_KEY = "_base_"
+
+
+class ConfigError(ValueError):
+    """A config that cannot be used: unknown key, wrong type, invalid choice, bad file."""
+
+
+def _describe(exc: OmegaConfBaseException) -> str:
+    key = getattr(exc, "full_key", None)
+    msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return f"{key}: {msg}" if key else msg
+
+
+def _read_yaml_chain(path: Path, seen: Sequence[Path] = ()) -> List[tuple]:
+    """Return [(file, DictConfig)] from the farthest base to ``path`` itself."""
+    path = path.resolve()
+    if path in seen:
+        chain = " -> ".join(str(p) for p in (*seen, path))
+        raise ConfigError(f"{BASE_KEY} cycle: {chain}")
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        node = OmegaConf.load(path)
+    except Exception as exc:  # yaml errors come in several types
+        raise ConfigError(f"{path}: cannot parse YAML: {exc}") from exc
+    if not isinstance(node, DictConfig):
+        raise ConfigError(f"{path}: a config must be a mapping, got a list")
+    bases = node.pop(BASE_KEY, None)
+    if bases is None:
+        bases = []
+    elif isinstance(bases, str):
+        bases = [bases]
+    else:
+        bases = list(bases)
+    out: List[tuple] = []
+    for base in bases:
+        out.extend(_read_yaml_chain(path.parent / str(base), (*seen, path)))
+    out.append((path, node))
+    return out
+
+
+def load_config(
+    path: Optional[PathLike] = None,
+    overrides: Iterable[str] = (),
+    resolve: bool = True,
+) -> DictConfig:
+    """Load a training config: schema defaults <- ``_base_`` files <- ``path`` <- overrides.
+
+    Args:
+        path: a YAML file (default None: the schema defaults alone). A file may name the
+            file(s) it extends under ``_base_`` (a path or a list, relative to the file);
+            later files override earlier ones key by key, lists are replaced.
+        overrides: ``"key.sub=value"`` strings (values parsed as YAML), applied last.
+        resolve: resolve ``${...}`` interpolations (default True).
+
+    Returns:
+        A structured ``DictConfig`` of :class:`~detaug.config.schema.TrainConfig`: assigning
+        an unknown key or a wrong type to it later raises as well.
+
+    Raises:
+        ConfigError: naming the file and the key, for unknown keys, wrong types, invalid
+            choices (with the valid ones), bad overrides or missing files.
+
+    Examples:
+        >>> cfg = load_config(overrides=["schedule.epochs=3"])
+        >>> cfg.schedule.epochs, cfg.model.name
+        (3, 'fasterrcnn_small')
+        >>> load_config(overrides=["schedule.epoch=3"])
+        Traceback (most recent call last):
+        ...
+        detaug.config.loading.ConfigError: --set schedule.epoch=3: schedule.epoch: Key 'epoch' not in 'ScheduleConfig'. Did you mean: 'epochs'?
+    """
+    cfg = OmegaConf.structured(TrainConfig)
+    if path is not None:
+        for file, node in _read_yaml_chain(Path(path)):
+            try:
+                cfg = OmegaConf.merge(cfg, node)
+            except OmegaConfBaseException as exc:
+                raise ConfigError(f"{file}: {_describe(exc)}") from exc
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"--set expects key=value, got {item!r}")
+        try:
+            cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist([item]))
+        except OmegaConfBaseException as exc:
+            raise ConfigError(f"--set {item}: {_describe(exc)}") from exc
+    if resolve:
+        try:
+            OmegaConf.resolve(cfg)
+        except OmegaConfBaseException as exc:
+            raise ConfigError(f"cannot resolve interpolation: {_describe(exc)}") from exc
+    validate_config(cfg)
+    return cfg
+
+
+def _choice(key: str, value, valid) -> None:
+    if value not in valid:
+        raise ConfigError(f"{key}: unknown value {value!r}; valid: {', '.join(map(repr, valid))}")
+
+
+def validate_config(cfg: DictConfig) -> None:
+    """Check values with a fixed set of choices and cross-field rules; raise ConfigError."""
+    from detaug.models import MODEL_NAMES
+
+    _choice("data.kind", cfg.data.kind, DATASET_KINDS)
+    _choice("model.name", cfg.model.name, MODEL_NAMES)
+    _choice("augmentation.backend", cfg.augmentation.backend, BACKENDS)
+    _choice("augmentation.erasing.mode", cfg.augmentation.erasing.mode, ERASING_MODES)
+    _choice("schedule.policy", cfg.schedule.policy, LR_POLICIES)
+    if cfg.evaluation.metric:
+        _choice("evaluation.metric", cfg.evaluation.metric, METRICS)
+    if cfg.augmentation.erasing.device:
+        raise ConfigError(
+            "augmentation.erasing.device: batched erasing on the device is not implemented yet; "
+            "set it to false (erasing then runs in the DataLoader workers)"
+        )
+    positive = {
+        "schedule.epochs": cfg.schedule.epochs,
+        "data.batch_size": cfg.data.batch_size,
+        "data.test_batch_size": cfg.data.test_batch_size,
+        "runtime.print_freq": cfg.runtime.print_freq,
+        "runtime.checkpoint_interval": cfg.runtime.checkpoint_interval,
+        "model.min_size": cfg.model.min_size,
+        "model.max_size": cfg.model.max_size,
+    }
+    for key, value in positive.items():
+        if value < 1:
+            raise ConfigError(f"{key}: must be >= 1, got {value}")
+    non_negative = {
+        "optim.lr": cfg.optim.lr,
+        "optim.weight_decay": cfg.optim.weight_decay,
+        "data.workers": cfg.data.workers,
+        "data.aspect_ratio_group_factor": cfg.data.aspect_ratio_group_factor,
+        "schedule.warmup_iters": cfg.schedule.warmup_iters,
+        "evaluation.interval": cfg.evaluation.interval,
+    }
+    for key, value in non_negative.items():
+        if value < 0:
+            raise ConfigError(f"{key}: must be >= 0, got {value}")
+    if cfg.optim.clip_grad_norm is not None and cfg.optim.clip_grad_norm <= 0:
+        raise ConfigError(f"optim.clip_grad_norm: must be > 0 or null, got {cfg.optim.clip_grad_norm}")
+    if not 0 < cfg.schedule.warmup_factor <= 1:
+        raise ConfigError(f"schedule.warmup_factor: must be in (0, 1], got {cfg.schedule.warmup_factor}")
+    milestones = list(cfg.schedule.milestones)
+    if milestones != sorted(milestones) or any(m < 1 for m in milestones):
+        raise ConfigError(f"schedule.milestones: must be increasing epochs >= 1, got {milestones}")
+    if cfg.data.kind != "synthetic":
+        if not cfg.data.train:
+            raise ConfigError(f"data.train: {cfg.data.kind} needs at least one training split")
+        if not cfg.data.test:
+            raise ConfigError(f"data.test: {cfg.data.kind} needs at least one test split")
+        for group in ("train", "test"):
+            for i, s in enumerate(cfg.data[group]):
+                key = f"data.{group}[{i}]"
+                if cfg.data.kind == "voc" and not (s.root and s.split):
+                    raise ConfigError(f"{key}: a VOC split needs 'root' and 'split'")
+                if cfg.data.kind == "coco" and not (s.image_dir and s.ann_file):
+                    raise ConfigError(f"{key}: a COCO split needs 'image_dir' and 'ann_file'")
+    names = [s.name or s.split for s in cfg.data.test]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"data.test: split names must be unique, got {names}")
+    if cfg.evaluation.best_split and cfg.data.test and cfg.evaluation.best_split not in names:
+        raise ConfigError(f"evaluation.best_split: {cfg.evaluation.best_split!r} is not a test split; valid: {names}")
+    _check_erasing_args(cfg)
+
+
+def _check_erasing_args(cfg: DictConfig) -> None:
+    """Let the erasing transform validate its own arguments, if it is available."""
+    er = cfg.augmentation.erasing
+    if er.mode == "none":
+        return
+    try:
+        from detaug.erasing.params import ErasingParams
+    except ImportError:  # the transforms are not installed in this checkout yet
+        return
+    kwargs = erasing_kwargs(cfg)
+    try:
+        ErasingParams(**kwargs)
+    except TypeError:  # argument set of the core differs; the transform will check
+        return
+    except ValueError as exc:
+        raise ConfigError(f"augmentation.erasing: {exc}") from exc
+
+
+def erasing_kwargs(cfg: DictConfig) -> dict:
+    """The keyword arguments of BoxAwareRandomErasing from ``cfg.augmentation.erasing``."""
+    er = OmegaConf.to_container(cfg.augmentation.erasing, resolve=True)
+    er.pop("device")
+    for key in ("scale", "ratio"):
+        er[key] = tuple(er[key])
+    if isinstance(er["count"], list):
+        er["count"] = tuple(er["count"])
+    if isinstance(er["fill"], list):
+        er["fill"] = tuple(er["fill"])
+    return er
+
+
+def config_to_yaml(cfg: DictConfig) -> str:
+    return OmegaConf.to_yaml(cfg, resolve=True)
+
+
+def save_config(cfg: DictConfig, path: PathLike) -> Path:
+    """Write the resolved config as YAML, atomically (temporary file, then rename)."""
+    path = Path(path)
+    atomic_write_bytes(path, config_to_yaml(cfg).encode("utf-8"))
+    return path
+
+
+def atomic_write_bytes(path: PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and os.replace."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise

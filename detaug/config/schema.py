@@ -1,0 +1,179 @@
+"""The training configuration schema: typed dataclasses that OmegaConf checks every file against.
+
+Every key a config may hold is declared here, with its type and default. Loading merges YAML
+files (and ``--set`` overrides) into ``OmegaConf.structured(TrainConfig)``, so an unknown key
+or a value of the wrong type is an error that names the key (see :mod:`detaug.config.loading`).
+Values with a fixed set of choices (dataset kind, model name, erasing mode, ...) are checked by
+:func:`detaug.config.loading.validate_config`, which lists the valid choices.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+#: Dataset kinds the training tool can build.
+DATASET_KINDS = ("synthetic", "voc", "coco")
+#: Evaluation metrics: VOC2007 11-point, VOC2010+ all-point area, COCO AP@[.5:.95].
+METRICS = ("voc07", "voc2010", "coco")
+#: Erasing modes; ``"none"`` is the baseline (no erasing).
+ERASING_MODES = ("none", "ire", "ore", "i+ore")
+#: Learning-rate policies after the warm-up.
+LR_POLICIES = ("multistep", "cosine")
+#: Transform front-ends the pipeline can be built with.
+BACKENDS = ("albumentations", "torchvision")
+
+
+@dataclass
+class SplitConfig:
+    """One split of a dataset.
+
+    VOC (and the synthetic set): ``root`` is a ``VOCdevkit/VOC20xx`` folder and ``split`` a
+    name from ``ImageSets/Main``. COCO: ``image_dir`` and ``ann_file``. The synthetic set
+    fills ``root`` itself; there only ``split`` (``train``, ``test``, ``occluded``) matters.
+    ``name`` labels the split in result tables and prediction folders.
+    """
+
+    name: str = ""
+    root: str = ""
+    split: str = ""
+    image_dir: str = ""
+    ann_file: str = ""
+
+
+@dataclass
+class DataConfig:
+    kind: str = "synthetic"
+    #: Synthetic: the folder the set is generated into (on first use). Otherwise unused.
+    root: str = "data/synthetic"
+    #: Synthetic: the generator's seed and number of training / test images.
+    synthetic_seed: int = 0
+    synthetic_num_train: int = 240
+    synthetic_num_test: int = 80
+    #: Class names; empty = the dataset's default (the 20 VOC classes, the COCO categories,
+    #: the synthetic shapes).
+    classes: List[str] = field(default_factory=list)
+    train: List[SplitConfig] = field(default_factory=list)
+    test: List[SplitConfig] = field(default_factory=list)
+    #: VOC: keep "difficult" objects as training targets (the reference code drops them).
+    keep_difficult: bool = False
+    #: Images per process (per GPU) and per step.
+    batch_size: int = 2
+    test_batch_size: int = 2
+    workers: int = 2
+    #: Aspect-ratio grouping of training batches (0 = off), as the torchvision references.
+    aspect_ratio_group_factor: int = 3
+
+
+@dataclass
+class ModelConfig:
+    name: str = "fasterrcnn_small"
+    #: Detector weights: a torchvision weight name (e.g. "COCO_V1", "DEFAULT") or a local file.
+    weights: Optional[str] = None
+    #: Backbone weights: a torchvision weight name (e.g. "IMAGENET1K_V1") or a local file.
+    weights_backbone: Optional[str] = None
+    trainable_backbone_layers: Optional[int] = None
+    #: Resizing done inside the model (GeneralizedRCNNTransform).
+    min_size: int = 800
+    max_size: int = 1333
+    #: Further keyword arguments for the torchvision constructor (e.g. rpn_batch_size_per_image).
+    kwargs: Dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ErasingConfig:
+    """Arguments of :class:`detaug.BoxAwareRandomErasing` (paper defaults for detection)."""
+
+    mode: str = "none"
+    image_p: float = 0.5
+    object_p: float = 0.5
+    scale: List[float] = field(default_factory=lambda: [0.02, 0.2])
+    ratio: List[float] = field(default_factory=lambda: [0.3, 1 / 0.3])
+    ratio_sampling: str = "uniform"
+    max_attempts: int = 100
+    #: "random" | "random_normal" | "random_color" | a number | a per-channel list.
+    fill: Any = "random"
+    #: Image-level regions: an int or [min, max].
+    count: Any = 1
+    min_visibility: float = 0.0
+    #: Batched erasing on the device instead of in the DataLoader workers (not implemented yet).
+    device: bool = False
+
+
+@dataclass
+class AugmentationConfig:
+    backend: str = "albumentations"
+    hflip_p: float = 0.5
+    #: Multi-scale training: shorter-side sizes to draw from (empty = leave resizing to the
+    #: model's min_size / max_size). ``max_size`` caps the longer side when scales are used.
+    scales: List[int] = field(default_factory=list)
+    max_size: int = 1333
+    erasing: ErasingConfig = field(default_factory=ErasingConfig)
+
+
+@dataclass
+class OptimConfig:
+    #: Learning rate for the whole (global) batch: processes x data.batch_size.
+    lr: float = 0.02
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    nesterov: bool = False
+    #: Clip the gradient norm to this value (null = no clipping).
+    clip_grad_norm: Optional[float] = None
+
+
+@dataclass
+class ScheduleConfig:
+    epochs: int = 26
+    policy: str = "multistep"
+    #: Multistep: epochs after which the lr is multiplied by ``gamma``.
+    milestones: List[int] = field(default_factory=lambda: [16, 22])
+    gamma: float = 0.1
+    #: Cosine: the final lr as a fraction of the initial one.
+    min_lr_factor: float = 0.0
+    #: Linear warm-up from ``warmup_factor * lr`` over the first iterations.
+    warmup_iters: int = 1000
+    warmup_factor: float = 0.001
+
+
+@dataclass
+class EvaluationConfig:
+    #: Empty = the dataset's own: voc07 for VOC2007 test and the synthetic set, coco for COCO.
+    metric: str = ""
+    #: Evaluate every N epochs (and always after the last one); 0 = only at the end.
+    interval: int = 1
+    #: Split whose metric decides the best checkpoint (default: the first test split).
+    best_split: str = ""
+    #: Write predictions in the devkit / COCO results formats.
+    save_predictions: bool = True
+
+
+@dataclass
+class RuntimeConfig:
+    #: "auto" (CUDA if available, else CPU), "cpu", "cuda", "cuda:1", ...
+    device: str = "auto"
+    #: Mixed precision; only used on CUDA.
+    amp: bool = True
+    #: Deterministic algorithms (slower on GPU); CPU runs are deterministic anyway.
+    deterministic: bool = False
+    #: Plain log line every N iterations when output is not a terminal.
+    print_freq: int = 20
+    #: Save the last checkpoint every N epochs (always at the end and on interruption).
+    checkpoint_interval: int = 1
+    tensorboard: bool = True
+    #: Distributed backend: "auto" = NCCL on GPUs, Gloo on CPU.
+    dist_backend: str = "auto"
+
+
+@dataclass
+class TrainConfig:
+    name: str = "detaug"
+    seed: int = 0
+    output_dir: str = "runs/${name}"
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    augmentation: AugmentationConfig = field(default_factory=AugmentationConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+    runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
