@@ -1,0 +1,126 @@
+"""The erase plan: the random choices of one call, as a small plain record.
+
+A transform first samples a plan (:func:`detaug.erasing.sample_plan`), then a pure
+kernel applies it (:func:`detaug.erasing.apply_plan`). Visualising, replaying and
+testing all read the plan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence, Tuple, Union
+
+import numpy as np
+
+#: A fill is one of the named random modes or a constant (a number, or one value per channel).
+Fill = Union[str, float, Tuple[float, ...]]
+
+#: Named random fills. ``"random"``: per pixel, uniform over the dtype's range (the
+#: paper). ``"random_normal"``: per pixel N(0, 1) (torchvision ``value="random"``,
+#: timm ``mode="pixel"``). ``"random_color"``: one colour per region, uniform over the
+#: dtype's range. ``"random_color_normal"``: one colour per region, N(0, 1) (timm
+#: ``mode="rand"``).
+RANDOM_FILLS = ("random", "random_normal", "random_color", "random_color_normal")
+
+#: Source index of image-level regions (ORE regions carry the index of their box).
+IMAGE_LEVEL = -1
+
+
+@dataclass(frozen=True)
+class ErasePlan:
+    """Regions to erase in one image, and how to fill them.
+
+    Attributes:
+        rects: int64 array ``[K, 4]`` of ``x1, y1, x2, y2`` in absolute pixels; the
+            region covers rows ``y1:y2`` and columns ``x1:x2`` (``x2``/``y2`` exclusive),
+            so it is also the region's box in continuous pixel coordinates.
+        source: int64 array ``[K]``; the index of the input box each region was drawn
+            inside, or ``-1`` (:data:`IMAGE_LEVEL`) for an image-level region.
+        fill: a name from :data:`RANDOM_FILLS`, or a constant (float, or tuple of floats
+            one per channel).
+        seed: seed of the fill's random values, so that applying the plan twice gives
+            the same pixels.
+        image_size: ``(height, width)`` of the image the plan was drawn for.
+
+    Examples:
+        >>> plan = ErasePlan.empty((4, 6))
+        >>> len(plan), plan.rects.shape
+        (0, (0, 4))
+        >>> ErasePlan.from_dict(plan.to_dict()).image_size
+        (4, 6)
+    """
+
+    rects: np.ndarray
+    source: np.ndarray
+    fill: Fill = "random"
+    seed: int = 0
+    image_size: Tuple[int, int] = (0, 0)
+
+    def __post_init__(self) -> None:
+        rects = np.asarray(self.rects, dtype=np.int64).reshape(-1, 4)
+        source = np.asarray(self.source, dtype=np.int64).reshape(-1)
+        if len(rects) != len(source):
+            raise ValueError(f"rects has {len(rects)} rows but source has {len(source)} entries")
+        rects.setflags(write=False)
+        source.setflags(write=False)
+        object.__setattr__(self, "rects", rects)
+        object.__setattr__(self, "source", source)
+        object.__setattr__(self, "image_size", (int(self.image_size[0]), int(self.image_size[1])))
+        if not isinstance(self.fill, str):
+            fill = tuple(float(v) for v in np.atleast_1d(np.asarray(self.fill, dtype=np.float64)))
+            object.__setattr__(self, "fill", fill[0] if len(fill) == 1 else fill)
+
+    @classmethod
+    def empty(cls, image_size: Sequence[int], fill: Fill = "random", seed: int = 0) -> "ErasePlan":
+        """A plan that erases nothing."""
+        return cls(np.zeros((0, 4), np.int64), np.zeros(0, np.int64), fill, seed, tuple(image_size[:2]))
+
+    def __len__(self) -> int:
+        return len(self.rects)
+
+    @property
+    def image_level(self) -> np.ndarray:
+        """Boolean mask ``[K]`` of the image-level regions."""
+        return self.source == IMAGE_LEVEL
+
+    @property
+    def areas(self) -> np.ndarray:
+        """Area in pixels of each region, ``[K]``."""
+        return (self.rects[:, 2] - self.rects[:, 0]) * (self.rects[:, 3] - self.rects[:, 1])
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (lists and numbers only)."""
+        return {
+            "rects": self.rects.tolist(),
+            "source": self.source.tolist(),
+            "fill": self.fill if isinstance(self.fill, (str, float)) else list(self.fill),
+            "seed": int(self.seed),
+            "image_size": list(self.image_size),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ErasePlan":
+        """Inverse of :meth:`to_dict`."""
+        fill = data.get("fill", "random")
+        if isinstance(fill, list):
+            fill = tuple(fill)
+        return cls(
+            np.asarray(data["rects"], np.int64).reshape(-1, 4),
+            np.asarray(data["source"], np.int64),
+            fill,
+            int(data.get("seed", 0)),
+            tuple(data["image_size"]),
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ErasePlan):
+            return NotImplemented
+        return (
+            np.array_equal(self.rects, other.rects)
+            and np.array_equal(self.source, other.source)
+            and self.fill == other.fill
+            and self.seed == other.seed
+            and self.image_size == other.image_size
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # holds arrays: not hashable

@@ -1,0 +1,5 @@
+"""The torchvision-v2 front-end: ``from detaug.tv import BoxAwareRandomErasing``."""
+
+from detaug.adapters.torchvision import BoxAwareRandomErasing
+
+__all__ = ["BoxAwareRandomErasing"]
