@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Any, Optional, Sequence, Tuple, Union
 
 import albumentations as A
@@ -124,11 +126,30 @@ class BoxAwareRandomErasing(A.DualTransform):
     def get_params_dependent_on_data(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         height, width = params["shape"][:2]
         boxes = _absolute_boxes(data.get("bboxes"), height, width)
-        plan = sample_plan((height, width), boxes, self.erasing, self.random_generator)
+        plan = sample_plan((height, width), boxes, self.erasing, self._generator())
         keep = None
         if self.erasing.min_visibility > 0 and boxes is not None and len(boxes):
             keep = box_visibility(boxes, plan) >= self.erasing.min_visibility
         return {"plan": plan, "keep": keep}
+
+    def _generator(self) -> np.random.Generator:
+        """The transform's own generator; inside a DataLoader worker, one per worker.
+
+        albumentations pickles the same generator state into every worker, which would
+        make all workers erase alike. In a worker we derive a generator from the
+        worker's torch seed (different per worker and epoch, reproducible under
+        ``torch.manual_seed``) and the transform's own stream (reproducible under
+        ``A.Compose(seed=...)``).
+        """
+        torch = sys.modules.get("torch")
+        info = torch.utils.data.get_worker_info() if torch is not None else None
+        if info is None:
+            return self.random_generator
+        key = (os.getpid(), info.id, info.seed)
+        if getattr(self, "_worker_key", None) != key:
+            self._worker_key = key
+            self._worker_rng = np.random.default_rng([info.seed, int(self.random_generator.integers(2**63))])
+        return self._worker_rng
 
     # ------------------------------------------------------------------ applying
     def apply(self, img: np.ndarray, plan: ErasePlan, **params: Any) -> np.ndarray:
