@@ -268,3 +268,11 @@ def test_cuda_tensor_stays_on_device():
     torch.manual_seed(0)
     out = TVErasing(mode="ire", image_p=1.0)(img)
     assert out.device.type == "cuda" and out.any()
+
+
+def test_readme_plan_access_snippet(sample):
+    image, boxes, labels = sample
+    train_tf = A.Compose([detaug.BoxAwareRandomErasing(image_p=1.0)], bbox_params=BBOX, save_applied_params=True, seed=0)
+    out = train_tf(image=image, bboxes=boxes, labels=labels)
+    plan = dict(out["applied_transforms"])["BoxAwareRandomErasing"]["plan"]
+    assert plan.rects.dtype == np.int64 and plan.rects.shape[1] == 4 and (plan.source == -1).sum() == 1
