@@ -77,6 +77,7 @@ def draw_sample(
     class_names: Optional[Sequence[str]] = None,
     line_width: int = 1,
     show_labels: bool = True,
+    zoom: float = 1.0,
 ) -> np.ndarray:
     """Draw ground-truth boxes, their class names and the erased regions onto a copy of ``image``.
 
@@ -89,9 +90,11 @@ def draw_sample(
         class_names: class names without background. Default None.
         line_width: outline width in pixels. Default 1.
         show_labels: write the class name above each box. Default True.
+        zoom: magnify the image (nearest neighbour) before drawing, so that outlines
+            and names stay sharp on small images. Default 1.0.
 
     Returns:
-        uint8 HWC RGB array of the image's size.
+        uint8 HWC RGB array of the image's size times ``zoom``.
 
     Examples:
         >>> plan = ErasePlan(np.array([[2, 2, 6, 6]]), np.array([-1]), image_size=(10, 10))
@@ -100,16 +103,20 @@ def draw_sample(
         (True, (10, 10, 3))
     """
     canvas = Image.fromarray(to_uint8_hwc(image))
+    if zoom <= 0:
+        raise ValueError(f"zoom must be positive, got {zoom!r}")
+    if zoom != 1.0:
+        canvas = canvas.resize((max(1, round(canvas.width * zoom)), max(1, round(canvas.height * zoom))), Image.NEAREST)
     draw = ImageDraw.Draw(canvas)
     if plan is not None:
         for rect, src in zip(plan.rects, plan.source):
             color = IMAGE_LEVEL_COLOR if src < 0 else box_color(int(src))
-            _dashed_rectangle(draw, rect, color, line_width)
+            _dashed_rectangle(draw, np.asarray(rect, np.float64) * zoom, color, line_width, dash=max(4, int(3 * zoom)))
     if boxes is not None:
         font = ImageFont.load_default()
         for k, box in enumerate(np.asarray(boxes, dtype=np.float64).reshape(-1, 4)):
             color = box_color(k)
-            x1, y1, x2, y2 = box
+            x1, y1, x2, y2 = box * zoom
             draw.rectangle([x1, y1, max(x2 - 1, x1), max(y2 - 1, y1)], outline=color, width=line_width)
             if show_labels and labels is not None and k < len(labels):
                 label = int(labels[k])
