@@ -1,0 +1,258 @@
+"""COCO evaluation through pycocotools' COCOeval (bbox).
+
+Predictions (0-based continuous xyxy, dataset labels) are converted to the COCO results
+format: ``bbox = [x1, y1, x2 - x1, y2 - y1]`` (COCO boxes are continuous, no ``+ 1``),
+``category_id = label_to_category_id[label]``, ``image_id`` the COCO image id of the index.
+The headline metric is AP@[.5:.95]; note that AP50 here is NOT the VOC metric (101-point
+interpolation, IoU ``>=`` 0.5, crowd regions, at most 100 detections per image).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import warnings
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+
+from ..data._io import atomic_write_text
+from ._common import as_prediction_map
+
+__all__ = ["COCOEvaluator", "evaluate_coco_results", "predictions_to_coco", "write_coco_results"]
+
+STAT_NAMES = ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl")
+
+
+def predictions_to_coco(
+    predictions: Union[Mapping[int, Mapping[str, Any]], Sequence[Mapping[str, Any]]],
+    image_ids: Sequence[int],
+    label_to_category_id: Mapping[int, int],
+) -> List[Dict[str, Any]]:
+    """Convert predictions keyed by dataset index to COCO result dicts.
+
+    Args:
+        predictions: ``{index: {"boxes", "scores", "labels"}}`` or a list in index order.
+        image_ids: COCO image id of every dataset index.
+        label_to_category_id: Label -> COCO category id.
+
+    Returns:
+        A list of ``{"image_id", "category_id", "bbox": [x, y, w, h], "score"}``.
+
+    Raises:
+        ValueError: If an index has no image id or a label has no category id.
+
+    Examples:
+        >>> predictions_to_coco({0: {"boxes": [[1., 2., 4., 6.]], "scores": [0.5],
+        ...                          "labels": [1]}}, [42], {1: 7})
+        [{'image_id': 42, 'category_id': 7, 'bbox': [1.0, 2.0, 3.0, 4.0], 'score': 0.5}]
+    """
+    out = []
+    for k, p in sorted(as_prediction_map(predictions).items()):
+        if not 0 <= k < len(image_ids):
+            raise ValueError(f"prediction index {k} has no COCO image id ({len(image_ids)} ids)")
+        for b, s, lab in zip(p["boxes"], p["scores"], p["labels"]):
+            if int(lab) not in label_to_category_id:
+                raise ValueError(f"label {int(lab)} of index {k} has no category id")
+            out.append(
+                {
+                    "image_id": int(image_ids[k]),
+                    "category_id": int(label_to_category_id[int(lab)]),
+                    "bbox": [float(b[0]), float(b[1]), float(b[2] - b[0]), float(b[3] - b[1])],
+                    "score": float(s),
+                }
+            )
+    return out
+
+
+def write_coco_results(
+    path: Union[str, os.PathLike],
+    predictions: Union[Mapping[int, Mapping[str, Any]], Sequence[Mapping[str, Any]]],
+    image_ids: Sequence[int],
+    label_to_category_id: Mapping[int, int],
+) -> Path:
+    """Write predictions as a COCO results JSON (atomically).
+
+    Args:
+        path: Output file.
+        predictions: See :func:`predictions_to_coco`.
+        image_ids: COCO image id of every dataset index (``dataset.image_ids``).
+        label_to_category_id: ``dataset.label_to_category_id``.
+
+    Returns:
+        The output path.
+
+    Examples:
+        >>> import tempfile, pathlib
+        >>> p = write_coco_results(pathlib.Path(tempfile.mkdtemp()) / "r.json",
+        ...     [{"boxes": [[0., 0., 2., 2.]], "scores": [1.0], "labels": [1]}], [5], {1: 3})
+        >>> json.loads(p.read_text())[0]["category_id"]
+        3
+    """
+    return atomic_write_text(path, json.dumps(predictions_to_coco(predictions, image_ids, label_to_category_id)))
+
+
+def _run_cocoeval(coco_gt, results: List[Dict[str, Any]], img_ids: Optional[Sequence[int]]) -> Dict[str, Any]:
+    from pycocotools.cocoeval import COCOeval
+
+    names = {c: coco_gt.cats[c]["name"] for c in sorted(coco_gt.getCatIds())}
+    if not results:
+        warnings.warn("no detections to evaluate: every COCO metric is 0", UserWarning, stacklevel=3)
+        return {**{k: 0.0 for k in STAT_NAMES}, "AP_per_class": {n: 0.0 for n in names.values()}, "summary": ""}
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        coco_dt = coco_gt.loadRes(results)
+        ev = COCOeval(coco_gt, coco_dt, "bbox")
+        if img_ids is not None:
+            ev.params.imgIds = sorted(int(i) for i in img_ids)
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    out: Dict[str, Any] = {k: float(v) for k, v in zip(STAT_NAMES, ev.stats)}
+    # precision: [T iou thresholds, R recall points, K classes, A areas, M max dets]
+    prec = ev.eval["precision"][:, :, :, 0, -1]
+    per_class = {}
+    for k, cat in enumerate(ev.params.catIds):
+        p = prec[:, :, k]
+        p = p[p > -1]
+        per_class[names[cat]] = float(p.mean()) if p.size else float("nan")
+    out["AP_per_class"] = per_class
+    out["summary"] = "\n".join(
+        ln for ln in buf.getvalue().splitlines() if ln.lstrip().startswith("Average")
+    )
+    return out
+
+
+class COCOEvaluator:
+    """Accumulate predictions and evaluate them with pycocotools' COCOeval (bbox).
+
+    The state is a plain picklable dict (``state_dict()``), merged across ranks with
+    :meth:`merge` before :meth:`compute` on rank 0.
+
+    Args:
+        coco_gt: A ``pycocotools.coco.COCO`` object, or a ``COCODetection`` (then its
+            ``coco``, ``label_to_category_id`` and ``image_ids`` are used).
+        label_to_category_id: Label -> category id. Default: the dataset's, or labels
+            ``1..K`` mapped to the sorted category ids.
+        image_ids: COCO image id of every dataset index. Default: the dataset's
+            ``image_ids``, or the sorted image ids of ``coco_gt``.
+
+    Examples:
+        >>> import tempfile
+        >>> from detaug.data import generate_synthetic, COCODetection
+        >>> info = generate_synthetic(tempfile.mkdtemp(), num_train=2, num_test=2)
+        >>> ds = COCODetection(info.image_dir, info.coco_annotations["test"], train=False)
+        >>> ev = COCOEvaluator(ds)
+        >>> ev.update({i: {"boxes": ds.get_target(i)["boxes"], "labels": ds.get_target(i)["labels"],
+        ...                "scores": [1.0] * len(ds.get_target(i)["labels"])} for i in range(len(ds))})
+        >>> ev.compute()["AP50"]
+        1.0
+    """
+
+    def __init__(
+        self,
+        coco_gt: Any,
+        label_to_category_id: Optional[Mapping[int, int]] = None,
+        image_ids: Optional[Sequence[int]] = None,
+    ) -> None:
+        if hasattr(coco_gt, "coco") and hasattr(coco_gt, "image_ids"):
+            dataset = coco_gt
+            coco_gt = dataset.coco
+            label_to_category_id = label_to_category_id or dataset.label_to_category_id
+            image_ids = dataset.image_ids if image_ids is None else image_ids
+        self.coco_gt = coco_gt
+        if label_to_category_id is None:
+            label_to_category_id = {i + 1: c for i, c in enumerate(sorted(coco_gt.getCatIds()))}
+        self.label_to_category_id = dict(label_to_category_id)
+        self.image_ids = list(sorted(coco_gt.getImgIds()) if image_ids is None else image_ids)
+        self.state: Dict[str, Any] = {"predictions": {}}
+
+    def reset(self) -> None:
+        """Forget all predictions."""
+        self.state = {"predictions": {}}
+
+    def update(self, predictions: Union[Mapping[int, Mapping[str, Any]], Sequence[Mapping[str, Any]]]) -> None:
+        """Add predictions ``{dataset index: {"boxes", "scores", "labels"}}``.
+
+        Args:
+            predictions: Mapping or list in index order; an index given again replaces
+                its predictions.
+
+        Raises:
+            ValueError: If an index is outside ``image_ids``.
+        """
+        preds = as_prediction_map(predictions)
+        bad = [k for k in preds if not 0 <= k < len(self.image_ids)]
+        if bad:
+            raise ValueError(f"prediction indices {bad[:5]} are outside [0, {len(self.image_ids)})")
+        self.state["predictions"].update(preds)
+
+    def state_dict(self) -> Dict[str, Any]:
+        """Return the state (plain dict of numpy arrays, picklable)."""
+        return {"predictions": dict(self.state["predictions"])}
+
+    def merge(self, states: Union[Mapping[str, Any], Sequence[Mapping[str, Any]]]) -> None:
+        """Merge one state or a list of states gathered from other ranks."""
+        if isinstance(states, Mapping):
+            states = [states]
+        for s in states:
+            self.update(s["predictions"])
+
+    def compute(self, seen_only: bool = False) -> Dict[str, Any]:
+        """Run COCOeval.
+
+        Args:
+            seen_only: Evaluate only the images passed to :meth:`update` (as torchvision's
+                references do) instead of all ``image_ids``. Default False.
+
+        Returns:
+            ``{"AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs",
+            "ARm", "ARl", "AP_per_class", "summary"}`` (AP in [0, 1]; -1 where COCOeval has
+            no ground truth for an area range).
+        """
+        preds = self.state["predictions"]
+        results = predictions_to_coco(preds, self.image_ids, self.label_to_category_id)
+        img_ids = [self.image_ids[k] for k in sorted(preds)] if seen_only else self.image_ids
+        return _run_cocoeval(self.coco_gt, results, img_ids)
+
+
+def evaluate_coco_results(
+    annotations: Union[str, os.PathLike, Any], results: Union[str, os.PathLike, List[Dict[str, Any]]]
+) -> Dict[str, Any]:
+    """Evaluate a COCO results JSON (what ``eval_det.py coco`` does).
+
+    Args:
+        annotations: Instances JSON path or a ``COCO`` object.
+        results: Results JSON path or the list of result dicts.
+
+    Returns:
+        The :meth:`COCOEvaluator.compute` dict (over all images of the annotations).
+
+    Raises:
+        FileNotFoundError: If a file is missing.
+        ValueError: If the results are not a JSON list of detections.
+    """
+    from ..data.coco import load_coco
+
+    coco_gt = load_coco(annotations) if isinstance(annotations, (str, os.PathLike)) else annotations
+    if isinstance(results, (str, os.PathLike)):
+        path = Path(results)
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: results file not found")
+        try:
+            results = json.loads(path.read_text())
+        except ValueError as e:
+            raise ValueError(f"{path}: not valid JSON ({e})") from None
+        where = str(path)
+    else:
+        where = "results"
+    if not isinstance(results, list) or any(
+        not isinstance(r, dict) or not {"image_id", "category_id", "bbox", "score"} <= set(r) for r in results
+    ):
+        raise ValueError(f"{where}: expected a list of {{image_id, category_id, bbox, score}} dicts")
+    unknown = {r["image_id"] for r in results} - set(coco_gt.getImgIds())
+    if unknown:
+        raise ValueError(f"{where}: image ids not in the annotations: {sorted(unknown)[:5]}")
+    return _run_cocoeval(coco_gt, results, sorted(coco_gt.getImgIds()))
+
