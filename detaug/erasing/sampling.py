@@ -9,6 +9,7 @@ loop over attempts or boxes.
 
 from __future__ import annotations
 
+import math
 from typing import Optional, Sequence, Union
 
 import numpy as np
@@ -21,6 +22,7 @@ from detaug.erasing.plan import IMAGE_LEVEL, ErasePlan
 #: drawing all attempts at once (attempts are independent); it only saves work.
 _FIRST_ROUND = 8
 _EPS = 1e-6
+_SIGNS = np.array([-1.0, -1.0, 1.0, 1.0])
 
 RandomLike = Union[np.random.Generator, int, None]
 
@@ -52,40 +54,50 @@ def box_areas(boxes: np.ndarray, image_size: Sequence[int]) -> tuple[np.ndarray,
     """
     height, width = int(image_size[0]), int(image_size[1])
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-    finite = np.isfinite(boxes).all(axis=1)
-    safe = np.where(finite[:, None], boxes, 0.0)
-    clipped = np.clip(safe, 0.0, [width, height, width, height])
-    lo = np.ceil(clipped[:, :2] - _EPS)
-    hi = np.floor(clipped[:, 2:] + _EPS)
-    interior = np.concatenate([lo, hi], axis=1).astype(np.int64)
-    size = hi - lo
-    valid = finite & (size[:, 0] >= 1) & (size[:, 1] >= 1)
-    area = np.maximum(clipped[:, 2] - clipped[:, 0], 0.0) * np.maximum(clipped[:, 3] - clipped[:, 1], 0.0)
-    return interior, area, valid
+    # Few numpy calls on tiny arrays: ufuncs on columns rather than axis reductions.
+    finite = np.isfinite(boxes)
+    finite = finite[:, 0] & finite[:, 1] & finite[:, 2] & finite[:, 3]
+    if not finite.all():
+        boxes = np.where(finite[:, None], boxes, 0.0)
+    clipped = np.minimum(np.maximum(boxes, 0.0), np.array([width, height, width, height], np.float64))
+    # One pass for both edges: ceil(x1 - eps) == -floor(-x1 + eps) (exact in floating point),
+    # floor(x2 + eps) as is.
+    interior = (np.floor(clipped * _SIGNS + _EPS) * _SIGNS).astype(np.int64)
+    size = interior[:, 2:] - interior[:, :2]
+    valid = finite & (np.minimum(size[:, 0], size[:, 1]) >= 1)
+    extent = np.maximum(clipped[:, 2:] - clipped[:, :2], 0.0)
+    return interior, extent[:, 0] * extent[:, 1], valid
 
 
 def _draw_sizes(
-    rng: np.random.Generator,
+    u: np.ndarray,
     params: ErasingParams,
     target_area: np.ndarray,
-    limit_w: np.ndarray,
-    limit_h: np.ndarray,
-    attempts: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Draw ``attempts`` candidate sizes per area; return the first that fits."""
-    n = len(target_area)
-    s = rng.uniform(params.scale[0], params.scale[1], size=(n, attempts))
+    limits: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate sizes from uniforms ``u`` ``[A, 2 * attempts]``; return the first that fits.
+
+    Returns ``(found [A], size [A, 2] int64 as (width, height))``.
+    """
+    n, attempts = len(u), u.shape[1] // 2
+    s_lo, s_hi = params.scale
+    r_lo, r_hi = params.ratio
+    erase_area = (u[:, :attempts] * (s_hi - s_lo) + s_lo) * target_area[:, None]
     if params.ratio_sampling == "log":
-        r = np.exp(rng.uniform(np.log(params.ratio[0]), np.log(params.ratio[1]), size=(n, attempts)))
+        log_lo = math.log(r_lo)
+        r = np.exp(u[:, attempts:] * (math.log(r_hi) - log_lo) + log_lo)
     else:
-        r = rng.uniform(params.ratio[0], params.ratio[1], size=(n, attempts))
-    erase_area = s * target_area[:, None]
-    h = np.rint(np.sqrt(erase_area * r))
-    w = np.rint(np.sqrt(erase_area / r))
-    fits = (h >= 1) & (w >= 1) & (h <= limit_h[:, None]) & (w <= limit_w[:, None])
+        r = u[:, attempts:] * (r_hi - r_lo) + r_lo
+    # sizes[:, 0] = width = sqrt(S_e / r), sizes[:, 1] = height = sqrt(S_e * r), rounded.
+    sizes = np.empty((n, 2, attempts))
+    np.sqrt(erase_area * r, out=sizes[:, 1])
+    np.divide(sizes[:, 1], r, out=sizes[:, 0])
+    np.rint(sizes, out=sizes)
+    ok = (sizes >= 1) & (sizes <= limits[:, :, None])
+    fits = ok[:, 0] & ok[:, 1]
     first = fits.argmax(axis=1)
     rows = np.arange(n)
-    return fits[rows, first], h[rows, first].astype(np.int64), w[rows, first].astype(np.int64)
+    return fits[rows, first], sizes[rows, :, first].astype(np.int64)
 
 
 def sample_regions(
@@ -96,6 +108,10 @@ def sample_regions(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Draw one region inside each area.
 
+    All areas and the first round of attempts are drawn with one call to the
+    generator; areas with no fitting size draw the rest of their ``max_attempts`` in
+    a second round (same distribution as drawing every attempt at once).
+
     Args:
         rng: the source of randomness.
         params: sampling arguments (``scale``, ``ratio``, ``ratio_sampling``, ``max_attempts``).
@@ -105,22 +121,27 @@ def sample_regions(
     Returns:
         ``(rects, found)``: int64 ``[A, 4]`` regions (meaningful where ``found``) and
         bool ``[A]``, whether a fitting size was found within ``max_attempts``.
+
+    Examples:
+        >>> params = ErasingParams(scale=(0.25, 0.25), ratio=(1.0, 1.0))
+        >>> rects, found = sample_regions(np.random.default_rng(0), params, np.array([[0, 0, 8, 8]]), np.array([64.0]))
+        >>> found.tolist(), (rects[:, 2:] - rects[:, :2]).tolist()
+        ([True], [[4, 4]])
     """
-    n = len(areas)
-    limit_w = areas[:, 2] - areas[:, 0]
-    limit_h = areas[:, 3] - areas[:, 1]
+    areas = np.asarray(areas, dtype=np.int64).reshape(-1, 4)
+    target_area = np.asarray(target_area, dtype=np.float64).reshape(-1)
+    limits = areas[:, 2:] - areas[:, :2]  # (width, height) of each area
     first_round = min(params.max_attempts, _FIRST_ROUND)
-    found, h, w = _draw_sizes(rng, params, target_area, limit_w, limit_h, first_round)
+    # Columns: scale draws, ratio draws, then the position (x, y).
+    u = rng.random((len(areas), 2 * first_round + 2))
+    found, size = _draw_sizes(u[:, :-2], params, target_area, limits)
     rest = params.max_attempts - first_round
     if rest > 0 and not found.all():
         retry = np.flatnonzero(~found)
-        found_r, h_r, w_r = _draw_sizes(rng, params, target_area[retry], limit_w[retry], limit_h[retry], rest)
-        found[retry], h[retry], w[retry] = found_r, h_r, w_r
-    u = rng.random(size=(n, 2))
-    x1 = areas[:, 0] + np.floor(u[:, 0] * (limit_w - w + 1)).astype(np.int64)
-    y1 = areas[:, 1] + np.floor(u[:, 1] * (limit_h - h + 1)).astype(np.int64)
-    rects = np.stack([x1, y1, x1 + w, y1 + h], axis=1)
-    return rects, found
+        found_r, size_r = _draw_sizes(rng.random((len(retry), 2 * rest)), params, target_area[retry], limits[retry])
+        found[retry], size[retry] = found_r, size_r
+    top_left = areas[:, :2] + np.floor(u[:, -2:] * (limits - size + 1)).astype(np.int64)
+    return np.concatenate([top_left, top_left + size], axis=1), found
 
 
 def sample_plan(
@@ -158,31 +179,40 @@ def sample_plan(
     """
     rng = as_generator(rng)
     height, width = int(image_size[0]), int(image_size[1])
-    seed = int(rng.integers(0, 2**63 - 1))
-    parts_areas, parts_target, parts_source = [], [], []
+    # The fill's seed: 63 random bits straight from the bit generator (cheaper than integers()).
+    seed = int(rng.bit_generator.random_raw()) >> 1
 
+    n_image = 0
     if params.uses_image and height > 0 and width > 0:
         erase_image = rng.random() < params.image_p
         count = params.count if isinstance(params.count, int) else int(rng.integers(params.count[0], params.count[1] + 1))
-        if erase_image:
-            parts_areas.append(np.tile(np.array([[0, 0, width, height]], np.int64), (count, 1)))
-            parts_target.append(np.full(count, height * width / count, np.float64))
-            parts_source.append(np.full(count, IMAGE_LEVEL, np.int64))
+        n_image = count if erase_image else 0
 
+    keep = interior = area = None
     if params.uses_objects and boxes is not None:
         boxes = np.asarray(boxes, dtype=np.float64)
-        boxes = boxes.reshape(len(boxes), -1)[:, :4] if boxes.size else np.zeros((0, 4))
-        if len(boxes):
-            chosen = rng.random(len(boxes)) < params.object_p
-            interior, area, valid = box_areas(boxes, (height, width))
-            keep = np.flatnonzero(chosen & valid)
-            parts_areas.append(interior[keep])
-            parts_target.append(area[keep])
-            parts_source.append(keep.astype(np.int64))
+        if boxes.size:
+            boxes = boxes.reshape(len(boxes), -1)[:, :4]
+            chosen = np.flatnonzero(rng.random(len(boxes)) < params.object_p)
+            if len(chosen):
+                interior, area, valid = box_areas(boxes[chosen], (height, width))
+                keep = chosen[valid]
+                interior, area = interior[valid], area[valid]
 
-    if not parts_areas or sum(len(a) for a in parts_areas) == 0:
+    n_object = 0 if keep is None else len(keep)
+    if n_image + n_object == 0:
         return ErasePlan.empty((height, width), params.fill, seed)
-    areas = np.concatenate(parts_areas)
-    rects, found = sample_regions(rng, params, areas, np.concatenate(parts_target))
-    source = np.concatenate(parts_source)
-    return ErasePlan(rects[found], source[found], params.fill, seed, (height, width))
+    if n_object == 0:
+        areas = np.array([[0, 0, width, height]] * n_image, np.int64)
+        target = np.full(n_image, height * width / n_image)
+        source = np.full(n_image, IMAGE_LEVEL, np.int64)
+    elif n_image == 0:
+        areas, target, source = interior, area, keep
+    else:
+        areas = np.concatenate([np.array([[0, 0, width, height]] * n_image, np.int64), interior])
+        target = np.concatenate([np.full(n_image, height * width / n_image), area])
+        source = np.concatenate([np.full(n_image, IMAGE_LEVEL, np.int64), keep])
+    rects, found = sample_regions(rng, params, areas, target)
+    if not found.all():
+        rects, source = rects[found], source[found]
+    return ErasePlan(rects, source, params.fill, seed, (height, width))
