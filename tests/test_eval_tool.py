@@ -6,7 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 from _data_helpers import perfect_predictions, small_synthetic
 from detaug.data import COCODetection, VOCDetection

@@ -262,3 +262,9 @@ def test_result_file_errors(tmp_path):
         read_voc_results(tmp_path, "test", ["cat"], names)
     with pytest.raises(ValueError, match="outside 1..1"):
         write_voc_results(tmp_path, "test", ["cat"], {0: {"boxes": [A], "scores": [1], "labels": [2]}}, names)
+
+
+def test_repr_shows_settings():
+    ev = VOCEvaluator([{"boxes": [A], "labels": [1]}], ["a"], use_07_metric=True)
+    ev.update({0: {"boxes": [A], "scores": [1.0], "labels": [1]}})
+    assert repr(ev) == "VOCEvaluator(1 images, 1 classes, use_07_metric=True, iou_threshold=0.5) [1 predicted]"

@@ -168,6 +168,12 @@ class COCOEvaluator:
         self.image_ids = list(sorted(coco_gt.getImgIds()) if image_ids is None else image_ids)
         self.state: Dict[str, Any] = {"predictions": {}}
 
+    def __repr__(self) -> str:
+        return (
+            f"COCOEvaluator({len(self.image_ids)} images, {len(self.label_to_category_id)} classes) "
+            f"[{len(self.state['predictions'])} predicted]"
+        )
+
     def reset(self) -> None:
         """Forget all predictions."""
         self.state = {"predictions": {}}

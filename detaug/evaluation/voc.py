@@ -355,6 +355,13 @@ class VOCEvaluator:
         self.ground_truth = _ground_truth(dataset_or_gt, self.classes)
         self.state: Dict[str, Any] = {"predictions": {}}
 
+    def __repr__(self) -> str:
+        return (
+            f"VOCEvaluator({len(self.ground_truth)} images, {len(self.classes)} classes, "
+            f"use_07_metric={self.use_07_metric}, iou_threshold={self.iou_threshold}) "
+            f"[{len(self.state['predictions'])} predicted]"
+        )
+
     def reset(self) -> None:
         """Forget all predictions."""
         self.state = {"predictions": {}}
