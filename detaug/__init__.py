@@ -7,12 +7,14 @@
 
 from detaug.adapters.albumentations import BoxAwareRandomErasing
 from detaug.erasing import (
+    BatchedBoxAwareRandomErasing,
     IMAGE_LEVEL,
     MODES,
     ErasePlan,
     ErasingParams,
     apply_plan,
     box_visibility,
+    erase_batch,
     sample_plan,
 )
 
@@ -21,11 +23,13 @@ __version__ = "0.1.0"
 __all__ = [
     "IMAGE_LEVEL",
     "MODES",
+    "BatchedBoxAwareRandomErasing",
     "BoxAwareRandomErasing",
     "ErasePlan",
     "ErasingParams",
     "apply_plan",
     "box_visibility",
+    "erase_batch",
     "sample_plan",
 ]
 
