@@ -6,6 +6,7 @@ values come from the plan's seed, so applying a plan twice gives the same pixels
 
 from __future__ import annotations
 
+import functools
 import threading
 from typing import TYPE_CHECKING, Any, Optional, Union
 
@@ -102,6 +103,22 @@ def _np_cast(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return values.astype(dtype)
 
 
+@functools.lru_cache(maxsize=None)
+def _int_range(dtype: np.dtype) -> tuple:
+    info = np.iinfo(dtype)
+    return int(info.min), int(info.max)
+
+
+def _scalar_cast(value: float, dtype: np.dtype) -> Any:
+    """``_np_cast`` for one value, in plain Python (no numpy calls on a 1-element array)."""
+    if dtype.kind in "iu":
+        low, high = _int_range(dtype)
+        return min(max(round(value), low), high)  # round() is half-to-even, as np.rint
+    if dtype.kind == "b":
+        return bool(value)
+    return value
+
+
 def _fill_rows(out: np.ndarray, rects: list, values: np.ndarray) -> None:
     """Write one value per channel into each rect of an HWC image.
 
@@ -183,11 +200,16 @@ def erase_array(
             out[y1:y2, x1:x2] = values[start : start + size].reshape((y2 - y1, x2 - x1) + image.shape[2:])
             start += size
         return out
+    if isinstance(fill, float) or image.ndim == 2 or channels == 1:
+        value = _scalar_cast(float(_constant_values(fill, channels)[0]), dtype)
+        for x1, y1, x2, y2 in rects:
+            out[y1:y2, x1:x2].fill(value)
+        return out
     values = _np_cast(_constant_values(fill, channels), dtype)
-    if image.ndim == 2 or len(values) == 1 or (values == values[0]).all():
+    if (values == values[0]).all():
         value = values[0].item()
         for x1, y1, x2, y2 in rects:
-            out[y1:y2, x1:x2] = value
+            out[y1:y2, x1:x2].fill(value)
     else:
         _fill_rows(out, rects, values)
     return out
