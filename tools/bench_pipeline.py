@@ -1,0 +1,194 @@
+"""Images per second of the full training data pipeline, with erasing off and on.
+
+The pipeline is the training tool's: decode the JPEG, horizontal flip, resize (longest
+side to ``--max-size``, like VOC images; 0 keeps the synthetic images' 128-192 px),
+box-aware Random Erasing, to a float CHW tensor (``detaug.data.VOCDetection``), batched
+by a ``DataLoader`` with N workers. Configurations, run alternately (off, on, device,
+off, on, ...) so that load from other processes spreads over all of them:
+
+* ``off``: no erasing;
+* ``on``: erasing in the workers (the albumentations or torchvision front-end);
+* ``device``: no erasing in the workers, then ``BatchedBoxAwareRandomErasing`` on each
+  collated batch in the main process (on ``--device``), as the training tool does with
+  erasing on the device.
+
+The dataset is the synthetic one (:func:`detaug.data.generate_synthetic`), generated
+once under ``--data-root``. Worker start-up is excluded: each run iterates the loader
+once untimed (with persistent workers), then times ``--epochs`` passes.
+
+Usage::
+
+    python tools/bench_pipeline.py --workers 2 --json benchmarks/pipeline.json
+    python tools/bench_pipeline.py --quick --json out.json      # smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from typing import Any, Dict, List
+
+
+def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description="Data pipeline throughput with and without box-aware Random Erasing", add_help=add_help)
+    parser.add_argument("--workers", type=int, nargs="+", default=[0, 2], help="DataLoader worker counts to measure (default 0 2)")
+    parser.add_argument("--batch-size", type=int, default=8, help="batch size (default 8)")
+    parser.add_argument("--images", type=int, default=400, help="training images in the synthetic set (default 400)")
+    parser.add_argument("--max-size", type=int, default=500, help="resize the longest side to this (default 500, VOC-like); 0: no resize")
+    parser.add_argument("--backend", choices=("albumentations", "torchvision"), default="albumentations", help="front-end (default albumentations)")
+    parser.add_argument("--mode", default="i+ore", help="erasing mode (default i+ore)")
+    parser.add_argument("--fill", default="random", help="erasing fill: random, random_color, ... or a number (default random)")
+    parser.add_argument("--device", default="cpu", help="device of the 'device' configuration (default cpu)")
+    parser.add_argument("--epochs", type=int, default=1, help="timed passes over the dataset per run (default 1)")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per configuration; the median is reported (default 3)")
+    parser.add_argument("--threads", type=int, default=1, help="torch / OpenCV threads per process (default 1)")
+    parser.add_argument("--data-root", default=os.path.join(tempfile.gettempdir(), "detaug-bench-data"), help="where the synthetic set is generated")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 24 images, 0 workers, 1 repeat")
+    parser.add_argument("--json", default=None, help="write the results to this JSON file")
+    parser.add_argument("--seed", type=int, default=0, help="dataset and loader seed (default 0)")
+    return parser
+
+
+def _fill(value: str) -> Any:
+    try:
+        return float(value)
+    except ValueError:
+        return value
+
+
+def build_transforms(args: argparse.Namespace, erasing: bool) -> Any:
+    """Flip, resize and (optionally) erasing, in the chosen front-end."""
+    if args.backend == "albumentations":
+        import albumentations as A
+
+        import detaug
+
+        steps: List[Any] = [A.HorizontalFlip(p=0.5)]
+        if args.max_size:
+            steps.append(A.LongestMaxSize(max_size=args.max_size))
+        if erasing:
+            steps.append(detaug.BoxAwareRandomErasing(mode=args.mode, fill=_fill(args.fill)))
+        return A.Compose(steps, bbox_params=A.BboxParams(format="pascal_voc", label_fields=["labels"]))
+    from torchvision.transforms import v2
+
+    from detaug.tv import BoxAwareRandomErasing
+
+    steps = [v2.RandomHorizontalFlip(p=0.5)]
+    if args.max_size:
+        steps.append(v2.Resize(size=None, max_size=args.max_size, antialias=True) if _resize_accepts_none() else v2.Resize(args.max_size - 1, max_size=args.max_size))
+    if erasing:
+        steps.append(BoxAwareRandomErasing(mode=args.mode, fill=_fill(args.fill)))
+    return v2.Compose(steps)
+
+
+def _resize_accepts_none() -> bool:
+    from torchvision.transforms import v2
+
+    try:
+        v2.Resize(size=None, max_size=10)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+def _worker_init(worker_id: int) -> None:
+    import torch
+
+    torch.set_num_threads(1)
+    try:
+        import cv2
+
+        cv2.setNumThreads(1)
+    except ImportError:  # pragma: no cover
+        pass
+
+
+def run_config(dataset: Any, args: argparse.Namespace, workers: int, device_module: Any = None) -> Dict[str, float]:
+    """One run: an untimed warm-up pass, then ``args.epochs`` timed passes."""
+    import torch
+    from torch.utils.data import DataLoader
+
+    from detaug.data import collate_fn
+
+    loader = DataLoader(dataset, batch_size=args.batch_size, shuffle=True, num_workers=workers, collate_fn=collate_fn,
+                        persistent_workers=workers > 0, worker_init_fn=_worker_init if workers else None,
+                        generator=torch.Generator().manual_seed(args.seed))
+
+    def one_pass() -> int:
+        n = 0
+        for images, targets in loader:
+            if device_module is not None:
+                images = [x.to(args.device, non_blocking=True) for x in images]
+                images, targets = device_module(images, targets)
+                if args.device.startswith("cuda"):
+                    torch.cuda.synchronize()
+            n += len(images)
+        return n
+
+    one_pass()  # warm-up: worker start-up, page cache, lazy imports
+    start = time.perf_counter()
+    count = sum(one_pass() for _ in range(args.epochs))
+    seconds = time.perf_counter() - start
+    del loader
+    return {"images": count, "seconds": seconds, "images_per_s": count / seconds}
+
+
+def main(args: argparse.Namespace) -> Dict[str, Any]:
+    import torch
+
+    torch.set_num_threads(args.threads)
+    try:
+        import cv2
+
+        cv2.setNumThreads(args.threads)
+    except ImportError:  # pragma: no cover
+        pass
+    from detaug.data import VOCDetection, generate_synthetic
+    from detaug.erasing import BatchedBoxAwareRandomErasing
+
+    if args.quick:
+        args.images, args.workers, args.repeats, args.epochs = min(args.images, 24), [0], 1, 1
+    info = generate_synthetic(args.data_root, seed=args.seed, num_train=args.images, num_test=0, occlusion_levels=())
+    datasets = {
+        "off": VOCDetection(info.voc_root, "train", classes=info.classes, transforms=build_transforms(args, erasing=False)),
+        "on": VOCDetection(info.voc_root, "train", classes=info.classes, transforms=build_transforms(args, erasing=True)),
+    }
+    device_module = BatchedBoxAwareRandomErasing(mode=args.mode, fill=_fill(args.fill), seed=args.seed)
+    configs = [("off", "off", None), ("on", "on", None), ("device", "off", device_module)]
+    rows = []
+    for workers in args.workers:
+        runs: Dict[str, List[Dict[str, float]]] = {name: [] for name, _, _ in configs}
+        for r in range(args.repeats):
+            for name, ds, module in configs:
+                runs[name].append(run_config(datasets[ds], args, workers, module))
+                print(f"  workers={workers} repeat {r + 1}/{args.repeats} {name}: {runs[name][-1]['images_per_s']:.1f} img/s", file=sys.stderr, flush=True)
+        off = statistics.median(x["images_per_s"] for x in runs["off"])
+        for name, _, _ in configs:
+            ips = [x["images_per_s"] for x in runs[name]]
+            med = statistics.median(ips)
+            rows.append({
+                "workers": workers, "erasing": name, "images_per_s": med, "runs_images_per_s": ips,
+                "images_per_run": runs[name][0]["images"], "cost_vs_off": 1.0 - med / off,
+            })
+    result = {
+        "args": vars(args), "dataset": str(info.root), "rows": rows,
+        "machine": {"cpus": os.cpu_count(), "torch": torch.__version__, "loadavg": os.getloadavg()},
+        "target": "erasing costs under 3% of pipeline throughput (cost_vs_off < 0.03)",
+    }
+    print(f"{'workers':>7} {'erasing':<8} {'img/s':>9} {'cost vs off':>12}")
+    for row in rows:
+        print(f"{row['workers']:>7} {row['erasing']:<8} {row['images_per_s']:>9.1f} {row['cost_vs_off']:>11.1%}")
+    if args.json:
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+        with open(args.json, "w") as f:
+            json.dump(result, f, indent=1, default=str)
+    return result
+
+
+if __name__ == "__main__":
+    main(get_args_parser().parse_args())
