@@ -73,7 +73,8 @@ def load_config(
     Args:
         path: a YAML file (default None: the schema defaults alone). A file may name the
             file(s) it extends under ``_base_`` (a path or a list, relative to the file);
-            later files override earlier ones key by key, lists are replaced.
+            later files override earlier ones key by key, lists are replaced. ``name``
+            defaults to the file's stem unless the file itself sets it.
         overrides: ``"key.sub=value"`` strings (values parsed as YAML), applied last.
         resolve: resolve ``${...}`` interpolations (default True).
 
@@ -96,11 +97,15 @@ def load_config(
     """
     cfg = OmegaConf.structured(TrainConfig)
     if path is not None:
-        for file, node in _read_yaml_chain(Path(path)):
+        chain = _read_yaml_chain(Path(path))
+        for file, node in chain:
             try:
                 cfg = OmegaConf.merge(cfg, node)
             except OmegaConfBaseException as exc:
                 raise ConfigError(f"{file}: {_describe(exc)}") from exc
+        if "name" not in chain[-1][1]:
+            # a variant that only changes (say) the erasing block is named after its file
+            cfg.name = Path(path).stem
     for item in overrides:
         if "=" not in item:
             raise ConfigError(f"--set expects key=value, got {item!r}")
@@ -144,12 +149,14 @@ def validate_config(cfg: DictConfig) -> None:
         "data.test_batch_size": cfg.data.test_batch_size,
         "runtime.print_freq": cfg.runtime.print_freq,
         "runtime.checkpoint_interval": cfg.runtime.checkpoint_interval,
-        "model.min_size": cfg.model.min_size,
         "model.max_size": cfg.model.max_size,
     }
     for key, value in positive.items():
         if value < 1:
             raise ConfigError(f"{key}: must be >= 1, got {value}")
+    sizes = cfg.model.min_size if OmegaConf.is_list(cfg.model.min_size) else [cfg.model.min_size]
+    if not sizes or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in sizes):
+        raise ConfigError(f"model.min_size: must be an int >= 1 or a list of them, got {cfg.model.min_size}")
     non_negative = {
         "optim.lr": cfg.optim.lr,
         "optim.weight_decay": cfg.optim.weight_decay,

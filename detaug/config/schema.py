@@ -73,8 +73,10 @@ class ModelConfig:
     #: Backbone weights: a torchvision weight name (e.g. "IMAGENET1K_V1") or a local file.
     weights_backbone: Optional[str] = None
     trainable_backbone_layers: Optional[int] = None
-    #: Resizing done inside the model (GeneralizedRCNNTransform).
-    min_size: int = 800
+    #: Resizing done inside the model (GeneralizedRCNNTransform): shorter side ``min_size``
+    #: (an int, or a list to draw from per training image: multi-scale training; the last
+    #: one is used at test time), longer side at most ``max_size``.
+    min_size: Any = 800
     max_size: int = 1333
     #: Further keyword arguments for the torchvision constructor (e.g. rpn_batch_size_per_image).
     kwargs: Dict[str, Any] = field(default_factory=dict)
@@ -104,10 +106,6 @@ class ErasingConfig:
 class AugmentationConfig:
     backend: str = "albumentations"
     hflip_p: float = 0.5
-    #: Multi-scale training: shorter-side sizes to draw from (empty = leave resizing to the
-    #: model's min_size / max_size). ``max_size`` caps the longer side when scales are used.
-    scales: List[int] = field(default_factory=list)
-    max_size: int = 1333
     erasing: ErasingConfig = field(default_factory=ErasingConfig)
 
 

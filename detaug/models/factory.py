@@ -208,7 +208,8 @@ def build_model_from_config(cfg, num_classes: int, log: Callable[[str], None] = 
 
     m = cfg.model
     kwargs = dict(OmegaConf.to_container(m.kwargs, resolve=True))
-    kwargs.setdefault("min_size", m.min_size)
+    min_size = m.min_size
+    kwargs.setdefault("min_size", tuple(min_size) if OmegaConf.is_list(min_size) else min_size)
     kwargs.setdefault("max_size", m.max_size)
     return build_model(
         m.name,

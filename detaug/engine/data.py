@@ -1,0 +1,126 @@
+"""Data loading for training and evaluation: per-sample seeding, samplers, loaders.
+
+**Reproducible augmentation.** :class:`SeededDataset` reseeds the transform pipeline before
+every sample from ``(seed, epoch, index)``. A sample's augmentation therefore depends on
+neither the number of DataLoader workers nor the number of processes, and a run resumed in
+the middle of an epoch sees exactly the samples it would have seen.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any, Iterator, List, Optional, Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import BatchSampler, DataLoader, Dataset, DistributedSampler, Sampler
+
+
+def sample_seed(seed: int, epoch: int, index: int) -> int:
+    """A 32-bit seed for sample ``index`` in ``epoch`` of a run seeded with ``seed``."""
+    return int(np.random.SeedSequence([seed & 0xFFFFFFFF, epoch, index]).generate_state(1)[0])
+
+
+def seed_transforms(transforms: Any, seed: int) -> None:
+    """Seed an albumentations pipeline (its own generators) and, for torchvision-v2
+    transforms, the torch generator (callers fork it, see :class:`SeededDataset`)."""
+    if transforms is not None and hasattr(transforms, "set_random_seed"):
+        transforms.set_random_seed(seed)
+
+
+class SeededDataset(Dataset):
+    """Wrap a dataset so that sample ``i`` of epoch ``e`` is augmented with a fixed seed.
+
+    Args:
+        dataset: a detection dataset whose transforms are ``transforms``.
+        transforms: the pipeline object the dataset applies (albumentations or
+            torchvision-v2), the same object, so that it can be reseeded.
+        seed: the run's seed.
+        return_index: also return the dataset index: ``(image, target, index)``.
+    """
+
+    def __init__(self, dataset: Dataset, transforms: Any = None, seed: int = 0, return_index: bool = False):
+        self.dataset, self.transforms, self.seed = dataset, transforms, int(seed)
+        self.return_index = return_index
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Call before creating the epoch's iterator (workers are not persistent)."""
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int):
+        s = sample_seed(self.seed, self.epoch, index)
+        seed_transforms(self.transforms, s)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(s)
+            image, target = self.dataset[index]
+        return (image, target, index) if self.return_index else (image, target)
+
+    def __getattr__(self, name: str):
+        # classes, get_image_size, ... of the wrapped dataset
+        if name in ("dataset", "transforms", "seed", "return_index", "epoch"):
+            raise AttributeError(name)
+        return getattr(self.dataset, name)
+
+
+def collate(batch: Sequence[tuple]) -> tuple:
+    """Detection batches: a tuple of per-field tuples (images of different sizes)."""
+    return tuple(zip(*batch))
+
+
+class SkipBatches(Sampler):
+    """Drop the first ``skip`` batches of a batch sampler (resuming in the middle of an epoch)."""
+
+    def __init__(self, batch_sampler: Any, skip: int = 0):
+        self.batch_sampler, self.skip = batch_sampler, int(skip)
+
+    def __iter__(self) -> Iterator[List[int]]:
+        return itertools.islice(iter(self.batch_sampler), self.skip, None)
+
+    def __len__(self) -> int:
+        return max(len(self.batch_sampler) - self.skip, 0)
+
+
+def make_train_sampler(dataset: Dataset, batch_size: int, seed: int, rank: int, world_size: int,
+                       group_factor: int = 0) -> tuple:
+    """``(sampler, batch_sampler)``: a shuffling DistributedSampler (also with one process,
+    so the order depends only on seed and epoch) and, with ``group_factor > 0``, batches of
+    images of similar aspect ratio."""
+    sampler = DistributedSampler(dataset, num_replicas=world_size, rank=rank, shuffle=True, seed=seed, drop_last=False)
+    if group_factor > 0:
+        from detaug.data import GroupedBatchSampler, create_aspect_ratio_groups
+
+        group_ids = create_aspect_ratio_groups(dataset, k=group_factor)
+        batch_sampler = GroupedBatchSampler(sampler, group_ids, batch_size)
+    else:
+        batch_sampler = BatchSampler(sampler, batch_size, drop_last=True)
+    return sampler, batch_sampler
+
+
+def make_train_loader(dataset: SeededDataset, batch_sampler: Any, workers: int, epoch: int,
+                      skip_batches: int = 0) -> DataLoader:
+    """The loader for one epoch (``set_epoch`` is applied to the sampler and the dataset)."""
+    sampler = getattr(batch_sampler, "sampler", None)
+    if hasattr(sampler, "set_epoch"):
+        sampler.set_epoch(epoch)
+    dataset.set_epoch(epoch)
+    return DataLoader(
+        dataset,
+        batch_sampler=SkipBatches(batch_sampler, skip_batches),
+        num_workers=workers,
+        collate_fn=collate,
+        persistent_workers=False,
+        generator=torch.Generator().manual_seed(epoch),  # leave the global RNG alone (exact resume)
+    )
+
+
+def make_test_loader(dataset: Dataset, transforms: Any, batch_size: int, workers: int, seed: int, rank: int,
+                     world_size: int) -> DataLoader:
+    """An ordered loader over this rank's share of a test set, returning dataset indices."""
+    wrapped = SeededDataset(dataset, transforms, seed, return_index=True)
+    sampler = DistributedSampler(wrapped, num_replicas=world_size, rank=rank, shuffle=False, drop_last=False)
+    return DataLoader(wrapped, batch_size=batch_size, sampler=sampler, num_workers=workers, collate_fn=collate,
+                      generator=torch.Generator().manual_seed(seed))

@@ -1,0 +1,75 @@
+"""Inference over a test set, gathering predictions from every process, and scoring them."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Optional, Tuple
+
+import torch
+
+from detaug.engine.checkpoint import unwrap_model
+from detaug.engine.distributed import all_gather_object, is_main_process
+
+Predictions = Dict[int, Dict[str, torch.Tensor]]
+
+
+@torch.inference_mode()
+def predict(model: torch.nn.Module, data_loader, device: torch.device, logger: Optional[Any] = None,
+            desc: str = "eval") -> Predictions:
+    """Run ``model`` over this process's share of a test set.
+
+    ``data_loader`` yields ``(images, targets, dataset_indices)`` (see
+    :func:`detaug.engine.data.make_test_loader`). Returns ``{dataset_index: {"boxes",
+    "scores", "labels"}}`` on the CPU, boxes in the input image's pixel coordinates.
+    """
+    model = unwrap_model(model)
+    was_training = model.training
+    model.eval()
+    progress = logger.progress(len(data_loader), desc) if logger is not None else None
+    out: Predictions = {}
+    try:
+        for images, _targets, indices in data_loader:
+            outputs = model([img.to(device, non_blocking=True) for img in images])
+            for index, o in zip(indices, outputs):
+                out[int(index)] = {k: o[k].detach().float().cpu() if k != "labels" else o[k].cpu() for k in ("boxes", "scores", "labels")}
+            if progress is not None:
+                progress.update()
+    finally:
+        if progress is not None:
+            progress.close()
+        model.train(was_training)
+    return out
+
+
+def gather_predictions(predictions: Predictions) -> Predictions:
+    """Merge every process's predictions (all_gather_object); duplicates from a padded
+    DistributedSampler collapse onto the same dataset index."""
+    merged: Predictions = {}
+    for part in all_gather_object(predictions):
+        merged.update(part)
+    return merged
+
+
+def evaluate(model: torch.nn.Module, data_loader, device: torch.device, evaluator: Optional[Any] = None,
+             logger: Optional[Any] = None, desc: str = "eval") -> Tuple[Optional[Dict[str, Any]], Predictions]:
+    """Predict on every process, gather, and score on the main process.
+
+    Args:
+        model: the detector (DDP-wrapped or not).
+        data_loader: a test loader yielding ``(images, targets, dataset_indices)``.
+        device: where the model is.
+        evaluator: an object with ``update(predictions)`` and ``compute() -> dict``
+            (:class:`detaug.evaluation.VOCEvaluator`, :class:`~detaug.evaluation.COCOEvaluator`);
+            default None: predictions only.
+        logger: progress output (default None).
+        desc: progress label.
+
+    Returns:
+        ``(metrics, predictions)``: the evaluator's result on the main process (None on the
+        others or without an evaluator) and all gathered predictions.
+    """
+    predictions = gather_predictions(predict(model, data_loader, device, logger, desc))
+    metrics = None
+    if evaluator is not None and is_main_process():
+        evaluator.update(predictions)
+        metrics = evaluator.compute()
+    return metrics, predictions

@@ -1,0 +1,132 @@
+"""Run logging: tqdm bars on a terminal, plain lines otherwise, JSON lines, TensorBoard.
+
+Only the main process (rank 0) prints and writes; the others get a silent logger.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e4):
+            return f"{value:.3e}"
+        return f"{value:.4f}"
+    return str(value)
+
+
+class Progress:
+    """Progress over a known number of steps: a tqdm bar, plain lines, or nothing."""
+
+    def __init__(self, total: int, desc: str, initial: int = 0, mode: str = "plain",
+                 print_freq: int = 20, write=print):
+        self.total, self.desc, self.count = total, desc, initial
+        self.mode, self.print_freq, self.write = mode, print_freq, write
+        self.start, self.initial = time.time(), initial
+        self.bar = None
+        if mode == "tqdm":
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, initial=initial, desc=desc, dynamic_ncols=True, leave=True)
+
+    def update(self, **values: Any) -> None:
+        self.count += 1
+        if self.bar is not None:
+            if values:
+                self.bar.set_postfix({k: _fmt(v) for k, v in values.items()}, refresh=False)
+            self.bar.update(1)
+        elif self.mode == "plain" and (self.count % self.print_freq == 0 or self.count == self.total):
+            elapsed = time.time() - self.start
+            rate = (self.count - self.initial) / max(elapsed, 1e-9)
+            eta = (self.total - self.count) / max(rate, 1e-9)
+            parts = " ".join(f"{k} {_fmt(v)}" for k, v in values.items())
+            width = len(str(self.total))
+            self.write(
+                f"{self.desc} [{self.count:>{width}}/{self.total}] {parts} "
+                f"{rate:.2f} it/s eta {datetime.timedelta(seconds=int(eta))}".replace("  ", " ")
+            )
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+class RunLogger:
+    """Messages, progress and metrics of one run.
+
+    Args:
+        output_dir: where ``log.txt``, ``metrics.jsonl`` and TensorBoard files go (default
+            None: nothing is written).
+        enabled: False on ranks other than 0: everything is silent (default True).
+        use_tqdm: tqdm bars (default None: when stdout is a terminal).
+        print_freq: plain progress line every N steps (default 20).
+        tensorboard: write TensorBoard scalars if tensorboard is installed (default True).
+    """
+
+    def __init__(self, output_dir: Optional[Path] = None, enabled: bool = True, use_tqdm: Optional[bool] = None,
+                 print_freq: int = 20, tensorboard: bool = True):
+        self.enabled = enabled
+        self.output_dir = Path(output_dir) if output_dir is not None and enabled else None
+        self.use_tqdm = sys.stdout.isatty() if use_tqdm is None else use_tqdm
+        self.print_freq = print_freq
+        self._tb = None
+        if self.output_dir is not None:
+            self.output_dir.mkdir(parents=True, exist_ok=True)
+            if tensorboard:
+                try:
+                    from torch.utils.tensorboard import SummaryWriter
+                except ImportError:  # tensorboard is optional
+                    SummaryWriter = None
+                if SummaryWriter is not None:
+                    self._tb = SummaryWriter(str(self.output_dir / "tensorboard"))
+
+    def info(self, msg: str) -> None:
+        if not self.enabled:
+            return
+        if self.use_tqdm:
+            from tqdm import tqdm
+
+            tqdm.write(msg)
+        else:
+            print(msg, flush=True)
+        if self.output_dir is not None:
+            with open(self.output_dir / "log.txt", "a", encoding="utf-8") as f:
+                f.write(msg + "\n")
+
+    def progress(self, total: int, desc: str, initial: int = 0) -> Progress:
+        mode = "off" if not self.enabled else ("tqdm" if self.use_tqdm else "plain")
+        return Progress(total, desc, initial, mode, self.print_freq, self.info)
+
+    def log_metrics(self, record: Dict[str, Any], step: Optional[int] = None) -> None:
+        """Append ``record`` to ``metrics.jsonl`` and its numbers to TensorBoard."""
+        if not self.enabled or self.output_dir is None:
+            return
+        with open(self.output_dir / "metrics.jsonl", "a", encoding="utf-8") as f:
+            f.write(json.dumps(record, default=float) + "\n")
+        if self._tb is not None and step is not None:
+            for key, value in _flatten(record).items():
+                if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+                    self._tb.add_scalar(key, value, step)
+
+    def close(self) -> None:
+        if self._tb is not None:
+            self._tb.close()
+            self._tb = None
+
+
+def _flatten(record: Dict[str, Any], prefix: str = "") -> Dict[str, Any]:
+    out: Dict[str, Any] = {}
+    for key, value in record.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(_flatten(value, name + "/"))
+        else:
+            out[name] = value
+    return out
