@@ -91,6 +91,14 @@ BAD = [
     ("empty box", "<annotation><size><width>9</width><height>9</height></size><object><name>dog</name>"
      "<bndbox><xmin>5</xmin><ymin>1</ymin><xmax>4</xmax><ymax>4</ymax></bndbox></object></annotation>",
      "empty box", 2, 0),
+    # 1-based xmin=10..12 on a 9 px wide image clips to the zero-width box [9, 0, 9, 3]
+    ("box right of the image", "<annotation><size><width>9</width><height>9</height></size><object><name>dog</name>"
+     "<bndbox><xmin>10</xmin><ymin>1</ymin><xmax>12</xmax><ymax>3</ymax></bndbox></object></annotation>",
+     "outside the 9x9 image", 2, 0),
+    ("box above the image", "<annotation><size><width>9</width><height>9</height></size><object><name>dog</name>"
+     "<bndbox><xmin>1</xmin><ymin>-5</ymin><xmax>3</xmax><ymax>0</ymax></bndbox></object>"
+     "<object><name>cat</name><bndbox><xmin>1</xmin><ymin>1</ymin><xmax>3</xmax><ymax>3</ymax></bndbox>"
+     "</object></annotation>", "outside the 9x9 image", 2, 1),
     ("missing image", None, "image not found", 1, None),
     ("non-numeric", "<annotation><size><width>9</width><height>9</height></size><object><name>dog</name>"
      "<bndbox><xmin>a</xmin><ymin>1</ymin><xmax>4</xmax><ymax>4</ymax></bndbox></object></annotation>",
@@ -113,6 +121,13 @@ def test_problems_strict_and_warn(tmp_path, desc, xml, fragment, n_images, n_obj
     assert len(ds) == n_images and len(ds.problems) >= 1 and fragment in ds.problems[0]
     if n_objects is not None:
         assert len(ds.get_annotation(ds.image_names.index("bad"))["objects"]) == n_objects
+
+
+def test_box_partly_outside_is_clipped(tmp_path):
+    voc = make_voc(tmp_path, [("a", (40, 10), [("dog", 35, 1, 45, 10, 0), ("cat", -3, -3, 5, 4, 0)])])
+    t = VOCDetection(voc, "test").get_target(0)
+    assert t["boxes"].tolist() == [[34.0, 0.0, 40.0, 10.0], [0.0, 0.0, 5.0, 4.0]]
+    assert bool((t["boxes"][:, 2:] > t["boxes"][:, :2]).all())
 
 
 def test_missing_folders(tmp_path):

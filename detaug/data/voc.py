@@ -19,7 +19,8 @@ detectron2 uses). :mod:`detaug.evaluation` inverts it exactly (``xmin = x1 + 1``
 The untouched XML values stay available through :meth:`VOCDetection.get_annotation`.
 
 Problems in the data (malformed or hostile XML, a missing image, an object whose class
-is not in the class list, an empty box ``xmax < xmin`` or ``ymax < ymin``) raise
+is not in the class list, an empty box ``xmax < xmin`` or ``ymax < ymin``, a box with no
+area left once clipped to the image) raise
 :class:`VOCAnnotationError` naming the file when ``strict=True`` (the default); with
 ``strict=False`` they emit a :class:`VOCAnnotationWarning` naming the file, the object or
 image is left out, and the message is kept in :attr:`VOCDetection.problems`.
@@ -325,6 +326,7 @@ class VOCDetection(torch.utils.data.Dataset):
                 return None
             with Image.open(image_path) as im:  # reads the header only
                 ann["width"], ann["height"] = im.size
+        w, h = float(ann["width"]), float(ann["height"])
         kept = []
         for k, obj in enumerate(ann["objects"]):
             xmin, ymin, xmax, ymax = obj["bbox"]
@@ -338,6 +340,17 @@ class VOCDetection(torch.utils.data.Dataset):
                 self._problem(
                     f"{xml_path}: object {k} ({obj['name']}) has an empty box "
                     f"xmin={xmin:g} ymin={ymin:g} xmax={xmax:g} ymax={ymax:g}"
+                )
+                continue
+            # the training box is clipped to the image (get_target): it must keep an area
+            x1, x2 = min(max(xmin - 1.0, 0.0), w), min(max(xmax, 0.0), w)
+            y1, y2 = min(max(ymin - 1.0, 0.0), h), min(max(ymax, 0.0), h)
+            if x2 <= x1 or y2 <= y1:
+                self._problem(
+                    f"{xml_path}: object {k} ({obj['name']}) lies outside the "
+                    f"{ann['width']}x{ann['height']} image "
+                    f"(xmin={xmin:g} ymin={ymin:g} xmax={xmax:g} ymax={ymax:g}): no area "
+                    "left after clipping"
                 )
                 continue
             kept.append(obj)
