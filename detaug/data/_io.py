@@ -18,6 +18,29 @@ PathLike = Union[str, "os.PathLike[str]"]
 __all__ = ["atomic_write_bytes", "atomic_write_text"]
 
 
+def _target_mode(path: Path) -> int:
+    """Mode for ``path``: the existing file's, else what ``open()`` would give (0o666 & ~umask)."""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except FileNotFoundError:
+        return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    # Linux >= 4.7 reports it without changing it; os.umask() must set it to read it,
+    # which is racy with other threads creating files, so it is only the fallback.
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask
+
+
 def atomic_write_bytes(path: PathLike, data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically (temporary file, then ``os.replace``).
 
@@ -36,10 +59,15 @@ def atomic_write_bytes(path: PathLike, data: bytes) -> Path:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    mode = _target_mode(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+            # mkstemp creates the file 0600 and os.replace keeps that mode
+            os.fchmod(f.fileno(), mode)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
