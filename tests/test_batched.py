@@ -255,3 +255,31 @@ def test_cuda_matches_cpu_semantics():
     module = BatchedBoxAwareRandomErasing(seed=0).to(device)
     a = module(images.to(torch.uint8), boxes)
     assert a.device.type == "cuda"
+
+
+def test_fill_scale_maps_uint8_constants_to_float_batches():
+    module = BatchedBoxAwareRandomErasing(mode="ire", image_p=1.0, fill=(255, 0, 51), fill_scale=1 / 255, seed=0)
+    out = module(torch.full((1, 3, H, W), 0.5))
+    _, _, x1, y1, x2, y2 = module.last_regions[0].tolist()
+    assert torch.allclose(out[0, :, y1, x1], torch.tensor([1.0, 0.0, 0.2]))
+    assert "fill_scale" in repr(module)
+    with pytest.raises(ValueError, match="fill_scale"):
+        BatchedBoxAwareRandomErasing(fill_scale=float("nan"))
+
+
+# ----------------------------------------------------------------- the per-image sampler's two paths
+@pytest.mark.parametrize("kwargs", [dict(mode="i+ore"), dict(mode="ire", image_p=1.0, count=(1, 3)),
+                                    dict(mode="ore", object_p=1.0, max_attempts=3),
+                                    dict(mode="i+ore", image_p=1.0, object_p=1.0, scale=(0.3, 0.9))])
+def test_scalar_fast_path_equals_the_vectorised_path(monkeypatch, kwargs):
+    """With few areas sample_plan runs the first round on Python floats: same stream, same plans."""
+    from detaug.erasing import sampling
+
+    params = ErasingParams(**kwargs)
+    boxes = np.array([[10.0, 20.0, 110.0, 100.0], [150.5, 30.25, 290.0, 190.75], [5, 150, 45, 195],
+                      [3.0, 3.0, 3.5, 8.0], [np.nan, 0, 5, 5], [-20.0, -10.0, 30.0, 4.0], [0, 0, 300, 200]])
+    fast = [sample_plan((200, 300), boxes, params, seed) for seed in range(300)]
+    monkeypatch.setattr(sampling, "_SCALAR_MAX", 0)
+    slow = [sample_plan((200, 300), boxes, params, seed) for seed in range(300)]
+    assert all(a == b for a, b in zip(fast, slow))
+    assert sum(len(p) for p in fast) > 300

@@ -395,6 +395,10 @@ class BatchedBoxAwareRandomErasing(nn.Module):
             None draws from torch's global generator, reproducible under
             ``torch.manual_seed``. Default None.
         inplace: erase the batch in place. Default False.
+        fill_scale: constant fills are multiplied by this. The per-image transforms run
+            on uint8 images, so configs give constants in [0, 255]; on a float batch in
+            [0, 1] pass ``1 / 255``. Random fills already follow the batch's dtype
+            (uniform in [0, 1) for float). Default 1.0.
 
     Targets:
         images only (boxes are read); targets come back unchanged.
@@ -436,16 +440,26 @@ class BatchedBoxAwareRandomErasing(nn.Module):
         p: float = 1.0,
         seed: Optional[int] = None,
         inplace: bool = False,
+        fill_scale: float = 1.0,
     ):
         super().__init__()
         if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
             raise ValueError(f"p must be a probability in [0, 1], got {p!r}")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise ValueError(f"seed must be None or an integer, got {seed!r}")
+        if isinstance(fill_scale, bool) or not isinstance(fill_scale, (int, float)) or not np.isfinite(fill_scale):
+            raise ValueError(f"fill_scale must be a finite number, got {fill_scale!r}")
         self.erasing = ErasingParams(
             mode=mode, image_p=image_p, object_p=object_p, scale=scale, ratio=ratio,
             ratio_sampling=ratio_sampling, max_attempts=max_attempts, fill=fill, count=count,
         )
+        self.fill_scale = float(fill_scale)
+        fill = self.erasing.fill
+        if not isinstance(fill, str) and self.fill_scale != 1.0:
+            scaled = tuple(v * self.fill_scale for v in fill) if isinstance(fill, tuple) else fill * self.fill_scale
+            self._fill_params = ErasingParams(**{**self.erasing.as_kwargs(), "fill": scaled})
+        else:
+            self._fill_params = self.erasing
         self.p = float(p)
         self.seed = seed
         self.inplace = bool(inplace)
@@ -453,7 +467,9 @@ class BatchedBoxAwareRandomErasing(nn.Module):
         self._generators: dict = {}
 
     @classmethod
-    def from_params(cls, params: ErasingParams, p: float = 1.0, seed: Optional[int] = None, inplace: bool = False) -> "BatchedBoxAwareRandomErasing":
+    def from_params(
+        cls, params: ErasingParams, p: float = 1.0, seed: Optional[int] = None, inplace: bool = False, fill_scale: float = 1.0
+    ) -> "BatchedBoxAwareRandomErasing":
         """Build from validated :class:`ErasingParams` (e.g. those of a config or a per-image transform).
 
         Raises:
@@ -463,6 +479,8 @@ class BatchedBoxAwareRandomErasing(nn.Module):
         Examples:
             >>> BatchedBoxAwareRandomErasing.from_params(ErasingParams(mode="ore"))
             BatchedBoxAwareRandomErasing(mode='ore')
+            >>> BatchedBoxAwareRandomErasing.from_params(ErasingParams(fill=(124, 116, 104)), fill_scale=1 / 255)._fill_params.fill
+            (0.48627450980392156, 0.4549019607843137, 0.40784313725490196)
         """
         if params.fill_mask is not None or params.min_visibility > 0:
             raise ValueError(
@@ -470,7 +488,7 @@ class BatchedBoxAwareRandomErasing(nn.Module):
                 f"got fill_mask={params.fill_mask!r}, min_visibility={params.min_visibility!r}"
             )
         kwargs = {k: v for k, v in params.as_kwargs().items() if k not in ("fill_mask", "min_visibility")}
-        return cls(**kwargs, p=p, seed=seed, inplace=inplace)
+        return cls(**kwargs, p=p, seed=seed, inplace=inplace, fill_scale=fill_scale)
 
     def _generator(self, device: torch.device) -> Optional[torch.Generator]:
         if self.seed is None:
@@ -512,7 +530,7 @@ class BatchedBoxAwareRandomErasing(nn.Module):
         if targets is not None:
             boxes = [_xyxy(t["boxes"]) if isinstance(t, dict) else t for t in targets]
         out, self.last_regions = erase_batch(
-            batch, boxes, self.erasing, self._generator(batch.device), image_sizes, self.p, inplace
+            batch, boxes, self._fill_params, self._generator(batch.device), image_sizes, self.p, inplace
         )
         if as_list:
             out = [out[i, :, :h, :w] for i, (h, w) in enumerate(image_sizes)]
@@ -525,7 +543,7 @@ class BatchedBoxAwareRandomErasing(nn.Module):
 
     def extra_repr(self) -> str:
         kwargs = self.erasing.non_default_kwargs()
-        for name, default in (("p", 1.0), ("seed", None), ("inplace", False)):
+        for name, default in (("p", 1.0), ("seed", None), ("inplace", False), ("fill_scale", 1.0)):
             if getattr(self, name) != default:
                 kwargs[name] = getattr(self, name)
         return format_kwargs(kwargs)

@@ -3,8 +3,16 @@
 Every region is drawn inside an *area*: the whole image (IRE) or the part of a
 ground-truth box that covers whole pixels (ORE). For each area, all ``max_attempts``
 candidate sizes are drawn at once; the first candidate that fits is kept and its
-position is drawn uniformly among the positions where it fits. There is no Python
-loop over attempts or boxes.
+position is drawn uniformly among the positions where it fits.
+
+Two code paths compute the same function of the same random numbers. With many areas
+everything is numpy arrays (no Python loop over attempts or boxes). With at most
+``_SCALAR_MAX`` areas (a few boxes: the common case), numpy's fixed cost per call on
+tiny arrays dominates, so the first round of attempts is evaluated in plain Python
+floats on the same uniforms (IEEE sqrt, division and half-to-even rounding give the
+same sizes; with log-uniform ratios ``math.exp`` and numpy's ``exp`` can differ in the
+last bit, which could change a size only at an exact rounding tie); areas that find no fit there go to the vectorised second round, so a
+failure still costs microseconds.
 """
 
 from __future__ import annotations
@@ -22,6 +30,8 @@ from detaug.erasing.plan import IMAGE_LEVEL, ErasePlan
 #: drawing all attempts at once (attempts are independent); it only saves work.
 _FIRST_ROUND = 8
 _EPS = 1e-6
+#: Up to this many areas (image-level regions + chosen boxes), the first round runs on Python floats.
+_SCALAR_MAX = 12
 _SIGNS = np.array([-1.0, -1.0, 1.0, 1.0])
 
 RandomLike = Union[np.random.Generator, int, None]
@@ -144,6 +154,75 @@ def sample_regions(
     return np.concatenate([top_left, top_left + size], axis=1), found
 
 
+def _box_area_scalar(box: list, width: int, height: int) -> tuple:
+    """:func:`box_areas` for one box in plain Python floats (same operations, same results)."""
+    x1, y1, x2, y2 = box
+    if not (math.isfinite(x1) and math.isfinite(y1) and math.isfinite(x2) and math.isfinite(y2)):
+        x1 = y1 = x2 = y2 = 0.0
+        finite = False
+    else:
+        finite = True
+    x1, x2 = min(max(x1, 0.0), width), min(max(x2, 0.0), width)
+    y1, y2 = min(max(y1, 0.0), height), min(max(y2, 0.0), height)
+    interior = [-math.floor(-x1 + _EPS), -math.floor(-y1 + _EPS), math.floor(x2 + _EPS), math.floor(y2 + _EPS)]
+    valid = finite and min(interior[2] - interior[0], interior[3] - interior[1]) >= 1
+    return interior, max(x2 - x1, 0.0) * max(y2 - y1, 0.0), valid
+
+
+def _sample_regions_few(
+    rng: np.random.Generator,
+    params: ErasingParams,
+    areas: list,
+    target_area: list,
+) -> tuple[list, list]:
+    """:func:`sample_regions` for a few areas: first round in Python floats, same random stream."""
+    n = len(areas)
+    first_round = min(params.max_attempts, _FIRST_ROUND)
+    stride = 2 * first_round + 2
+    u = rng.random(n * stride).tolist()  # the same numbers as rng.random((n, stride))
+    s_lo, s_hi = params.scale
+    r_lo, r_hi = params.ratio
+    log_ratio = params.ratio_sampling == "log"
+    log_lo, log_span = (math.log(r_lo), math.log(r_hi) - math.log(r_lo)) if log_ratio else (0.0, 0.0)
+    sizes, found = [], []
+    for a in range(n):
+        row = u[a * stride : (a + 1) * stride]
+        x1, y1, x2, y2 = areas[a]
+        limit_w, limit_h = x2 - x1, y2 - y1
+        target = target_area[a]
+        size = None
+        for t in range(first_round):
+            erase_area = (row[t] * (s_hi - s_lo) + s_lo) * target
+            ur = row[first_round + t]
+            r = math.exp(ur * log_span + log_lo) if log_ratio else ur * (r_hi - r_lo) + r_lo
+            h_raw = math.sqrt(erase_area * r)
+            h, w = round(h_raw), round(h_raw / r)
+            if h >= 1 and w >= 1 and w <= limit_w and h <= limit_h:
+                size = (w, h)
+                break
+        sizes.append(size)
+        found.append(size is not None)
+    rest = params.max_attempts - first_round
+    if rest > 0 and not all(found):
+        retry = [a for a in range(n) if not found[a]]
+        limits = np.array([[areas[a][2] - areas[a][0], areas[a][3] - areas[a][1]] for a in retry], np.int64)
+        targets = np.array([target_area[a] for a in retry], np.float64)
+        found_r, size_r = _draw_sizes(rng.random((len(retry), 2 * rest)), params, targets, limits)
+        for a, ok, wh in zip(retry, found_r.tolist(), size_r.tolist()):
+            found[a], sizes[a] = ok, (wh if ok else None)
+    rects = []
+    for a in range(n):
+        if sizes[a] is None:
+            continue
+        w, h = sizes[a]
+        x1, y1, x2, y2 = areas[a]
+        row = u[a * stride : (a + 1) * stride]
+        left = x1 + math.floor(row[-2] * (x2 - x1 - w + 1))
+        top = y1 + math.floor(row[-1] * (y2 - y1 - h + 1))
+        rects.append([left, top, left + w, top + h])
+    return rects, found
+
+
 def sample_plan(
     image_size: Sequence[int],
     boxes: Optional[np.ndarray],
@@ -194,6 +273,8 @@ def sample_plan(
         if boxes.size:
             boxes = boxes.reshape(len(boxes), -1)[:, :4]
             chosen = np.flatnonzero(rng.random(len(boxes)) < params.object_p)
+            if n_image + len(chosen) <= _SCALAR_MAX:
+                return _sample_plan_few(rng, params, height, width, seed, n_image, boxes[chosen].tolist(), chosen.tolist())
             if len(chosen):
                 interior, area, valid = box_areas(boxes[chosen], (height, width))
                 keep = chosen[valid]
@@ -202,6 +283,8 @@ def sample_plan(
     n_object = 0 if keep is None else len(keep)
     if n_image + n_object == 0:
         return ErasePlan.empty((height, width), params.fill, seed)
+    if n_object == 0 and n_image <= _SCALAR_MAX:
+        return _sample_plan_few(rng, params, height, width, seed, n_image, [], [])
     if n_object == 0:
         areas = np.array([[0, 0, width, height]] * n_image, np.int64)
         target = np.full(n_image, height * width / n_image)
@@ -216,3 +299,30 @@ def sample_plan(
     if not found.all():
         rects, source = rects[found], source[found]
     return ErasePlan(rects, source, params.fill, seed, (height, width))
+
+
+def _sample_plan_few(
+    rng: np.random.Generator,
+    params: ErasingParams,
+    height: int,
+    width: int,
+    seed: int,
+    n_image: int,
+    chosen_boxes: list,
+    chosen_index: list,
+) -> ErasePlan:
+    """The rest of :func:`sample_plan` for a few areas, on Python lists (same stream, same result)."""
+    areas = [[0, 0, width, height]] * n_image
+    target = [height * width / n_image] * n_image if n_image else []
+    source = [IMAGE_LEVEL] * n_image
+    for box, index in zip(chosen_boxes, chosen_index):
+        interior, box_area, valid = _box_area_scalar(box, width, height)
+        if valid:
+            areas.append(interior)
+            target.append(box_area)
+            source.append(index)
+    if not areas:
+        return ErasePlan.empty((height, width), params.fill, seed)
+    rects, found = _sample_regions_few(rng, params, areas, target)
+    source = [src for src, ok in zip(source, found) if ok]
+    return ErasePlan(np.array(rects, np.int64).reshape(-1, 4), np.array(source, np.int64), params.fill, seed, (height, width))
