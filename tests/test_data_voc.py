@@ -228,3 +228,22 @@ def test_repr_and_negative_index(voc):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         VOCDetection(voc, "test")  # clean data: no warning
+
+
+def test_ignore_other_classes_keeps_other_checks(tmp_path):
+    objs = [("dog", 1, 1, 3, 3, 0), ("unicorn", 1, 1, 3, 3, 0), ("unicorn", 2, 2, 4, 4, 0)]
+    voc = make_voc(tmp_path, [("a", (9, 9), objs)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # not a problem: no warning
+        ds = VOCDetection(voc, "test", classes=["dog"], ignore_other_classes=True)
+    assert [o["name"] for o in ds.get_annotation(0)["objects"]] == ["dog"]
+    assert ds.ignored_objects == {"unicorn": 2} and ds.problems == []
+    assert "ignore_other_classes=True" in repr(ds)
+    with pytest.raises(VOCAnnotationError, match="unicorn"):
+        VOCDetection(voc, "test", classes=["dog"])
+    (voc / "Annotations" / "a.xml").write_text(
+        "<annotation><size><width>9</width><height>9</height></size><object><name>dog</name>"
+        "<bndbox><xmin>5</xmin><ymin>1</ymin><xmax>4</xmax><ymax>4</ymax></bndbox></object></annotation>"
+    )
+    with pytest.raises(VOCAnnotationError, match="empty box"):
+        build_voc([(voc, "test")], classes=["dog"], ignore_other_classes=True)

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 
-from _data_helpers import perfect_predictions, small_synthetic
+from _data_helpers import make_voc, perfect_predictions, small_synthetic
 from detaug.data import COCODetection, VOCDetection
 from detaug.evaluation import write_coco_results, write_voc_results
 
@@ -89,3 +89,24 @@ def test_coco_subcommand(tmp_path, capsys):
     (tmp_path / "bad.json").write_text("[1, 2]")
     args.results = str(tmp_path / "bad.json")
     assert eval_det.main(args) == 2 and "bad.json" in capsys.readouterr().err
+
+
+def test_voc_subset_of_classes_is_evaluated_strictly(tmp_path, capsys):
+    info = small_synthetic()
+    ds = VOCDetection(info.voc_root, "test", classes=info.classes)
+    write_voc_results(tmp_path, "test", ds.classes, perfect_predictions(ds), ds.image_names)
+    base = ["voc", "--root", str(info.voc_root), "--split", "test", "--results", str(tmp_path),
+            "--json", str(tmp_path / "m.json")]
+    # a subset of the classes: objects of the others are ignored, not an error
+    assert eval_det.main(eval_det.get_args_parser().parse_args(base + ["--classes", "circle", "square"])) == 0
+    out = capsys.readouterr()
+    metrics = json.loads((tmp_path / "m.json").read_text())
+    assert sorted(metrics["AP"]) == ["circle", "square"] and metrics["mAP"] == 1.0
+    assert "are not evaluated" in out.err and "warn" not in out.err.lower()
+    # every other check stays strict: an empty box still stops the run
+    voc = make_voc(tmp_path / "v", [("a", (9, 9), [("cat", 1, 1, 3, 3, 0), ("dog", 5, 1, 4, 4, 0)])])
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / "comp4_det_test_dog.txt").write_text("a 0.9 1 1 3 3\n")
+    args = ["voc", "--root", str(voc), "--split", "test", "--results", str(tmp_path / "r"), "--classes", "dog"]
+    assert eval_det.main(eval_det.get_args_parser().parse_args(args)) == 2
+    assert "empty box" in capsys.readouterr().err

@@ -49,7 +49,13 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
         help="07: VOC2007 11-point; 2010: all-point area. Default: by the folder's year "
         "(VOC2007 -> 07, otherwise 2010)",
     )
-    voc.add_argument("--classes", nargs="+", default=None, help="class names (default: the 20 VOC classes)")
+    voc.add_argument(
+        "--classes",
+        nargs="+",
+        default=None,
+        help="class names to evaluate; objects of other classes are ignored (default: the 20 "
+        "VOC classes, and an object of another class is an error)",
+    )
     voc.add_argument("--prefix", default="comp4_det_", help="result file prefix (default: comp4_det_)")
     voc.add_argument(
         "--no-strict",
@@ -97,10 +103,20 @@ def main(args: argparse.Namespace) -> int:
                 return _fail(f"--root {root}: folder not found")
             if not Path(args.results).is_dir():
                 return _fail(f"--results {args.results}: folder not found")
+            # objects of classes outside --classes are not evaluated (a subset of the
+            # classes is a normal request); every other annotation check stays strict
             ds = VOCDetection(
                 root, args.split, classes=args.classes, keep_difficult=True,
                 strict=args.strict, check_images=False,
+                ignore_other_classes=args.classes is not None,
             )
+            if ds.ignored_objects:
+                counts = ", ".join(f"{c}: {n}" for c, n in sorted(ds.ignored_objects.items()))
+                print(
+                    f"eval_det: note: {sum(ds.ignored_objects.values())} objects of classes not "
+                    f"in --classes are not evaluated ({counts})",
+                    file=sys.stderr,
+                )
             use_07 = None if args.metric is None else args.metric == "07"
             result = evaluate_voc_results(args.results, ds, split=args.split, use_07_metric=use_07, prefix=args.prefix)
             print(f"{root} {args.split}: {len(ds)} images, metric {result['metric']}, IoU > 0.5")

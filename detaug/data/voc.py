@@ -215,6 +215,10 @@ class VOCDetection(torch.utils.data.Dataset):
             warn (:class:`VOCAnnotationWarning`) and leave the object/image out.
         check_images: Check at construction that every image file exists (default
             True). Evaluation from result files only needs annotations and sets it False.
+        ignore_other_classes: Leave out objects whose class is not in ``classes``
+            without a problem (counted in :attr:`ignored_objects`), to train or evaluate
+            on a subset of the classes; every other check still follows ``strict``.
+            Default False: such an object is a problem.
 
     Attributes:
         classes: The class names (without background).
@@ -222,6 +226,8 @@ class VOCDetection(torch.utils.data.Dataset):
         year: The year from the folder name (``VOC2007`` -> 2007) or None.
         use_07_metric: The year's metric: True (11-point) before 2010, else False.
         problems: Messages of the problems found (non-strict mode).
+        ignored_objects: ``{class name: count}`` of the objects left out by
+            ``ignore_other_classes``.
 
     Raises:
         FileNotFoundError: If ``root``, its ``Annotations`` folder or the split file is
@@ -250,6 +256,8 @@ class VOCDetection(torch.utils.data.Dataset):
         keep_difficult: bool = False,
         strict: bool = True,
         check_images: bool = True,
+        *,
+        ignore_other_classes: bool = False,
     ) -> None:
         self.root = Path(root)
         self.split = split
@@ -262,6 +270,8 @@ class VOCDetection(torch.utils.data.Dataset):
         self.transforms = transforms
         self.keep_difficult = bool(keep_difficult)
         self.strict = bool(strict)
+        self.ignore_other_classes = bool(ignore_other_classes)
+        self.ignored_objects: Dict[str, int] = {}
         self.year = voc_year(self.root)
         self.use_07_metric = self.year is not None and self.year < 2010
         self.problems: List[str] = []
@@ -331,6 +341,9 @@ class VOCDetection(torch.utils.data.Dataset):
         for k, obj in enumerate(ann["objects"]):
             xmin, ymin, xmax, ymax = obj["bbox"]
             if obj["name"] not in self._label:
+                if self.ignore_other_classes:
+                    self.ignored_objects[obj["name"]] = self.ignored_objects.get(obj["name"], 0) + 1
+                    continue
                 self._problem(
                     f"{xml_path}: object {k} has class {obj['name']!r}, not in the class "
                     f"list ({len(self.classes)} classes: {self.classes[:5]}...)"
@@ -479,6 +492,8 @@ class VOCDetection(torch.utils.data.Dataset):
             extra.append("keep_difficult=True")
         if not self.strict:
             extra.append("strict=False")
+        if self.ignore_other_classes:
+            extra.append("ignore_other_classes=True")
         if self.transforms is not None:
             extra.append(f"transforms={self.transforms!r}")
         args = ", ".join([f"root='{self.root}'", f"split='{self.split}'"] + extra)
@@ -492,6 +507,8 @@ def build_voc(
     keep_difficult: bool = False,
     strict: bool = True,
     check_images: bool = True,
+    *,
+    ignore_other_classes: bool = False,
 ):
     """Build a VOC dataset from one or several ``(root, split)`` pairs (e.g. 07+12).
 
@@ -503,6 +520,7 @@ def build_voc(
         keep_difficult: See :class:`VOCDetection`.
         strict: See :class:`VOCDetection`.
         check_images: See :class:`VOCDetection`.
+        ignore_other_classes: See :class:`VOCDetection`.
 
     Returns:
         The :class:`VOCDetection` itself for one pair, else a
@@ -539,6 +557,7 @@ def build_voc(
             keep_difficult=keep_difficult,
             strict=strict,
             check_images=check_images,
+            ignore_other_classes=ignore_other_classes,
         )
         for root, split in pairs
     ]
