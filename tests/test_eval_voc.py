@@ -268,3 +268,22 @@ def test_repr_shows_settings():
     ev = VOCEvaluator([{"boxes": [A], "labels": [1]}], ["a"], use_07_metric=True)
     ev.update({0: {"boxes": [A], "scores": [1.0], "labels": [1]}})
     assert repr(ev) == "VOCEvaluator(1 images, 1 classes, use_07_metric=True, iou_threshold=0.5) [1 predicted]"
+
+
+def test_results_on_images_dropped_for_bad_xml_are_skipped(tmp_path):
+    voc = make_voc(tmp_path, [("a", (20, 20), [("dog", 1, 1, 10, 10, 0)]), ("b", (20, 20), [])])
+    (voc / "Annotations" / "b.xml").write_text("<annotation><object>")  # malformed
+    with pytest.warns(UserWarning, match="b.xml"):
+        ds = VOCDetection(voc, "test", classes=["dog"], strict=False, check_images=False)
+    assert ds.image_names == ["a"] and ds.dropped_images == ["b"]
+    results = tmp_path / "res"
+    results.mkdir()
+    (results / "comp4_det_test_dog.txt").write_text("a 0.9 1 1 10 10\nb 0.8 1 1 5 5\nb 0.7 2 2 5 5\n")
+    with pytest.warns(UserWarning, match=r"2 detections on 1 images .* skipped") as rec:
+        r = evaluate_voc_results(results, ds)
+    assert r["AP"]["dog"] == pytest.approx(1.0) and r["num_det"]["dog"] == 1
+    assert sum("skipped" in str(w.message) for w in rec) == 1  # one warning, not one per line
+    # an image that is neither in the split nor dropped is still an error
+    (results / "comp4_det_test_dog.txt").write_text("c 0.9 1 1 10 10\n")
+    with pytest.raises(ValueError, match="image 'c' is not in the split"):
+        evaluate_voc_results(results, ds)

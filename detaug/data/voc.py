@@ -228,6 +228,9 @@ class VOCDetection(torch.utils.data.Dataset):
         problems: Messages of the problems found (non-strict mode).
         ignored_objects: ``{class name: count}`` of the objects left out by
             ``ignore_other_classes``.
+        dropped_images: Names of the split's images left out for a problem (non-strict
+            mode); result files may still name them (see
+            :func:`detaug.evaluation.evaluate_voc_results`).
 
     Raises:
         FileNotFoundError: If ``root``, its ``Annotations`` folder or the split file is
@@ -290,11 +293,14 @@ class VOCDetection(torch.utils.data.Dataset):
         names = [ln.split()[0] for ln in split_file.read_text().splitlines() if ln.strip()]
 
         self.image_names: List[str] = []
+        self.dropped_images: List[str] = []
         self._annotations: List[Dict[str, Any]] = []
         self._image_paths: List[Optional[Path]] = []
         for name in names:
             ann = self._load_one(name, ann_dir, check_images)
-            if ann is not None:
+            if ann is None:
+                self.dropped_images.append(name)
+            else:
                 self.image_names.append(name)
                 self._annotations.append(ann)
 

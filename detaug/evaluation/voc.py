@@ -28,8 +28,9 @@ writes them, and are evaluated without any conversion.
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Collection, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -512,6 +513,7 @@ def read_voc_results(
     classes: Sequence[str],
     image_names: Sequence[str],
     prefix: str = "comp4_det_",
+    skip_images: Collection[str] = (),
 ) -> Dict[int, Tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Read devkit result files into per-label detections (devkit coordinates).
 
@@ -521,6 +523,8 @@ def read_voc_results(
         classes: Class names (label ``i`` is ``classes[i - 1]``).
         image_names: Image names of the dataset, to map names to indices.
         prefix: File name prefix. Default ``"comp4_det_"``.
+        skip_images: Image names whose lines are left out (images the dataset dropped
+            for an annotation problem), with one warning that counts them. Default none.
 
     Returns:
         ``{label: (image index [D], scores [D], boxes [D, 4])}``.
@@ -537,6 +541,8 @@ def read_voc_results(
     if missing:
         raise FileNotFoundError(f"missing result files: {missing}")
     index = {n: i for i, n in enumerate(image_names)}
+    skip = set(skip_images) - set(index)
+    skipped: Dict[str, int] = {}
     out = {}
     for label, path in paths.items():
         img, scores, boxes = [], [], []
@@ -546,6 +552,9 @@ def read_voc_results(
                 continue
             if len(parts) != 6:
                 raise ValueError(f"{path}:{ln}: expected 'image_id score x1 y1 x2 y2', got {line!r}")
+            if parts[0] in skip:
+                skipped[parts[0]] = skipped.get(parts[0], 0) + 1
+                continue
             if parts[0] not in index:
                 raise ValueError(f"{path}:{ln}: image {parts[0]!r} is not in the split")
             try:
@@ -559,6 +568,13 @@ def read_voc_results(
             np.array(img, dtype=np.int64),
             np.array(scores, dtype=np.float64),
             np.array(boxes, dtype=np.float64).reshape(-1, 4),
+        )
+    if skipped:
+        warnings.warn(
+            f"{results_dir}: {sum(skipped.values())} detections on {len(skipped)} images left "
+            f"out of the dataset for annotation problems were skipped (e.g. {min(skipped)!r})",
+            UserWarning,
+            stacklevel=2,
         )
     return out
 
@@ -583,6 +599,10 @@ def evaluate_voc_results(
         prefix: File name prefix. Default ``"comp4_det_"``.
         iou_threshold: Default 0.5.
 
+    Detections on images the dataset left out for an annotation problem (non-strict
+    mode, ``dataset.dropped_images``) are skipped with one warning; any other image name
+    not in the split is an error.
+
     Returns:
         The same dict as :meth:`VOCEvaluator.compute`.
 
@@ -594,6 +614,9 @@ def evaluate_voc_results(
     split = dataset.split if split is None else split
     if use_07_metric is None:
         use_07_metric = bool(getattr(dataset, "use_07_metric", False))
-    dets = read_voc_results(results_dir, split, classes, dataset.image_names, prefix)
+    dets = read_voc_results(
+        results_dir, split, classes, dataset.image_names, prefix,
+        skip_images=getattr(dataset, "dropped_images", ()),
+    )
     gts = _ground_truth(dataset, classes)
     return _evaluate(gts, classes, dets, use_07_metric, iou_threshold)
