@@ -244,6 +244,13 @@ def test_state_is_picklable_and_merges_across_ranks():
         main.update({len(ds): preds[0]})
     with pytest.raises(ValueError, match="missing"):
         main.update({0: {"boxes": [[0, 0, 1, 1]]}})
+    # labels outside 1..K are an error, as in write_voc_results, not silently dropped
+    for label in (0, len(ds.classes) + 1):
+        bad = {"boxes": [[0, 0, 5, 5], [0, 0, 5, 5]], "scores": [0.9, 0.8], "labels": [1, label]}
+        with pytest.raises(ValueError, match=f"label {label} of index 3 is outside 1..{len(ds.classes)}"):
+            main.update({3: bad})
+        with pytest.raises(ValueError, match=f"label {label} of index 0"):
+            evaluate_predictions(ds, [bad])
     main.reset()
     assert main.compute()["mAP"] == 0.0
 

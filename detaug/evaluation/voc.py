@@ -378,13 +378,22 @@ class VOCEvaluator:
             predictions: Mapping from index to prediction, or a list in index order.
 
         Raises:
-            ValueError: If an index is outside the dataset or a prediction is malformed.
+            ValueError: If an index is outside the dataset, a label is outside
+                ``1..len(classes)`` or a prediction is malformed.
         """
         preds = as_prediction_map(predictions)
         n = len(self.ground_truth)
         bad = [k for k in preds if not 0 <= k < n]
         if bad:
             raise ValueError(f"prediction indices {bad[:5]} are outside the dataset [0, {n})")
+        num_classes = len(self.classes)
+        for k, p in preds.items():
+            wrong = p["labels"][(p["labels"] < 1) | (p["labels"] > num_classes)]
+            if wrong.size:
+                raise ValueError(
+                    f"label {int(wrong[0])} of index {k} is outside 1..{num_classes} "
+                    f"(0 is background; classes: {self.classes[:5]}...)"
+                )
         self.state["predictions"].update(preds)
 
     def state_dict(self) -> Dict[str, Any]:
