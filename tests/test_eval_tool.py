@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 
 from _data_helpers import make_voc, perfect_predictions, small_synthetic
 from detaug.data import COCODetection, VOCDetection
@@ -110,3 +111,19 @@ def test_voc_subset_of_classes_is_evaluated_strictly(tmp_path, capsys):
     args = ["voc", "--root", str(voc), "--split", "test", "--results", str(tmp_path / "r"), "--classes", "dog"]
     assert eval_det.main(eval_det.get_args_parser().parse_args(args)) == 2
     assert "empty box" in capsys.readouterr().err
+
+
+def test_json_output_writes_null_for_nan_ap(tmp_path, capsys):
+    # "cat" has no ground truth in the split: its AP is nan, which JSON cannot hold
+    voc = make_voc(tmp_path / "v", [("a", (20, 20), [("dog", 1, 1, 10, 10, 0)])], year_dir="VOC2012")
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / "comp4_det_test_dog.txt").write_text("a 0.9 1 1 10 10\n")
+    (tmp_path / "r" / "comp4_det_test_cat.txt").write_text("")
+    args = ["voc", "--root", str(voc), "--split", "test", "--results", str(tmp_path / "r"),
+            "--classes", "dog", "cat", "--json", str(tmp_path / "m.json")]
+    assert eval_det.main(eval_det.get_args_parser().parse_args(args)) == 0
+    text = (tmp_path / "m.json").read_text()
+    assert "NaN" not in text
+    metrics = json.loads(text, parse_constant=lambda c: pytest.fail(f"non-standard JSON constant {c}"))
+    assert metrics["AP"] == {"dog": 1.0, "cat": None} and metrics["mAP"] == 1.0
+    assert metrics["num_gt"] == {"dog": 1, "cat": 0} and metrics["use_07_metric"] is False

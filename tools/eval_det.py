@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -81,12 +82,26 @@ def _fail(message: str) -> int:
     return 2
 
 
+def _jsonable(value):
+    """Plain JSON values: numpy scalars become numbers, NaN and infinities null."""
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "item"):  # numpy scalar -> Python scalar
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
 def _write_json(path: Optional[str], result: dict) -> None:
     if path:
         from detaug.data._io import atomic_write_text
 
-        clean = {k: v for k, v in result.items() if k != "summary"}
-        atomic_write_text(path, json.dumps(clean, indent=1, default=float))
+        # AP is nan for a class without ground truth: NaN is not JSON, write null
+        clean = _jsonable({k: v for k, v in result.items() if k != "summary"})
+        atomic_write_text(path, json.dumps(clean, indent=1, allow_nan=False))
 
 
 def main(args: argparse.Namespace) -> int:
