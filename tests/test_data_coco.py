@@ -1,5 +1,7 @@
 """COCODetection: label mapping, crowd handling, box conversion, errors."""
 
+import json
+
 import pytest
 import torch
 
@@ -77,3 +79,24 @@ def test_errors_name_the_file(tmp_path, coco_files):
     (image_dir / "000010.jpg").unlink()
     with pytest.raises(FileNotFoundError, match="000010.jpg"):
         COCODetection(image_dir, ann)[0]
+
+
+# (description, change to the JSON, error fragment): checked in the constructor, not a
+# bare KeyError at __getitem__
+BAD_JSON = [
+    ("unknown category", lambda d: d["annotations"][1].update(category_id=7), "category ids not in 'categories': [7]"),
+    ("no width", lambda d: d["images"][0].pop("width"), "image id 10 has width=None"),
+    ("zero height", lambda d: d["images"][1].update(height=0), "image id 11 has height=0"),
+]
+
+
+@pytest.mark.parametrize("desc,change,fragment", BAD_JSON, ids=[b[0] for b in BAD_JSON])
+def test_bad_json_is_rejected_in_the_constructor(coco_files, desc, change, fragment):
+    image_dir, ann = coco_files
+    data = json.loads(ann.read_text())
+    change(data)
+    ann.write_text(json.dumps(data))
+    for train in (True, False):
+        with pytest.raises(ValueError, match=r"instances\.json: ") as err:
+            COCODetection(image_dir, ann, train=train)
+        assert fragment in str(err.value)

@@ -89,7 +89,9 @@ class COCODetection(torch.utils.data.Dataset):
 
     Raises:
         FileNotFoundError: If ``image_dir`` or ``ann_file`` does not exist.
-        ValueError: If the JSON is invalid.
+        ValueError: If the JSON is invalid, an image has no positive ``width`` and
+            ``height`` or an annotation's ``category_id`` is not in ``categories`` (the
+            file is named).
 
     Examples:
         >>> import tempfile
@@ -121,6 +123,7 @@ class COCODetection(torch.utils.data.Dataset):
         self.category_id_to_label: Dict[int, int] = {c: i + 1 for i, c in enumerate(cat_ids)}
         self.label_to_category_id: Dict[int, int] = {i + 1: c for i, c in enumerate(cat_ids)}
         self.classes: List[str] = [self.coco.cats[c]["name"] for c in cat_ids]
+        self._check()
 
         self.num_degenerate = 0
         example = None
@@ -145,6 +148,28 @@ class COCODetection(torch.utils.data.Dataset):
                 f"{example[0]} in image {example[1]})",
                 UserWarning,
                 stacklevel=2,
+            )
+
+    def _check(self) -> None:
+        """Reject what would otherwise fail later as a bare KeyError in ``__getitem__``."""
+        for image_id, info in self.coco.imgs.items():
+            for key in ("width", "height"):
+                value = info.get(key)
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+                    raise ValueError(
+                        f"{self.ann_file}: image id {image_id} has {key}={value!r}, expected a "
+                        "positive number"
+                    )
+        unknown = {}
+        for ann in self.coco.anns.values():
+            if ann.get("category_id") not in self.category_id_to_label:
+                unknown.setdefault(ann.get("category_id"), ann.get("id"))
+        if unknown:
+            cat, ann_id = next(iter(unknown.items()))
+            raise ValueError(
+                f"{self.ann_file}: annotations use category ids not in 'categories': "
+                f"{sorted(unknown, key=repr)[:5]} (e.g. annotation id {ann_id} has "
+                f"category_id={cat!r}; categories: {sorted(self.category_id_to_label)[:10]})"
             )
 
     def _xyxy(self, ann: Dict[str, Any], image_id: int) -> Optional[List[float]]:
