@@ -293,6 +293,7 @@ def _run(cfg, args, dist, resume_file, eval_file) -> Dict[str, Any]:
             evaluator = build_evaluator(bundle.test[name], bundle.classes, bundle.metrics[name]) if dist.is_main else None
             metrics, predictions = evaluate(model, loader, device, evaluator, logger, desc=f"eval {name}")
             if dist.is_main:
+                logger.info(f"{name}: predictions for {len(predictions)} images")
                 results[name] = metrics
                 if cfg.evaluation.save_predictions:
                     save_predictions(predictions, bundle.test[name], bundle.classes, bundle.metrics[name],

@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterable, List, Optional, Sequence, Union
 
+import yaml
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
@@ -109,10 +110,17 @@ def load_config(
     for item in overrides:
         if "=" not in item:
             raise ConfigError(f"--set expects key=value, got {item!r}")
+        key, text = item.split("=", 1)
         try:
-            cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist([item]))
+            value = yaml.safe_load(text) if text.strip() else ""
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"--set {item}: cannot parse the value as YAML: {exc}") from exc
+        try:
+            OmegaConf.update(cfg, key, value, merge=True)  # list items too: data.train.0.root=...
         except OmegaConfBaseException as exc:
             raise ConfigError(f"--set {item}: {_describe(exc)}") from exc
+        except (TypeError, ValueError, IndexError) as exc:
+            raise ConfigError(f"--set {item}: {exc}") from exc
     if resolve:
         try:
             OmegaConf.resolve(cfg)

@@ -13,14 +13,14 @@ METRIC_DESCRIPTIONS = {
 }
 
 
-def _coco_parts(dataset: Any):
-    """The COCO dataset (and its label mapping) inside ``dataset`` (possibly wrapped)."""
+def _coco_dataset(dataset: Any) -> Any:
+    """The COCODetection inside ``dataset`` (possibly wrapped)."""
     inner = dataset
     while not hasattr(inner, "coco") and hasattr(inner, "dataset"):
         inner = inner.dataset
-    if not hasattr(inner, "coco"):
+    if not (hasattr(inner, "coco") and hasattr(inner, "image_ids")):
         raise ValueError("the coco metric needs a COCODetection test set")
-    return inner.coco, inner.label_to_category_id
+    return inner
 
 
 def build_evaluator(dataset: Any, classes: Sequence[str], metric: str) -> Any:
@@ -36,20 +36,20 @@ def build_evaluator(dataset: Any, classes: Sequence[str], metric: str) -> Any:
     if metric in ("voc07", "voc2010"):
         return evaluation.VOCEvaluator(dataset, list(classes), use_07_metric=metric == "voc07")
     if metric == "coco":
-        coco_gt, label_to_cat = _coco_parts(dataset)
-        return evaluation.COCOEvaluator(coco_gt, label_to_cat)
+        return evaluation.COCOEvaluator(_coco_dataset(dataset))
     raise ValueError(f"unknown metric {metric!r}; valid: {', '.join(METRIC_DESCRIPTIONS)}")
 
 
 def save_predictions(predictions: Dict[int, Dict[str, Any]], dataset: Any, classes: Sequence[str], metric: str,
                      folder: Path, split: str = "test") -> Path:
-    """Write predictions in the devkit (``comp4_det_<split>_<class>.txt``) or COCO results format."""
+    """Write predictions in the devkit (``comp4_det_<split>_<class>.txt``, 1-based) or the COCO
+    results format (``results.json``) into ``folder``; return what was written."""
     from detaug import evaluation
 
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     if metric == "coco":
-        coco_gt, label_to_cat = _coco_parts(dataset)
-        return Path(evaluation.write_coco_results(predictions, dataset, folder / "results.json"))
-    evaluation.write_voc_results(predictions, dataset, list(classes), folder, split=split)
+        ds = _coco_dataset(dataset)
+        return Path(evaluation.write_coco_results(folder / "results.json", predictions, ds.image_ids,
+                                                  ds.label_to_category_id))
+    evaluation.write_voc_results(folder, split, list(classes), predictions, list(dataset.image_names))
     return folder

@@ -1,0 +1,128 @@
+"""Config loading: every shipped config, inheritance, overrides and errors that name the key."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+from omegaconf import OmegaConf
+
+from detaug.config import ConfigError, load_config, save_config
+from detaug.pipeline import build_transforms
+
+CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+SHIPPED = sorted(p for p in CONFIGS.glob("*.yaml"))
+FAMILIES = ["synthetic_frcnn_small", "voc07_frcnn_r50", "voc0712_frcnn_r50", "coco_frcnn_r50"]
+MODES = {"baseline": "none", "ire": "ire", "ore": "ore", "iore": "i+ore"}
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_every_shipped_config_loads(path):
+    cfg = load_config(path)
+    assert cfg.name == path.stem
+    assert cfg.output_dir.endswith(path.stem)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_variants_differ_only_in_erasing_and_name(family):
+    cfgs = {v: OmegaConf.to_container(load_config(CONFIGS / f"{family}_{v}.yaml")) for v in MODES}
+    for variant, cfg in cfgs.items():
+        assert cfg["augmentation"]["erasing"]["mode"] == MODES[variant]
+        assert cfg["augmentation"]["erasing"]["scale"] == [0.02, 0.2]  # the paper's s_l, s_h
+        assert cfg["augmentation"]["erasing"]["image_p"] == cfg["augmentation"]["erasing"]["object_p"] == 0.5
+        for key in ("name", "output_dir"):
+            cfg.pop(key)
+        cfg["augmentation"].pop("erasing")
+    base = cfgs["baseline"]
+    assert all(c == base for c in cfgs.values())
+    # the variant files themselves hold nothing but _base_ and the erasing block
+    for variant in ("ire", "ore", "iore"):
+        raw = yaml.safe_load((CONFIGS / f"{family}_{variant}.yaml").read_text())
+        assert set(raw) == {"_base_", "augmentation"} and set(raw["augmentation"]) == {"erasing"}
+
+
+def test_default_config_is_iore_on_synthetic():
+    cfg = load_config(CONFIGS / "synthetic_frcnn_small_iore.yaml")
+    assert (cfg.data.kind, cfg.model.name, cfg.augmentation.erasing.mode) == ("synthetic", "fasterrcnn_small", "i+ore")
+
+
+def test_voc07_uses_the_07_metric_and_trainval_to_test():
+    cfg = load_config(CONFIGS / "voc07_frcnn_r50_iore.yaml")
+    assert cfg.evaluation.metric == "voc07"
+    assert [s.split for s in cfg.data.train] == ["trainval"] and [s.split for s in cfg.data.test] == ["test"]
+    cfg = load_config(CONFIGS / "voc0712_frcnn_r50_baseline.yaml")
+    assert [Path(s.root).name for s in cfg.data.train] == ["VOC2007", "VOC2012"]
+
+
+def test_overrides_apply_and_parse_types():
+    cfg = load_config(CONFIGS / "synthetic_frcnn_small_iore.yaml",
+                      ["schedule.epochs=3", "optim.lr=0.5", "model.min_size=[96,128]", "name=x"])
+    assert cfg.schedule.epochs == 3 and cfg.optim.lr == 0.5 and list(cfg.model.min_size) == [96, 128]
+    assert cfg.output_dir == "runs/x"  # interpolation resolved after overrides
+
+
+@pytest.mark.parametrize(
+    "overrides, fragment",
+    [
+        (["optim.lrr=1"], "optim.lrr"),
+        (["schedule.epochs=many"], "schedule.epochs"),
+        (["model.name=yolo"], "fasterrcnn_resnet50_fpn"),  # lists the valid names
+        (["augmentation.erasing.mode=xyz"], "'i+ore'"),
+        (["data.kind=imagenet"], "'voc'"),
+        (["augmentation.erasing.scale=[0.3,0.1]"], "augmentation.erasing"),
+        (["augmentation.erasing.device=true"], "not implemented"),
+        (["schedule.milestones=[5,2]"], "schedule.milestones"),
+        (["epochs"], "key=value"),
+    ],
+)
+def test_bad_values_name_the_key(overrides, fragment):
+    with pytest.raises(ConfigError, match=None) as info:
+        load_config(CONFIGS / "synthetic_frcnn_small_iore.yaml", overrides)
+    assert fragment in str(info.value)
+
+
+def test_unknown_key_in_file_names_file_and_key(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(f"_base_: {CONFIGS / 'synthetic_frcnn_small_iore.yaml'}\nschedule:\n  epoch: 3\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(bad)
+    assert "bad.yaml" in str(info.value) and "schedule.epoch" in str(info.value)
+
+
+def test_wrong_type_in_file(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("data:\n  batch_size: [1, 2]\n")
+    with pytest.raises(ConfigError, match="data.batch_size"):
+        load_config(bad)
+
+
+def test_base_chain_later_wins_and_cycles_are_errors(tmp_path):
+    (tmp_path / "a.yaml").write_text("schedule:\n  epochs: 5\n  gamma: 0.5\n")
+    (tmp_path / "b.yaml").write_text("_base_: a.yaml\nschedule:\n  epochs: 7\n")
+    cfg = load_config(tmp_path / "b.yaml")
+    assert (cfg.schedule.epochs, cfg.schedule.gamma, cfg.name) == (7, 0.5, "b")
+    (tmp_path / "c.yaml").write_text("_base_: d.yaml\n")
+    (tmp_path / "d.yaml").write_text("_base_: c.yaml\n")
+    with pytest.raises(ConfigError, match="cycle"):
+        load_config(tmp_path / "c.yaml")
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "missing.yaml")
+
+
+def test_saved_config_round_trips(tmp_path):
+    cfg = load_config(CONFIGS / "voc07_frcnn_r50_ore.yaml", ["optim.clip_grad_norm=5"])
+    path = save_config(cfg, tmp_path / "run" / "config.yaml")
+    assert not [p for p in path.parent.iterdir() if p.name != "config.yaml"]  # no temporary left
+    again = load_config(path)
+    assert OmegaConf.to_container(again) == OmegaConf.to_container(cfg)
+
+
+def test_build_transforms_follows_the_erasing_block():
+    cfg = load_config(CONFIGS / "synthetic_frcnn_small_baseline.yaml")
+    assert [type(t).__name__ for t in build_transforms(cfg, train=True).transforms] == ["HorizontalFlip"]
+    cfg = load_config(CONFIGS / "synthetic_frcnn_small_ore.yaml", ["augmentation.erasing.object_p=0.7"])
+    erasing = build_transforms(cfg, train=True).transforms[-1]
+    assert erasing.erasing.mode == "ore" and erasing.erasing.object_p == 0.7
+    cfg = load_config(CONFIGS / "synthetic_frcnn_small_ire.yaml", ["augmentation.backend=torchvision"])
+    names = [type(t).__name__ for t in build_transforms(cfg, train=True).transforms]
+    assert names == ["RandomHorizontalFlip", "BoxAwareRandomErasing"]
+    assert build_transforms(cfg, train=False) is None
