@@ -195,3 +195,19 @@ def test_state_merge_and_errors(tmp_path):
         evaluate_coco_results(info.coco_annotations["test"], bad)
     with pytest.raises(FileNotFoundError, match="none.json"):
         evaluate_coco_results(info.coco_annotations["test"], tmp_path / "none.json")
+
+
+def test_results_with_unknown_category_are_rejected_and_input_not_mutated(tmp_path):
+    info = small_synthetic()
+    ann = info.coco_annotations["test"]
+    ds = COCODetection(info.image_dir, ann, train=False)
+    results = predictions_to_coco(perfect_predictions(ds), ds.image_ids, ds.label_to_category_id)
+    before = json.dumps(results)
+    assert evaluate_coco_results(ann, results)["AP"] == pytest.approx(1.0)
+    assert json.dumps(results) == before  # loadRes adds id/area/segmentation in place
+    bad = results + [dict(results[0], category_id=4242)]
+    with pytest.raises(ValueError, match=r"results: category ids not in the annotations: \[4242\]"):
+        evaluate_coco_results(ann, bad)
+    (tmp_path / "r.json").write_text(json.dumps(bad))
+    with pytest.raises(ValueError, match=r"r\.json: category ids .*4242"):
+        evaluate_coco_results(ann, tmp_path / "r.json")

@@ -10,6 +10,7 @@ interpolation, IoU ``>=`` 0.5, crowd regions, at most 100 detections per image).
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import json
 import os
@@ -102,7 +103,7 @@ def _run_cocoeval(coco_gt, results: List[Dict[str, Any]], img_ids: Optional[Sequ
         return {**{k: 0.0 for k in STAT_NAMES}, "AP_per_class": {n: 0.0 for n in names.values()}, "summary": ""}
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
-        coco_dt = coco_gt.loadRes(results)
+        coco_dt = coco_gt.loadRes(copy.deepcopy(results))  # loadRes edits the dicts in place
         ev = COCOeval(coco_gt, coco_dt, "bbox")
         if img_ids is not None:
             ev.params.imgIds = sorted(int(i) for i in img_ids)
@@ -237,7 +238,8 @@ def evaluate_coco_results(
 
     Raises:
         FileNotFoundError: If a file is missing.
-        ValueError: If the results are not a JSON list of detections.
+        ValueError: If the results are not a JSON list of detections or name an image
+            id or a category id that is not in the annotations.
     """
     from ..data.coco import load_coco
 
@@ -260,5 +262,12 @@ def evaluate_coco_results(
     unknown = {r["image_id"] for r in results} - set(coco_gt.getImgIds())
     if unknown:
         raise ValueError(f"{where}: image ids not in the annotations: {sorted(unknown)[:5]}")
+    unknown = {r["category_id"] for r in results} - set(coco_gt.getCatIds())
+    if unknown:
+        # COCOeval would ignore them silently (they match no category)
+        raise ValueError(
+            f"{where}: category ids not in the annotations: {sorted(unknown, key=repr)[:5]} "
+            f"(categories: {sorted(coco_gt.getCatIds())[:10]})"
+        )
     return _run_cocoeval(coco_gt, results, sorted(coco_gt.getImgIds()))
 
