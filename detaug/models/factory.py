@@ -135,6 +135,38 @@ def _load_backbone_file(model: FasterRCNN, path: Path, log: Callable[[str], None
     log(f"loaded {len(matched)}/{len(own)} backbone tensors from {path}")
 
 
+def _freeze_like_torchvision(model: FasterRCNN, name: str, trainable_layers: Optional[int]) -> None:
+    """What torchvision does to a backbone it loads pretrained weights into: frozen batch
+    norm (v1 and MobileNet; v2 keeps BatchNorm2d) and only the last ``trainable_layers``
+    stages trainable (default 3)."""
+    from torchvision.ops.misc import FrozenBatchNorm2d
+
+    body = model.backbone.body
+    trainable_layers = 3 if trainable_layers is None else int(trainable_layers)
+    if not name.endswith("_v2"):
+        for parent in body.modules():
+            for child_name, child in list(parent.named_children()):
+                if isinstance(child, nn.BatchNorm2d):
+                    frozen = FrozenBatchNorm2d(child.num_features, eps=child.eps)
+                    for key in ("weight", "bias", "running_mean", "running_var"):
+                        getattr(frozen, key).copy_(getattr(child, key).detach())
+                    setattr(parent, child_name, frozen)
+    if "resnet" in name:
+        layers = ["layer4", "layer3", "layer2", "layer1", "conv1"][:trainable_layers]
+        if trainable_layers == 5:
+            layers.append("bn1")
+        for pname, p in body.named_parameters():
+            if all(not pname.startswith(layer) for layer in layers):
+                p.requires_grad_(False)
+    else:
+        blocks = list(body.children())
+        stages = [0] + [i for i, b in enumerate(blocks) if getattr(b, "_is_cn", False)] + [len(blocks) - 1]
+        freeze_before = len(blocks) if trainable_layers == 0 else stages[max(len(stages) - trainable_layers, 0)]
+        for block in blocks[:freeze_before]:
+            for p in block.parameters():
+                p.requires_grad_(False)
+
+
 def build_model(
     name: str,
     num_classes: int,
@@ -188,14 +220,17 @@ def build_model(
                 replace_predictor(model, num_classes)
             log(f"loaded detector weights {tv_weights}")
         else:
-            if isinstance(wb, Path) and trainable_backbone_layers is None:
-                # torchvision freezes layers only when it loads backbone weights itself
-                tv_kwargs["trainable_backbone_layers"] = 3 if "resnet" in name else 6
+            if isinstance(wb, Path):
+                # torchvision freezes layers only when it loads backbone weights itself; a
+                # local file gets the same treatment below, after loading
+                tv_kwargs.pop("trainable_backbone_layers", None)
             model = builder(weights=None, weights_backbone=tv_backbone, num_classes=num_classes, **tv_kwargs)
             if tv_backbone is not None:
                 log(f"loaded backbone weights {tv_backbone}")
     if isinstance(wb, Path):
         _load_backbone_file(model, wb, log)
+        if name != "fasterrcnn_small" and w is None:
+            _freeze_like_torchvision(model, name, trainable_backbone_layers)
     if isinstance(w, Path):
         _load_detector_file(model, w, log)
         log(f"loaded detector weights from {w}")
