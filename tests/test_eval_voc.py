@@ -1,6 +1,9 @@
 """VOC devkit evaluation: hand-worked cases, a loop reference, files, datasets."""
 
+import importlib
 import pickle
+import time
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -145,13 +148,18 @@ def _devkit_loop(gt_boxes, gt_diff, det_img, scores, boxes, use_07):
     return tp, fp, voc_ap(rec, prec, use_07)
 
 
+# pairs budget of the IoU blocks: the default (one block) and tiny (many blocks, some
+# with a single detection wider than the budget)
+@pytest.mark.parametrize("pairs", [None, 7], ids=["one-block", "tiny-blocks"])
 @pytest.mark.parametrize("seed", range(6))
-def test_vectorised_matches_devkit_loop(seed):
+def test_vectorised_matches_devkit_loop(seed, pairs, monkeypatch):
+    if pairs is not None:
+        monkeypatch.setattr(importlib.import_module("detaug.evaluation.voc"), "_PAIRS", pairs)
     rng = np.random.default_rng(seed)
     n_img = 30
     gt_boxes, gt_diff = [], []
-    for _ in range(n_img):
-        k = rng.integers(0, 5)
+    for i in range(n_img):
+        k = 40 if i == 3 else rng.integers(0, 5)  # one crowded image
         xy = rng.integers(1, 80, (k, 2)).astype(float)
         wh = rng.integers(5, 30, (k, 2)).astype(float)
         gt_boxes.append(np.hstack([xy, xy + wh]))  # devkit coordinates, may overlap
@@ -294,3 +302,27 @@ def test_results_on_images_dropped_for_bad_xml_are_skipped(tmp_path):
     (results / "comp4_det_test_dog.txt").write_text("c 0.9 1 1 10 10\n")
     with pytest.raises(ValueError, match="image 'c' is not in the split"):
         evaluate_voc_results(results, ds)
+
+
+def test_crowded_image_memory_is_bounded():
+    # one image with 500 ground truths and 20k detections, plus 200 sparse images: the
+    # padded version held D x max(G_i) x 4 floats at once (~0.5 GB here, 3.6 GB at 200k)
+    rng = np.random.default_rng(0)
+    xy = rng.uniform(1, 400, (500, 2))
+    gt = [np.hstack([xy, xy + 20])] + [np.array([[1.0, 1.0, 20.0, 20.0]])] * 200
+    diff = [np.zeros(len(g), bool) for g in gt]
+    n = 20000
+    det_img = np.where(np.arange(n) < n - 200, 0, np.arange(n) - (n - 200) + 1)
+    boxes = np.vstack([gt[0][rng.integers(0, 500, n - 200)] + rng.normal(0, 2, (n - 200, 4)),
+                       np.tile([[1.0, 1.0, 20.0, 20.0]], (200, 1))])
+    scores = rng.uniform(size=n)
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    try:
+        r = evaluate_class(gt, diff, det_img, scores, boxes)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 150e6, f"peak {peak / 1e6:.0f} MB"
+    assert time.perf_counter() - t0 < 10.0
+    assert r["num_gt"] == 700 and r["tp"].sum() == 700  # every ground truth found once

@@ -49,7 +49,7 @@ __all__ = [
     "write_voc_results",
 ]
 
-_CHUNK = 65536
+_PAIRS = 1 << 19  # (detection, ground truth) pairs per IoU block: about 50 MB of temporaries
 
 
 def voc_ap(rec: Sequence[float], prec: Sequence[float], use_07_metric: bool = False) -> float:
@@ -187,30 +187,52 @@ def evaluate_class(
     det_image, det_scores, det_boxes = det_image[order], det_scores[order], det_boxes[order]
     num_det = det_image.shape[0]
 
-    g_max = int(counts.max()) if n_img else 0
+    num_all = int(counts.sum())
     ovmax = np.full(num_det, -np.inf)
-    jmax = np.zeros(num_det, dtype=np.int64)
-    if g_max > 0 and num_det > 0:
-        pad = np.zeros((n_img, g_max, 4))
-        valid = np.zeros((n_img, g_max), dtype=bool)
-        pad_diff = np.zeros((n_img, g_max), dtype=bool)
-        img_of = np.repeat(np.arange(n_img), counts)
-        slot = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-        pad[img_of, slot] = np.concatenate([np.asarray(g, np.float64).reshape(-1, 4) for g in gt_boxes])
-        valid[img_of, slot] = True
-        pad_diff[img_of, slot] = diff_all
-        for s in range(0, num_det, _CHUNK):
-            e = min(s + _CHUNK, num_det)
-            g = pad[det_image[s:e]]
-            ov = _iou_broadcast(det_boxes[s:e, None, :], g)
-            ov = np.where(valid[det_image[s:e]], ov, -np.inf)
-            jmax[s:e] = np.argmax(ov, axis=1)
-            ovmax[s:e] = ov[np.arange(e - s), jmax[s:e]]
+    jmax = np.zeros(num_det, dtype=np.int64)  # global index of the best ground truth
+    if num_all > 0 and num_det > 0:
+        gt_all = np.concatenate([np.asarray(g, np.float64).reshape(-1, 4) for g in gt_boxes])
+        # coordinates as contiguous columns and areas computed once: the gathers below
+        # stay contiguous (the same float operations as _iou_broadcast, so equal results)
+        gx1, gy1, gx2, gy2 = (np.ascontiguousarray(c) for c in gt_all.T)
+        dx1, dy1, dx2, dy2 = (np.ascontiguousarray(c) for c in det_boxes.T)
+        g_area = (gx2 - gx1 + 1.0) * (gy2 - gy1 + 1.0)
+        d_area = (dx2 - dx1 + 1.0) * (dy2 - dy1 + 1.0)
+        start = np.cumsum(counts) - counts
+        n_gt = counts[det_image]
+        # Each detection is compared with the ground truths of its own image only. The
+        # pairs are visited in chunks of about _PAIRS (detection, ground truth) pairs,
+        # detections ordered by the ground-truth count of their image, so one crowded
+        # image neither pads the others nor makes the memory grow with D x max(G_i).
+        visit = np.argsort(n_gt, kind="stable")
+        visit = visit[n_gt[visit] > 0]  # no ground truth in the image: a plain FP
+        cnt = n_gt[visit]
+        s, n_visit = 0, visit.shape[0]
+        while s < n_visit:
+            # largest chunk [s, e) whose padded size (e - s) * cnt[e - 1] fits the budget
+            window = cnt[s : s + _PAIRS]
+            fits = (np.arange(1, window.shape[0] + 1) * window) <= _PAIRS
+            e = s + max(1, int(np.argmin(fits)) if not fits.all() else window.shape[0])
+            d = visit[s:e]
+            g = int(cnt[e - 1])
+            slot = np.arange(g)
+            idx = start[det_image[d], None] + slot[None, :]
+            gi = np.minimum(idx, num_all - 1)  # padding slots read any box, masked below
+            iw = np.minimum(dx2[d, None], gx2[gi]) - np.maximum(dx1[d, None], gx1[gi]) + 1.0
+            ih = np.minimum(dy2[d, None], gy2[gi]) - np.maximum(dy1[d, None], gy1[gi]) + 1.0
+            inter = np.maximum(iw, 0.0, out=iw)
+            inter *= np.maximum(ih, 0.0, out=ih)
+            ov = inter / (d_area[d, None] + g_area[gi] - inter)
+            ov[slot[None, :] >= n_gt[d, None]] = -np.inf
+            best = np.argmax(ov, axis=1)
+            ovmax[d] = ov[np.arange(d.shape[0]), best]
+            jmax[d] = idx[np.arange(d.shape[0]), best]
+            s = e
         hit = ovmax > iou_threshold
-        is_diff = hit & pad_diff[det_image, jmax]
+        is_diff = hit & diff_all[jmax]
         cand = np.flatnonzero(hit & ~is_diff)
-        # the first candidate (in score order) of each (image, gt) pair is the true positive
-        _, first = np.unique(det_image[cand] * g_max + jmax[cand], return_index=True)
+        # the first candidate (in score order) of each ground truth is the true positive
+        _, first = np.unique(jmax[cand], return_index=True)
         tp = np.zeros(num_det)
         tp[cand[first]] = 1.0
         fp = ((tp == 0) & ~is_diff).astype(np.float64)
