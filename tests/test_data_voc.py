@@ -99,6 +99,9 @@ BAD = [
      "<bndbox><xmin>1</xmin><ymin>-5</ymin><xmax>3</xmax><ymax>0</ymax></bndbox></object>"
      "<object><name>cat</name><bndbox><xmin>1</xmin><ymin>1</ymin><xmax>3</xmax><ymax>3</ymax></bndbox>"
      "</object></annotation>", "outside the 9x9 image", 2, 1),
+    ("difficult yes", "<annotation><size><width>9</width><height>9</height></size><object><name>dog</name>"
+     "<difficult>yes</difficult><bndbox><xmin>1</xmin><ymin>1</ymin><xmax>4</xmax><ymax>4</ymax></bndbox>"
+     "</object></annotation>", "<difficult>yes</difficult>, expected a number", 1, None),
     ("missing image", None, "image not found", 1, None),
     ("non-numeric", "<annotation><size><width>9</width><height>9</height></size><object><name>dog</name>"
      "<bndbox><xmin>a</xmin><ymin>1</ymin><xmax>4</xmax><ymax>4</ymax></bndbox></object></annotation>",

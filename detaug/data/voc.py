@@ -105,14 +105,17 @@ def _number(node, tag: str, path: Path) -> float:
     return value
 
 
-def _flag(node, tag: str) -> bool:
+def _flag(node, tag: str, path: Path, what: str) -> bool:
     child = node.find(tag)
-    if child is None or child.text is None:
+    if child is None or child.text is None or not child.text.strip():
         return False
+    text = child.text.strip()
     try:
-        return bool(int(float(child.text.strip())))
-    except ValueError:
-        return False
+        return bool(int(float(text)))
+    except ValueError:  # e.g. "yes": guessing could turn a difficult object into a normal one
+        raise VOCAnnotationError(
+            f"{path}: {what} has <{tag}>{text}</{tag}>, expected a number (0 or 1)"
+        ) from None
 
 
 def parse_voc_xml(path: Union[str, os.PathLike]) -> Dict[str, Any]:
@@ -133,7 +136,8 @@ def parse_voc_xml(path: Union[str, os.PathLike]) -> Dict[str, Any]:
 
     Raises:
         VOCAnnotationError: If the file is malformed, forbidden by defusedxml (entities,
-            external references) or misses ``<name>``/``<bndbox>`` values.
+            external references), misses ``<name>``/``<bndbox>`` values or has a
+            non-numeric ``<difficult>``/``<truncated>`` (e.g. ``yes``).
         FileNotFoundError: If the file does not exist.
 
     Examples:
@@ -179,8 +183,8 @@ def parse_voc_xml(path: Union[str, os.PathLike]) -> Dict[str, Any]:
             {
                 "name": name,
                 "bbox": bbox,
-                "difficult": _flag(obj, "difficult"),
-                "truncated": _flag(obj, "truncated"),
+                "difficult": _flag(obj, "difficult", path, f"object {k} ({name})"),
+                "truncated": _flag(obj, "truncated", path, f"object {k} ({name})"),
                 "extra": extra,
             }
         )
