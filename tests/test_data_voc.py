@@ -102,6 +102,8 @@ BAD = [
     ("difficult yes", "<annotation><size><width>9</width><height>9</height></size><object><name>dog</name>"
      "<difficult>yes</difficult><bndbox><xmin>1</xmin><ymin>1</ymin><xmax>4</xmax><ymax>4</ymax></bndbox>"
      "</object></annotation>", "<difficult>yes</difficult>, expected a number", 1, None),
+    ("size not the image's", "<annotation><size><width>9</width><height>8</height></size></annotation>",
+     "<size> says 9x8 but the image", 1, None),
     ("missing image", None, "image not found", 1, None),
     ("non-numeric", "<annotation><size><width>9</width><height>9</height></size><object><name>dog</name>"
      "<bndbox><xmin>a</xmin><ymin>1</ymin><xmax>4</xmax><ymax>4</ymax></bndbox></object></annotation>",
@@ -131,6 +133,25 @@ def test_box_partly_outside_is_clipped(tmp_path):
     t = VOCDetection(voc, "test").get_target(0)
     assert t["boxes"].tolist() == [[34.0, 0.0, 40.0, 10.0], [0.0, 0.0, 5.0, 4.0]]
     assert bool((t["boxes"][:, 2:] > t["boxes"][:, :2]).all())
+
+
+def test_invalid_size_is_read_from_the_image_or_reported(tmp_path):
+    voc = make_voc(tmp_path, [("a", (12, 7), [("dog", 1, 1, 3, 3, 0)])])
+    (voc / "Annotations" / "a.xml").write_text(
+        (voc / "Annotations" / "a.xml").read_text().replace("<height>7</height>", "<height>0</height>")
+    )
+    assert VOCDetection(voc, "test").get_image_size(0) == (7, 12)  # from the image header
+    (voc / "JPEGImages" / "a.jpg").unlink()
+    with pytest.raises(VOCAnnotationError, match=r"a\.xml: no valid <size> \(width=12, height=0\)"):
+        VOCDetection(voc, "test", check_images=False)
+
+
+def test_unreadable_image_is_reported(tmp_path):
+    voc = make_voc(tmp_path, [("a", (12, 7), [])])
+    (voc / "JPEGImages" / "a.jpg").write_bytes(b"not an image")
+    with pytest.raises(VOCAnnotationError, match=r"a\.xml: cannot read the image .*a\.jpg"):
+        VOCDetection(voc, "test")
+    assert len(VOCDetection(voc, "test", check_images=False)) == 1  # annotations only
 
 
 def test_missing_folders(tmp_path):

@@ -18,10 +18,11 @@ detectron2 uses). :mod:`detaug.evaluation` inverts it exactly (``xmin = x1 + 1``
 ``xmax = x2``), so a prediction equal to a target box has IoU 1 under the devkit rules.
 The untouched XML values stay available through :meth:`VOCDetection.get_annotation`.
 
-Problems in the data (malformed or hostile XML, a missing image, an object whose class
-is not in the class list, an empty box ``xmax < xmin`` or ``ymax < ymin``, a box with no
-area left once clipped to the image) raise
-:class:`VOCAnnotationError` naming the file when ``strict=True`` (the default); with
+Problems in the data (malformed or hostile XML, a missing or unreadable image, an XML
+``<size>`` that is not the image's, an object whose class is not in the class list, an
+empty box ``xmax < xmin`` or ``ymax < ymin``, a box with no area left once clipped to the
+image) raise :class:`VOCAnnotationError` naming the file when ``strict=True`` (the
+default); with
 ``strict=False`` they emit a :class:`VOCAnnotationWarning` naming the file, the object or
 image is left out, and the message is kept in :attr:`VOCDetection.problems`.
 """
@@ -217,8 +218,10 @@ class VOCDetection(torch.utils.data.Dataset):
             trains; the evaluator always sees them through :meth:`get_annotation`.
         strict: Raise :class:`VOCAnnotationError` on a data problem (default True), or
             warn (:class:`VOCAnnotationWarning`) and leave the object/image out.
-        check_images: Check at construction that every image file exists (default
-            True). Evaluation from result files only needs annotations and sets it False.
+        check_images: Check at construction that every image file exists and that its
+            size (read from the file header, no decoding) matches the XML ``<size>``
+            (default True). Evaluation from result files only needs annotations and sets
+            it False.
         ignore_other_classes: Leave out objects whose class is not in ``classes``
             without a problem (counted in :attr:`ignored_objects`), to train or evaluate
             on a subset of the classes; every other check still follows ``strict``.
@@ -340,12 +343,32 @@ class VOCDetection(torch.utils.data.Dataset):
                 f"(tried {name}.jpg and <filename>)"
             )
             return None
-        if ann["width"] is None or ann["height"] is None or ann["width"] <= 0:
-            if image_path is None:
-                self._problem(f"{xml_path}: no <size> and no image to read it from")
+        image_size = None
+        if image_path is not None and check_images:
+            try:
+                with Image.open(image_path) as im:  # reads the header, decodes no pixel
+                    image_size = im.size
+            except OSError as e:  # PIL.UnidentifiedImageError is an OSError
+                self._problem(f"{xml_path}: cannot read the image {image_path} ({e})")
                 return None
-            with Image.open(image_path) as im:  # reads the header only
-                ann["width"], ann["height"] = im.size
+        size = (ann["width"], ann["height"])
+        if None in size or min(size) <= 0:
+            if image_path is None:
+                self._problem(
+                    f"{xml_path}: no valid <size> (width={size[0]}, height={size[1]}) and no "
+                    "image to read it from"
+                )
+                return None
+            if image_size is None:
+                with Image.open(image_path) as im:
+                    image_size = im.size
+            ann["width"], ann["height"] = image_size
+        elif image_size is not None and tuple(image_size) != size:
+            self._problem(
+                f"{xml_path}: <size> says {size[0]}x{size[1]} but the image {image_path} is "
+                f"{image_size[0]}x{image_size[1]} (width x height)"
+            )
+            return None
         w, h = float(ann["width"]), float(ann["height"])
         kept = []
         for k, obj in enumerate(ann["objects"]):
