@@ -271,3 +271,12 @@ def test_ignore_other_classes_keeps_other_checks(tmp_path):
     )
     with pytest.raises(VOCAnnotationError, match="empty box"):
         build_voc([(voc, "test")], classes=["dog"], ignore_other_classes=True)
+
+
+def test_warnings_point_at_the_caller(tmp_path):
+    voc = make_voc(tmp_path, [("a", (9, 9), [("unicorn", 1, 1, 3, 3, 0)])])
+    for build in (lambda: VOCDetection(voc, "test", strict=False),
+                  lambda: build_voc([(voc, "test")], strict=False)):
+        with pytest.warns(VOCAnnotationWarning, match="unicorn") as rec:
+            build()
+        assert [w.filename for w in rec] == [__file__]

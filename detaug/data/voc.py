@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import warnings
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
@@ -84,6 +85,17 @@ def voc_year(root: Union[str, os.PathLike]) -> Optional[int]:
     """
     m = re.search(r"VOC(\d{4})", Path(root).name)
     return int(m.group(1)) if m else None
+
+
+def _caller_stacklevel() -> int:
+    """``stacklevel`` for a warning raised in this module: the first frame outside it.
+
+    Points at the code that built the dataset (directly or through :func:`build_voc`).
+    """
+    frame, level = sys._getframe(1), 1  # the frame calling warnings.warn is level 1
+    while frame is not None and frame.f_code.co_filename == __file__:
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _text(node, tag: str, path: Path, required: bool = True) -> Optional[str]:
@@ -316,7 +328,7 @@ class VOCDetection(torch.utils.data.Dataset):
         if self.strict:
             raise VOCAnnotationError(message)
         self.problems.append(message)
-        warnings.warn(message, VOCAnnotationWarning, stacklevel=3)
+        warnings.warn(message, VOCAnnotationWarning, stacklevel=_caller_stacklevel())
 
     def _find_image(self, name: str, filename: Optional[str]) -> Optional[Path]:
         img_dir = self.root / "JPEGImages"
