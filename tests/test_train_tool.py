@@ -155,7 +155,6 @@ def test_two_process_torchrun_on_cpu(data_root, tmp_path):
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--standalone", str(TOOL),
            "--output-dir", str(out), "--device", "cpu", "--set", f"data.root={data_root}", *TINY,
            "data.batch_size=2"]
-    # generate the data first so that the timed part is the distributed run itself
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=_env())
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "x 2 processes" in proc.stdout

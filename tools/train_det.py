@@ -331,6 +331,10 @@ def _run(cfg, args, dist, resume_file, eval_file) -> Dict[str, Any]:
         unwrap_model(model).load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
+        # the step count comes from the checkpoint, the schedule's shape from the config
+        # (so that --resume --set schedule.epochs=N lengthens a run)
+        scheduler.lr_lambdas = build_scheduler_from_config(
+            torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0), cfg, iters_per_epoch).lr_lambdas
         if scaler is not None and state.get("scaler"):
             scaler.load_state_dict(state["scaler"])
         start_epoch, start_iter, global_step = state["epoch"], state["iteration"], state["global_step"]
@@ -370,6 +374,12 @@ def _run(cfg, args, dist, resume_file, eval_file) -> Dict[str, Any]:
                 return True
         return stopper.requested
 
+    if start_epoch >= cfg.schedule.epochs:
+        logger.info(f"{resume_file} already finished {start_epoch} epochs; to train longer, resume with "
+                    f"--set schedule.epochs=N (N > {start_epoch})")
+        logger.close()
+        return {"output_dir": str(output_dir), "metrics": {}, "epoch": start_epoch, "stopped": None,
+                "checkpoint": str(resume_file), "best": best, "signal": None}
     logger.info(f"training {cfg.schedule.epochs} epochs x {iters_per_epoch} iterations "
                 f"(batch {cfg.data.batch_size} x {dist.world_size}), erasing: {cfg.augmentation.erasing.mode}; "
                 f"outputs: {output_dir}")
