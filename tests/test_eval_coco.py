@@ -4,6 +4,7 @@ import contextlib
 import io
 import json
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -211,3 +212,31 @@ def test_results_with_unknown_category_are_rejected_and_input_not_mutated(tmp_pa
     (tmp_path / "r.json").write_text(json.dumps(bad))
     with pytest.raises(ValueError, match=r"r\.json: category ids .*4242"):
         evaluate_coco_results(ann, tmp_path / "r.json")
+
+
+def test_no_detections_report_minus_one_where_cocoeval_does(tmp_path):
+    # only small objects (area < 32^2): medium and large have no ground truth -> -1
+    cats = [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}]
+    images = [{"id": 1, "width": 100, "height": 100}, {"id": 2, "width": 100, "height": 100}]
+    anns = [{"image_id": 1, "category_id": 1, "bbox": [10, 10, 20, 20]}]
+    ds = COCODetection(*make_coco(tmp_path, images, anns, cats, write_images=False), train=False)
+    with pytest.warns(UserWarning, match="no detections"):
+        r = COCOEvaluator(ds).compute()
+    assert r["AP"] == 0.0 and r["APs"] == 0.0 and r["AR100"] == 0.0 and r["ARs"] == 0.0
+    assert r["APm"] == r["APl"] == r["ARm"] == r["ARl"] == -1.0
+    assert r["AP_per_class"]["a"] == 0.0 and np.isnan(r["AP_per_class"]["b"])
+    with pytest.warns(UserWarning, match="no detections"):
+        assert evaluate_coco_results(ds.coco, [])["APl"] == -1.0
+
+
+def test_train_mode_dataset_warns_that_images_are_left_out(tmp_path):
+    cats = [{"id": 1, "name": "a"}]
+    images = [{"id": 1, "width": 50, "height": 50}, {"id": 2, "width": 50, "height": 50}]
+    anns = [{"image_id": 1, "category_id": 1, "bbox": [10, 10, 20, 20]}]
+    files = make_coco(tmp_path, images, anns, cats, write_images=False)
+    with pytest.warns(UserWarning, match=r"train=True dataset: only its 1 of 2 images") as rec:
+        ev = COCOEvaluator(COCODetection(*files, train=True))
+    assert rec[0].filename == __file__ and ev.image_ids == [1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert COCOEvaluator(COCODetection(*files, train=False)).image_ids == [1, 2]

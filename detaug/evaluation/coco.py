@@ -95,15 +95,29 @@ def write_coco_results(
 
 
 def _run_cocoeval(coco_gt, results: List[Dict[str, Any]], img_ids: Optional[Sequence[int]]) -> Dict[str, Any]:
+    from pycocotools.coco import COCO
     from pycocotools.cocoeval import COCOeval
 
     names = {c: coco_gt.cats[c]["name"] for c in sorted(coco_gt.getCatIds())}
-    if not results:
-        warnings.warn("no detections to evaluate: every COCO metric is 0", UserWarning, stacklevel=3)
-        return {**{k: 0.0 for k in STAT_NAMES}, "AP_per_class": {n: 0.0 for n in names.values()}, "summary": ""}
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
-        coco_dt = coco_gt.loadRes(copy.deepcopy(results))  # loadRes edits the dicts in place
+        if results:
+            coco_dt = coco_gt.loadRes(copy.deepcopy(results))  # loadRes edits the dicts in place
+        else:
+            # loadRes fails on an empty list; an empty result set gives COCOeval's own
+            # numbers: 0 where there is ground truth, -1 where there is none
+            warnings.warn(
+                "no detections to evaluate: every metric with ground truth is 0",
+                UserWarning,
+                stacklevel=3,
+            )
+            coco_dt = COCO()
+            coco_dt.dataset = {
+                "images": list(coco_gt.dataset["images"]),
+                "categories": copy.deepcopy(coco_gt.dataset["categories"]),
+                "annotations": [],
+            }
+            coco_dt.createIndex()
         ev = COCOeval(coco_gt, coco_dt, "bbox")
         if img_ids is not None:
             ev.params.imgIds = sorted(int(i) for i in img_ids)
@@ -137,7 +151,8 @@ class COCOEvaluator:
         label_to_category_id: Label -> category id. Default: the dataset's, or labels
             ``1..K`` mapped to the sorted category ids.
         image_ids: COCO image id of every dataset index. Default: the dataset's
-            ``image_ids``, or the sorted image ids of ``coco_gt``.
+            ``image_ids``, or the sorted image ids of ``coco_gt``. A dataset built with
+            ``train=True`` leaves out images without a usable box, so a warning says so.
 
     Examples:
         >>> import tempfile
@@ -159,6 +174,15 @@ class COCOEvaluator:
     ) -> None:
         if hasattr(coco_gt, "coco") and hasattr(coco_gt, "image_ids"):
             dataset = coco_gt
+            if getattr(dataset, "train", False) and image_ids is None:
+                n_all, n_kept = len(dataset.coco.getImgIds()), len(dataset.image_ids)
+                warnings.warn(
+                    f"COCOEvaluator built from a train=True dataset: only its {n_kept} of "
+                    f"{n_all} images with a usable box are evaluated (false positives on the "
+                    "others are not counted); build the dataset with train=False to evaluate",
+                    UserWarning,
+                    stacklevel=2,
+                )
             coco_gt = dataset.coco
             label_to_category_id = label_to_category_id or dataset.label_to_category_id
             image_ids = dataset.image_ids if image_ids is None else image_ids
@@ -216,7 +240,8 @@ class COCOEvaluator:
         Returns:
             ``{"AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs",
             "ARm", "ARl", "AP_per_class", "summary"}`` (AP in [0, 1]; -1 where COCOeval has
-            no ground truth for an area range).
+            no ground truth for an area range, as COCOeval reports it, also without any
+            detection; per-class AP nan for a class without ground truth).
         """
         preds = self.state["predictions"]
         results = predictions_to_coco(preds, self.image_ids, self.label_to_category_id)
