@@ -67,6 +67,13 @@ def test_short_training_run_for_each_mode(data_root, tmp_path, mode):
     assert (out / "predictions" / "epoch001" / "test" / "comp4_det_test_circle.txt").is_file()
 
 
+def test_torchvision_backend_trains(data_root, tmp_path):
+    summary = run(data_root, tmp_path / "tv", overrides=["augmentation.backend=torchvision",
+                                                        "augmentation.erasing.mode=ore"])
+    assert summary["stopped"] is None and 0.0 <= summary["metrics"]["test"]["mAP"] <= 1.0
+    assert "backend: torchvision" in (tmp_path / "tv" / "config.yaml").read_text()
+
+
 def _assert_same_state(a, b):
     assert a["model"].keys() == b["model"].keys()
     for k in a["model"]:

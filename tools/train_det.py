@@ -183,17 +183,18 @@ def _seed_everything(seed: int) -> None:
 
 
 def _format_table(results: Dict[str, Dict[str, Any]], metrics: Dict[str, str]) -> str:
-    rows = [("split", "metric", "mAP", "AP50")]
+    """A small text table: split, metric, score (in %)."""
+    names = {"voc07": "VOC07 11-point mAP@0.5", "voc2010": "VOC all-point mAP@0.5", "coco": "COCO AP@[.5:.95]"}
+    rows = [("split", "metric", "score")]
     for name, m in results.items():
         if not m:
             continue
         kind = metrics.get(name, "")
-        if kind == "coco":
-            rows.append((name, "coco AP@[.5:.95]", f"{100 * m.get('AP', float('nan')):.1f}",
-                         f"{100 * m.get('AP50', float('nan')):.1f}"))
-        else:
-            rows.append((name, kind, f"{100 * m.get('mAP', float('nan')):.1f}", "-"))
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+        score = f"{100 * _headline(m):.1f}"
+        if kind == "coco" and "AP50" in m:
+            score += f"  (AP50 {100 * m['AP50']:.1f})"
+        rows.append((name, names.get(kind, kind), score))
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
