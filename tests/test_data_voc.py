@@ -84,6 +84,9 @@ BAD = [
     ("malformed", "<annotation><object>", "malformed XML", 1, None),
     ("entity bomb", '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><annotation>&a;</annotation>',
      "hardened parser", 1, None),
+    # XXE: an external entity must not be resolved (it would read a local file)
+    ("external entity", '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+     "<annotation><filename>&e;</filename></annotation>", "hardened parser", 1, None),
     ("unknown class", "<annotation><size><width>9</width><height>9</height></size><object><name>unicorn</name>"
      "<bndbox><xmin>1</xmin><ymin>1</ymin><xmax>4</xmax><ymax>4</ymax></bndbox></object>"
      "<object><name>dog</name><bndbox><xmin>1</xmin><ymin>1</ymin><xmax>4</xmax><ymax>4</ymax></bndbox>"
