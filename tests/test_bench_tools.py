@@ -57,3 +57,5 @@ def test_bench_pipeline_quick_json(tmp_path):
     for row in rows:
         assert row["images_per_s"] > 0 and row["images_per_run"] == 24 and row["workers"] == 0
         assert "cost_vs_off" in row
+    per_sample = result["per_sample"]
+    assert per_sample["off_ms"] > 0 and per_sample["on_ms"] > 0 and "cost_fraction" in per_sample

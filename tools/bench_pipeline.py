@@ -12,6 +12,11 @@ off, on, ...) so that load from other processes spreads over all of them:
   collated batch in the main process (on ``--device``), as the training tool does with
   erasing on the device.
 
+Loader throughput on a shared machine is noisy, so the tool also measures the cost per
+sample directly (``per_sample``): ``dataset[i]`` with and without erasing, alternating
+in bursts in the main process, the same images for both; the cost is the median over
+bursts of the paired difference.
+
 The dataset is the synthetic one (:func:`detaug.data.generate_synthetic`), generated
 once under ``--data-root``. Worker start-up is excluded: each run iterates the loader
 once untimed (with persistent workers), then times ``--epochs`` passes.
@@ -51,6 +56,7 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     parser.add_argument("--quick", action="store_true", help="smoke run: 24 images, 0 workers, 1 repeat")
     parser.add_argument("--json", default=None, help="write the results to this JSON file")
     parser.add_argument("--seed", type=int, default=0, help="dataset and loader seed (default 0)")
+    parser.add_argument("--per-sample-bursts", type=int, default=15, help="paired bursts of the per-sample measurement (default 15)")
     return parser
 
 
@@ -138,6 +144,24 @@ def run_config(dataset: Any, args: argparse.Namespace, workers: int, device_modu
     return {"images": count, "seconds": seconds, "images_per_s": count / seconds}
 
 
+def per_sample_cost(off: Any, on: Any, bursts: int, burst: int = 50) -> Dict[str, float]:
+    """Milliseconds per ``dataset[i]`` without and with erasing, paired bursts over the same images."""
+    n = len(off)
+    times: Dict[str, List[float]] = {"off": [], "on": []}
+    for b in range(bursts + 1):
+        idx = [(b * burst + k) % n for k in range(burst)]
+        for name, ds in (("off", off), ("on", on)):
+            start = time.perf_counter()
+            for i in idx:
+                ds[i]
+            if b:  # the first burst warms up
+                times[name].append((time.perf_counter() - start) / burst * 1e3)
+    diffs = [a - b for a, b in zip(times["on"], times["off"])]
+    off_ms, extra = statistics.median(times["off"]), statistics.median(diffs)
+    return {"off_ms": off_ms, "on_ms": statistics.median(times["on"]), "erasing_ms": extra, "cost_fraction": extra / (off_ms + extra),
+            "bursts": bursts, "burst": burst}
+
+
 def main(args: argparse.Namespace) -> Dict[str, Any]:
     import torch
 
@@ -153,6 +177,7 @@ def main(args: argparse.Namespace) -> Dict[str, Any]:
 
     if args.quick:
         args.images, args.workers, args.repeats, args.epochs = min(args.images, 24), [0], 1, 1
+        args.per_sample_bursts = min(args.per_sample_bursts, 2)
     info = generate_synthetic(args.data_root, seed=args.seed, num_train=args.images, num_test=0, occlusion_levels=())
     datasets = {
         "off": VOCDetection(info.voc_root, "train", classes=info.classes, transforms=build_transforms(args, erasing=False)),
@@ -175,14 +200,17 @@ def main(args: argparse.Namespace) -> Dict[str, Any]:
                 "workers": workers, "erasing": name, "images_per_s": med, "runs_images_per_s": ips,
                 "images_per_run": runs[name][0]["images"], "cost_vs_off": 1.0 - med / off,
             })
+    per_sample = per_sample_cost(datasets["off"], datasets["on"], args.per_sample_bursts, burst=8 if args.quick else 50)
     result = {
-        "args": vars(args), "dataset": str(info.root), "rows": rows,
+        "args": vars(args), "dataset": str(info.root), "rows": rows, "per_sample": per_sample,
         "machine": {"cpus": os.cpu_count(), "torch": torch.__version__, "loadavg": os.getloadavg()},
         "target": "erasing costs under 3% of pipeline throughput (cost_vs_off < 0.03)",
     }
     print(f"{'workers':>7} {'erasing':<8} {'img/s':>9} {'cost vs off':>12}")
     for row in rows:
         print(f"{row['workers']:>7} {row['erasing']:<8} {row['images_per_s']:>9.1f} {row['cost_vs_off']:>11.1%}")
+    print(f"per sample (main process, paired): {per_sample['off_ms']:.2f} ms without erasing, +{per_sample['erasing_ms']:.3f} ms "
+          f"with erasing = {per_sample['cost_fraction']:.1%} of the pipeline's time")
     if args.json:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         with open(args.json, "w") as f:
