@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -97,6 +96,12 @@ def test_resume_after_interruption_equals_an_uninterrupted_run(data_root, tmp_pa
     assert resumed["stopped"] is None
     _assert_same_state(load_checkpoint(tmp_path / "full" / "checkpoint_last.pth"),
                        load_checkpoint(tmp_path / "parts" / "checkpoint_last.pth"))
+    # a finished run can be lengthened: the step count is kept, the schedule follows the config
+    args = train_det.get_args_parser().parse_args(["--resume", str(tmp_path / "full"), "--set", "schedule.epochs=3"])
+    longer = train_det.main(args)
+    state = load_checkpoint(tmp_path / "full" / "checkpoint_last.pth")
+    assert longer["epoch"] == 3 and (state["epoch"], state["global_step"]) == (3, 9)
+    assert state["scheduler"]["lr_lambdas"][0]["total_iters"] == 9
 
 
 def test_eval_only_reproduces_the_final_metrics(data_root, tmp_path):

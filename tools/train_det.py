@@ -22,13 +22,9 @@ the package.
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
 import os
 import random
-import signal
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional

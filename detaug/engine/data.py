@@ -9,7 +9,7 @@ the middle of an epoch sees exactly the samples it would have seen.
 from __future__ import annotations
 
 import itertools
-from typing import Any, Iterator, List, Optional, Sequence
+from typing import Any, Iterator, List, Sequence
 
 import numpy as np
 import torch
