@@ -283,3 +283,14 @@ def test_scalar_fast_path_equals_the_vectorised_path(monkeypatch, kwargs):
     slow = [sample_plan((200, 300), boxes, params, seed) for seed in range(300)]
     assert all(a == b for a, b in zip(fast, slow))
     assert sum(len(p) for p in fast) > 300
+
+
+def test_non_contiguous_in_place_and_integer_constants():
+    params = ErasingParams(mode="ire", image_p=1.0, fill=(1, 2, 3))
+    images = torch.zeros(2, H, W, 3).permute(0, 3, 1, 2)  # channels-last memory: not contiguous
+    out, regions = erase_batch(images, None, params, _gen(), inplace=True)
+    assert out.data_ptr() == images.data_ptr()
+    area = int(((regions[:, 4] - regions[:, 2]) * (regions[:, 5] - regions[:, 3])).sum())
+    assert [int((images[:, c] == c + 1).sum()) for c in range(3)] == [area] * 3
+    out, _ = erase_batch(torch.zeros(2, 3, H, W, dtype=torch.uint8), None, ErasingParams(mode="ire", image_p=1.0, fill=300.0), _gen())
+    assert int(out.max()) == 255  # clipped to the dtype's range, as the per-image kernels

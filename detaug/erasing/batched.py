@@ -267,40 +267,81 @@ def paint_regions(
     """
     batch, channels, height, width = images.shape
     dtype, device = images.dtype, images.device
-    rows, cols = _coverage(rects, active, height, width)
-    mask = _union_mask(rows, cols)[:, None]  # [B, 1, H, W]
-    if isinstance(fill, str):
-        if fill in _NORMAL_FILLS and not dtype.is_floating_point:
-            raise TypeError(f"fill={fill!r} draws N(0, 1) values and needs a floating-point image, got dtype {dtype}")
-        if fill in _COLOR_FILLS:
-            shape = (batch, rects.shape[1] + 1, channels)  # one extra "no slot" row, never shown
-            if fill == "random_color":
-                colors = _torch_uniform(shape, dtype, device, generator)
-            else:
-                colors = torch.randn(shape, dtype=dtype, device=device, generator=generator)
-            slot = _last_slot(rows, cols).clamp(min=-1) + 1  # 0 = none
-            gathered = colors.transpose(1, 2).gather(2, slot.reshape(batch, 1, -1).expand(batch, channels, -1))
-            values = gathered.reshape(batch, channels, height, width)
-            if inplace:
-                return images.copy_(torch.where(mask, values, images))
-            return torch.where(mask, values, images)
-        # Per-pixel fills: draw exactly one value per erased element, in mask order.
-        full = mask.expand(batch, channels, height, width)
-        count = int(mask.sum()) * channels
-        if fill == "random":
-            values = _torch_uniform((count,), dtype, device, generator)
+    if isinstance(fill, str) and fill in _NORMAL_FILLS and not dtype.is_floating_point:
+        raise TypeError(f"fill={fill!r} draws N(0, 1) values and needs a floating-point image, got dtype {dtype}")
+    if isinstance(fill, str) and fill in _COLOR_FILLS:
+        # One colour per region, the later region on top: a per-pixel "last slot" map.
+        rows, cols = _coverage(rects, active, height, width)
+        mask = _union_mask(rows, cols)[:, None]  # [B, 1, H, W]
+        shape = (batch, rects.shape[1] + 1, channels)  # one extra "no slot" row, never shown
+        if fill == "random_color":
+            colors = _torch_uniform(shape, dtype, device, generator)
         else:
-            values = torch.randn(count, dtype=dtype, device=device, generator=generator)
-        out = images if inplace else images.clone()
-        return out.masked_scatter_(full, values)
+            colors = torch.randn(shape, dtype=dtype, device=device, generator=generator)
+        slot = _last_slot(rows, cols).clamp(min=-1) + 1  # 0 = none
+        gathered = colors.transpose(1, 2).gather(2, slot.reshape(batch, 1, -1).expand(batch, channels, -1))
+        values = gathered.reshape(batch, channels, height, width)
+        if inplace:
+            return images.copy_(torch.where(mask, values, images))
+        return torch.where(mask, values, images)
+    # Constant and per-pixel fills: the value of a pixel does not depend on which region
+    # covers it, so write only the regions' pixels, through their flat indices (cost in
+    # proportion to the erased area, not to the batch).
+    out = images if inplace else images.clone(memory_format=torch.contiguous_format)
+    if not out.is_contiguous():  # an in-place, non-contiguous batch: go through a contiguous copy
+        return images.copy_(paint_regions(images.contiguous(), rects, active, fill, generator, inplace=True))
+    batch_index, pixel = _region_pixels(rects, active, height, width)
+    plane = height * width
+    # Flat indices into out.view(-1), one row per channel: [C, N].
+    first = batch_index * (channels * plane) + pixel
+    index = (first[None, :] + (torch.arange(channels, device=device) * plane)[:, None]).reshape(-1)
+    flat = out.view(-1)
+    if isinstance(fill, str):
+        if fill == "random":
+            values = _torch_uniform((len(index),), dtype, device, generator)
+        else:
+            values = torch.randn(len(index), dtype=dtype, device=device, generator=generator)
+        flat.index_put_((index,), values)
+        return out
     values = _constant_values(fill, channels)
     if not dtype.is_floating_point and dtype != torch.bool:
         info = torch.iinfo(dtype)
         values = np.clip(np.rint(values), info.min, info.max)
-    value = torch.as_tensor(values, dtype=dtype, device=device).reshape(1, -1, 1, 1)
-    if inplace:
-        return images.copy_(torch.where(mask, value, images))
-    return torch.where(mask, value, images)
+    if len(values) == 1 or (values == values[0]).all():
+        flat.index_fill_(0, index, values[0].item() if dtype.is_floating_point else int(values[0]))
+    else:
+        per_channel = torch.as_tensor(values, dtype=dtype, device=device)[:, None].expand(channels, len(pixel))
+        flat.index_put_((index,), per_channel.reshape(-1))
+    return out
+
+
+def _region_pixels(rects: torch.Tensor, active: torch.Tensor, height: int, width: int) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Batch index and flat pixel index ``y * W + x`` of every pixel of every active slot.
+
+    A ragged ``arange`` in two levels without any division: the rows of all regions,
+    then the pixels of each row (``row start + 0 .. w - 1``). Pixels covered by several
+    regions appear once per region.
+
+    Examples:
+        >>> b, p = _region_pixels(torch.tensor([[[1, 0, 3, 2]]]), torch.tensor([[True]]), 3, 4)
+        >>> b.tolist(), p.tolist()
+        ([0, 0, 0, 0], [1, 2, 5, 6])
+    """
+    device = rects.device
+    batch_index, slot = torch.nonzero(active, as_tuple=True)
+    r = rects[batch_index, slot]  # [R, 4]
+    heights = r[:, 3] - r[:, 1]
+    n_rows = int(heights.sum())
+    region = torch.repeat_interleave(torch.arange(len(r), device=device), heights, output_size=n_rows)
+    row_in_region = torch.arange(n_rows, device=device) - (torch.cumsum(heights, 0) - heights)[region]
+    r_rows = r[region]  # [rows, 4]
+    row_width = r_rows[:, 2] - r_rows[:, 0]
+    row_start = (r_rows[:, 1] + row_in_region) * width + r_rows[:, 0]
+    n_pixels = int(row_width.sum())
+    # pixel k of row j sits at row_start[j] + (k - first pixel of row j)
+    delta = row_start - (torch.cumsum(row_width, 0) - row_width)
+    pixel = torch.arange(n_pixels, device=device) + torch.repeat_interleave(delta, row_width, output_size=n_pixels)
+    return torch.repeat_interleave(batch_index[region], row_width, output_size=n_pixels), pixel
 
 
 def _regions_tensor(rects: torch.Tensor, source: torch.Tensor, active: torch.Tensor) -> torch.Tensor:
