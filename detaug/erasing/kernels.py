@@ -7,6 +7,7 @@ values come from the plan's seed, so applying a plan twice gives the same pixels
 from __future__ import annotations
 
 import functools
+import math
 import threading
 from typing import TYPE_CHECKING, Any, Optional, Union
 
@@ -91,10 +92,10 @@ def seeded_generator(seed: int, slot: str = "fill") -> np.random.Generator:
 
 def _np_uniform(rng: np.random.Generator, shape: tuple, dtype: np.dtype) -> np.ndarray:
     """Uniform values over the dtype's range ([0, max] for integers, [0, 1) for floats)."""
-    if np.issubdtype(dtype, np.unsignedinteger):
+    if dtype.kind == "u":
         # Every bit pattern of an unsigned integer is one value of [0, max]: raw random
         # bits are exactly uniform, and much cheaper than integers() (bounded draws).
-        count = int(np.prod(shape, dtype=np.int64))
+        count = math.prod(shape)
         words = -(-count * dtype.itemsize // 8)
         raw = rng.integers(0, 1 << 64, size=words, dtype=np.uint64)
         return raw.view(dtype)[:count].reshape(shape)
@@ -188,7 +189,7 @@ def erase_array(
     dtype = image.dtype
     rects = plan.rects.tolist()
     if isinstance(fill, str):
-        _check_normal_fill(fill, np.issubdtype(dtype, np.floating), dtype)
+        _check_normal_fill(fill, dtype.kind == "f", dtype)
         rng = seeded_generator(plan.seed)
         if fill in _COLOR_FILLS:
             if fill == "random_color":
