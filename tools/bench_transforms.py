@@ -398,7 +398,7 @@ def summarise(cases: List[Case]) -> List[Dict[str, Any]]:
             peer = index.get((case.peer, case.fill, case.image, case.boxes))
             if peer and peer.get("median_us") is not None:
                 row["peer"] = case.peer.split("/", 1)[1]
-                if "added_us" in row and "added_us" in peer and peer["added_us"] > 0:
+                if not case.group.startswith("batch") and "added_us" in row and "added_us" in peer and peer["added_us"] > 0:
                     row["added_vs_peer"] = row["added_us"] / peer["added_us"]
                 row["vs_peer"] = row["median_us"] / peer["median_us"]
     return rows
@@ -471,6 +471,13 @@ def evaluate_targets(rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     return targets
 
 
+def _vs(row: Dict[str, Any]) -> Optional[float]:
+    """Added cost / peer's added cost for single-image rows; time / peer's time for batched rows."""
+    if row["group"].startswith("batch"):
+        return row.get("vs_peer")
+    return row.get("added_vs_peer", row.get("vs_peer"))
+
+
 def format_table(rows: List[Dict[str, Any]]) -> str:
     head = f"{'group':<10} {'case':<32} {'img':<4} {'box':>3} {'fill':<6} {'median us':>10} {'min us':>9} {'x copy':>7} {'added us':>9} {'vs peer':>8}  peer"
     lines = [head, "-" * len(head)]
@@ -479,7 +486,7 @@ def format_table(rows: List[Dict[str, Any]]) -> str:
             lines.append(f"{r['group']:<10} {r['name']:<32} {r['image']:<4} {r['boxes']:>3} {r['fill']:<6} {r['status']}")
             continue
         fmt = lambda v, spec: format(v, spec) if v is not None else ""  # noqa: E731
-        vs = r.get("added_vs_peer", r.get("vs_peer"))
+        vs = _vs(r)
         lines.append(
             f"{r['group']:<10} {r['name']:<32} {r['image']:<4} {r['boxes']:>3} {r['fill']:<6} {r['median_us']:>10.1f} {r['min_us']:>9.1f} "
             f"{fmt(r.get('x_copy'), '>7.2f'):>7} {fmt(r.get('added_us'), '>9.1f'):>9} {fmt(vs, '>8.2f'):>8}  {r.get('peer', '')}"
@@ -517,7 +524,7 @@ def render_markdown(result: Dict[str, Any]) -> str:
         if r.get("median_us") is None:
             out.append(f"| {r['group']} | {r['name']} | {r['image']} | {r['boxes']} | {r['fill']} | {r['status']} | | | | | |")
             continue
-        vs = r.get("added_vs_peer", r.get("vs_peer"))
+        vs = _vs(r)
         out.append(f"| {r['group']} | {r['name']} | {r['image']} | {r['boxes']} | {r['fill']} | {r['median_us']:.1f} | {r['min_us']:.1f} | "
                    f"{fmt(r.get('x_copy'), '.2f')} | {fmt(r.get('added_us'), '.1f')} | {fmt(vs, '.2f')} | {r.get('peer', '')} |")
     out.append("")
