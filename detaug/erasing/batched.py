@@ -4,8 +4,14 @@ The per-image transforms run in the DataLoader workers, on the CPU. When the wor
 are the bottleneck, the same erasing can run on the batch the detector receives, on
 its device (:class:`BatchedBoxAwareRandomErasing`). Everything is vectorised: boxes are
 padded to ``[B, N_max, 4]`` with a validity mask, every attempt of every area is drawn
-as one tensor, and the erase mask is built by broadcasting coordinate comparisons.
-There is no Python loop over images or boxes.
+as one tensor (all ``max_attempts`` at once), and pixels are written either through the
+flat indices of the regions' pixels (constant and per-pixel fills: cost in proportion
+to the erased area) or through a mask built by broadcasting coordinate comparisons
+(per-region colours, where the later region must show on top). There is no Python loop
+over images or boxes.
+
+On a CPU this is slower than erasing each image in the DataLoader workers (see
+``docs/benchmarks.md``); it is meant for batches already on a GPU.
 
 The regions follow the same distribution as :func:`detaug.erasing.sample_plan` (same
 areas, same attempts and first-fit rule, same rounding, same uniform position; the
