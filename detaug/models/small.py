@@ -59,8 +59,8 @@ class SmallBackbone(nn.Module):
 
 def fasterrcnn_small(
     num_classes: int,
-    min_size: int = 160,
-    max_size: int = 256,
+    min_size: int = 128,
+    max_size: int = 224,
     widths: Sequence[int] = (32, 64, 96, 128),
     out_channels: int = 96,
     anchor_sizes: Sequence[Sequence[int]] = ((16, 32, 48), (64, 96, 128)),
@@ -72,7 +72,7 @@ def fasterrcnn_small(
 
     Args:
         num_classes: classes including the background (label 0).
-        min_size, max_size: the model's internal resizing (default 160 / 256).
+        min_size, max_size: the model's internal resizing (default 128 / 224).
         widths: channels of the four backbone stages (default (32, 64, 96, 128)).
         out_channels: channels of the two pyramid levels (default 96).
         anchor_sizes: anchor sizes per level (default ((16, 32, 48), (64, 96, 128))).
