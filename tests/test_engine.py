@@ -176,6 +176,19 @@ def test_train_one_epoch_steps_and_reports_losses():
     assert sched.last_epoch == 4
 
 
+def test_batch_transform_sees_device_batches():
+    model = ToyDetector()
+    opt = build_optimizer(model, lr=0.1)
+    seen = []
+
+    def zero_images(images, targets):
+        seen.append(len(images))
+        return [torch.zeros_like(i) for i in images], targets
+
+    train_one_epoch(model, opt, _loader(2), torch.device("cpu"), 0, batch_transform=zero_images)
+    assert seen == [1, 1] and model.w.grad is not None and float(model.w.grad.abs().sum()) == 0.0
+
+
 def test_non_finite_loss_stops_with_a_clear_message():
     model = ToyDetector()
     model.nan_at = 3

@@ -361,6 +361,10 @@ def _run(cfg, args, dist, resume_file, eval_file) -> Dict[str, Any]:
         barrier()
         return output_dir / LAST
 
+    # Batched erasing on the device (augmentation.erasing.device) will be built here and
+    # passed to train_one_epoch as batch_transform; load_config rejects it until then.
+    device_transform = None
+
     stopper = GracefulStop()
     stop_budget = [args.stop_after_iters]
 
@@ -390,7 +394,7 @@ def _run(cfg, args, dist, resume_file, eval_file) -> Dict[str, Any]:
             result = train_one_epoch(
                 model, optimizer, loader, device, epoch, scheduler=scheduler, scaler=scaler,
                 clip_grad_norm=cfg.optim.clip_grad_norm, start_iter=start_iter, iters_per_epoch=iters_per_epoch,
-                logger=logger, should_stop=should_stop,
+                logger=logger, should_stop=should_stop, batch_transform=device_transform,
             )
             global_step += result.iteration - start_iter
             start_iter = 0

@@ -49,6 +49,7 @@ def train_one_epoch(
     logger: Optional[Any] = None,
     should_stop: Optional[Callable[[], bool]] = None,
     on_step: Optional[Callable[[int, Dict[str, float]], None]] = None,
+    batch_transform: Optional[Callable[[list, list], tuple]] = None,
 ) -> EpochResult:
     """Train ``model`` over ``data_loader`` once.
 
@@ -69,6 +70,9 @@ def train_one_epoch(
         should_stop: polled every iteration; when it returns True on any process, every
             process finishes the current iteration and returns with ``stopped=True``.
         on_step: called as ``on_step(global_iteration_in_epoch, losses)`` after each step.
+        batch_transform: applied as ``images, targets = batch_transform(images, targets)``
+            to each batch once it is on ``device`` (default None). This is where batched
+            augmentation on the device (``augmentation.erasing.device``) plugs in.
 
     Raises:
         NonFiniteLossError: if the (process-averaged) loss is NaN or infinite, naming the
@@ -85,6 +89,8 @@ def train_one_epoch(
         for images, targets in data_loader:
             images = [img.to(device, non_blocking=True) for img in images]
             targets = [_to_device(t, device) for t in targets]
+            if batch_transform is not None:
+                images, targets = batch_transform(images, targets)
             with torch.autocast(device_type=device.type, enabled=scaler is not None):
                 loss_dict = model(images, targets)
             loss = sum(loss_dict.values())
