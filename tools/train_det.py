@@ -246,12 +246,14 @@ def _run(cfg, args, dist, resume_file, eval_file) -> Dict[str, Any]:
     eval_only = eval_file is not None
     log_dir = output_dir / "eval" if eval_only else output_dir
     logger = RunLogger(log_dir, enabled=dist.is_main, print_freq=cfg.runtime.print_freq,
-                       tensorboard=cfg.runtime.tensorboard and not eval_only)
+                       tensorboard=cfg.runtime.tensorboard and not eval_only, fresh=resume_file is None)
     started = time.time()
     if cfg.runtime.deterministic:
         torch.use_deterministic_algorithms(True, warn_only=True)
         torch.backends.cudnn.benchmark = False
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    if dist.is_main and resume_file is None and not eval_only and (output_dir / LAST).exists():
+        logger.info(f"note: {output_dir} held an earlier run; it is overwritten (use --resume to continue it)")
     if dist.is_main:
         save_config(cfg, log_dir / "config.yaml")
     logger.info(f"detaug train_det: {cfg.name} on {device}" + (f" x {dist.world_size} processes" if dist.distributed else ""))

@@ -68,10 +68,12 @@ class RunLogger:
         use_tqdm: tqdm bars (default None: when stdout is a terminal).
         print_freq: plain progress line every N steps (default 20).
         tensorboard: write TensorBoard scalars if tensorboard is installed (default True).
+        fresh: start ``log.txt`` and ``metrics.jsonl`` anew (a new run in an old folder);
+            default False: append (a resumed run).
     """
 
     def __init__(self, output_dir: Optional[Path] = None, enabled: bool = True, use_tqdm: Optional[bool] = None,
-                 print_freq: int = 20, tensorboard: bool = True):
+                 print_freq: int = 20, tensorboard: bool = True, fresh: bool = False):
         self.enabled = enabled
         self.output_dir = Path(output_dir) if output_dir is not None and enabled else None
         self.use_tqdm = sys.stdout.isatty() if use_tqdm is None else use_tqdm
@@ -79,6 +81,9 @@ class RunLogger:
         self._tb = None
         if self.output_dir is not None:
             self.output_dir.mkdir(parents=True, exist_ok=True)
+            if fresh:
+                for name in ("log.txt", "metrics.jsonl"):
+                    (self.output_dir / name).unlink(missing_ok=True)
             if tensorboard:
                 try:
                     from torch.utils.tensorboard import SummaryWriter
