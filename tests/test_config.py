@@ -72,6 +72,7 @@ def test_overrides_apply_and_parse_types():
         (["augmentation.erasing.device=true"], "not implemented"),
         (["schedule.milestones=[5,2]"], "schedule.milestones"),
         (["epochs"], "key=value"),
+        (["evaluation.metric=coco"], "does not fit data.kind 'synthetic'"),
     ],
 )
 def test_bad_values_name_the_key(overrides, fragment):

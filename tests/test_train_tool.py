@@ -73,6 +73,24 @@ def test_torchvision_backend_trains(data_root, tmp_path):
     assert "backend: torchvision" in (tmp_path / "tv" / "config.yaml").read_text()
 
 
+def test_coco_layout_trains_and_writes_coco_results(data_root, tmp_path):
+    from detaug.data import generate_synthetic
+
+    info = generate_synthetic(data_root, seed=0, num_train=8, num_test=4)  # the set the other tests use
+    split = "{{name: {n}, image_dir: {d}, ann_file: {a}}}"
+    summary = run(data_root, tmp_path / "coco", overrides=[
+        "data.kind=coco",
+        "evaluation.metric=",  # the dataset's own: coco
+        "data.train=[" + split.format(n="train", d=info.image_dir, a=info.coco_annotations["train"]) + "]",
+        "data.test=[" + split.format(n="test", d=info.image_dir, a=info.coco_annotations["test"]) + "]",
+    ])
+    metrics = summary["metrics"]["test"]
+    assert {"AP", "AP50", "AP75"} <= set(metrics) and -1.0 <= metrics["AP"] <= 1.0
+    results = json.loads((tmp_path / "coco" / "predictions" / "epoch001" / "test" / "results.json").read_text())
+    assert isinstance(results, list)
+    assert all(set(r) == {"image_id", "category_id", "bbox", "score"} for r in results)
+
+
 def _assert_same_state(a, b):
     assert a["model"].keys() == b["model"].keys()
     for k in a["model"]:

@@ -146,6 +146,11 @@ def validate_config(cfg: DictConfig) -> None:
     _choice("schedule.policy", cfg.schedule.policy, LR_POLICIES)
     if cfg.evaluation.metric:
         _choice("evaluation.metric", cfg.evaluation.metric, METRICS)
+        if (cfg.evaluation.metric == "coco") != (cfg.data.kind == "coco"):
+            raise ConfigError(
+                f"evaluation.metric: {cfg.evaluation.metric!r} does not fit data.kind {cfg.data.kind!r} "
+                "(coco data: 'coco'; VOC-layout and synthetic data: 'voc07' or 'voc2010'; empty: the dataset's own)"
+            )
     if cfg.augmentation.erasing.device:
         raise ConfigError(
             "augmentation.erasing.device: batched erasing on the device is not implemented yet; "
