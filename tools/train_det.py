@@ -77,7 +77,8 @@ class UsageError(ValueError):
 def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description="Train torchvision Faster R-CNN with box-aware Random Erasing (IRE / ORE / I+ORE).",
-        epilog=__doc__.split("Examples::", 1)[1].split("Structure", 1)[0],
+        epilog="examples:" + __doc__.split("Examples::", 1)[1].split("Structure", 1)[0].rstrip()
+        + "\n\nconfigs, data layout and outputs: docs/training.md",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         add_help=add_help,
     )
