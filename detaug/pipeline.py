@@ -19,17 +19,21 @@ from omegaconf import DictConfig
 
 from detaug.config.loading import ConfigError, erasing_kwargs
 
-__all__ = ["DatasetBundle", "build_datasets", "build_erasing", "build_transforms", "default_metric"]
+__all__ = [
+    "DatasetBundle",
+    "build_datasets",
+    "build_device_erasing",
+    "build_erasing",
+    "build_transforms",
+    "default_metric",
+]
 
 
 def build_erasing(cfg: DictConfig, backend: Optional[str] = None) -> Optional[Any]:
-    """The box-aware erasing transform of ``cfg.augmentation.erasing`` (None for ``mode: none``)."""
+    """The box-aware erasing transform of ``cfg.augmentation.erasing`` for the DataLoader
+    workers (None for ``mode: none``, and when erasing runs on the device instead)."""
     er = cfg.augmentation.erasing
-    if er.device:
-        raise NotImplementedError(
-            "augmentation.erasing.device=true (batched erasing on the device) is not implemented yet"
-        )
-    if er.mode == "none":
+    if er.mode == "none" or er.device:
         return None
     backend = backend or cfg.augmentation.backend
     if backend == "albumentations":
@@ -38,6 +42,34 @@ def build_erasing(cfg: DictConfig, backend: Optional[str] = None) -> Optional[An
         from detaug.tv import BoxAwareRandomErasing
     try:
         return BoxAwareRandomErasing(**erasing_kwargs(cfg))
+    except ValueError as exc:
+        raise ConfigError(f"augmentation.erasing: {exc}") from exc
+
+
+def build_device_erasing(cfg: DictConfig) -> Optional[Any]:
+    """Batched erasing on the training device, when ``augmentation.erasing.device`` is true.
+
+    Returns a :class:`detaug.erasing.BatchedBoxAwareRandomErasing` to call as
+    ``images, targets = module(images, targets)`` after the batch is on the device (the
+    training engine's ``batch_transform``), or None. It draws from torch's global
+    generator, so runs reproduce under the run's seed and resume exactly (checkpoints
+    hold that generator's state). Constant fills are given in uint8 units, as for the
+    per-image transforms, and scaled to the float [0, 1] batch.
+
+    Examples:
+        >>> from detaug.config import load_config
+        >>> cfg = load_config(overrides=["augmentation.erasing.mode=i+ore", "augmentation.erasing.device=true"])
+        >>> type(build_device_erasing(cfg)).__name__, build_erasing(cfg) is None
+        ('BatchedBoxAwareRandomErasing', True)
+    """
+    er = cfg.augmentation.erasing
+    if not er.device or er.mode == "none":
+        return None
+    from detaug.erasing import BatchedBoxAwareRandomErasing, ErasingParams
+
+    try:
+        params = ErasingParams(**erasing_kwargs(cfg))
+        return BatchedBoxAwareRandomErasing.from_params(params, fill_scale=1 / 255)
     except ValueError as exc:
         raise ConfigError(f"augmentation.erasing: {exc}") from exc
 
@@ -60,7 +92,6 @@ def build_transforms(cfg: DictConfig, train: bool, save_applied_params: bool = F
 
     Raises:
         ConfigError: invalid erasing arguments, named.
-        NotImplementedError: ``augmentation.erasing.device`` is true.
 
     Examples:
         >>> from detaug.config import load_config

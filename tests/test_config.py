@@ -69,7 +69,7 @@ def test_overrides_apply_and_parse_types():
         (["augmentation.erasing.mode=xyz"], "'i+ore'"),
         (["data.kind=imagenet"], "'voc'"),
         (["augmentation.erasing.scale=[0.3,0.1]"], "augmentation.erasing"),
-        (["augmentation.erasing.device=true"], "not implemented"),
+        (["augmentation.erasing.device=true", "augmentation.erasing.min_visibility=0.5"], "cannot drop boxes"),
         (["schedule.milestones=[5,2]"], "schedule.milestones"),
         (["epochs"], "key=value"),
         (["evaluation.metric=coco"], "does not fit data.kind 'synthetic'"),

@@ -197,3 +197,23 @@ def test_two_process_torchrun_on_cpu(data_root, tmp_path):
     # every test image was predicted once, half on each rank, gathered on rank 0
     assert "test: predictions for 4 images" in proc.stdout
     assert "occluded: predictions for 12 images" in proc.stdout
+
+
+def test_erasing_on_the_device_trains_and_leaves_the_workers_alone(data_root, tmp_path):
+    from detaug.config import load_config
+    from detaug.pipeline import build_device_erasing, build_transforms
+
+    overrides = ["augmentation.erasing.device=true", "augmentation.erasing.mode=i+ore"]
+    cfg = load_config(overrides=overrides)
+    assert [type(t).__name__ for t in build_transforms(cfg, train=True).transforms] == ["HorizontalFlip"]
+    module = build_device_erasing(cfg)
+    assert type(module).__name__ == "BatchedBoxAwareRandomErasing"
+    summary = run(data_root, tmp_path / "dev", overrides=overrides)
+    assert summary["stopped"] is None and 0.0 <= summary["metrics"]["test"]["mAP"] <= 1.0
+    assert "device: true" in (tmp_path / "dev" / "config.yaml").read_text()
+    # The device module erases the batch it is given.
+    torch.manual_seed(0)
+    images = [torch.ones(3, 40, 40), torch.ones(3, 40, 40)]
+    targets = [{"boxes": torch.tensor([[2.0, 2, 30, 30]]), "labels": torch.tensor([1])}] * 2
+    out, same = build_device_erasing(load_config(overrides=overrides + ["augmentation.erasing.object_p=1"]))(images, targets)
+    assert same is targets and all((o != 1).any() for o in out)

@@ -67,7 +67,7 @@ from detaug.engine import (  # noqa: E402
     unwrap_model,
 )
 from detaug.models import build_model_from_config, resolve_weights  # noqa: E402
-from detaug.pipeline import build_datasets, prepare_synthetic  # noqa: E402
+from detaug.pipeline import build_datasets, build_device_erasing, prepare_synthetic  # noqa: E402
 
 
 class UsageError(ValueError):
@@ -364,9 +364,9 @@ def _run(cfg, args, dist, resume_file, eval_file) -> Dict[str, Any]:
         barrier()
         return output_dir / LAST
 
-    # Batched erasing on the device (augmentation.erasing.device) will be built here and
-    # passed to train_one_epoch as batch_transform; load_config rejects it until then.
-    device_transform = None
+    # Batched erasing on the device (augmentation.erasing.device): the workers then do
+    # no erasing and train_one_epoch applies this to each batch once it is on the device.
+    device_transform = build_device_erasing(cfg)
 
     stopper = GracefulStop()
     stop_budget = [args.stop_after_iters]
@@ -385,7 +385,8 @@ def _run(cfg, args, dist, resume_file, eval_file) -> Dict[str, Any]:
         return {"output_dir": str(output_dir), "metrics": {}, "epoch": start_epoch, "stopped": None,
                 "checkpoint": str(resume_file), "best": best, "signal": None}
     logger.info(f"training {cfg.schedule.epochs} epochs x {iters_per_epoch} iterations "
-                f"(batch {cfg.data.batch_size} x {dist.world_size}), erasing: {cfg.augmentation.erasing.mode}; "
+                f"(batch {cfg.data.batch_size} x {dist.world_size}), erasing: {cfg.augmentation.erasing.mode}"
+                f"{' (on the device)' if device_transform is not None else ''}; "
                 f"outputs: {output_dir}")
     results: Dict[str, Dict[str, Any]] = {}
     stopped = None

@@ -151,10 +151,11 @@ def validate_config(cfg: DictConfig) -> None:
                 f"evaluation.metric: {cfg.evaluation.metric!r} does not fit data.kind {cfg.data.kind!r} "
                 "(coco data: 'coco'; VOC-layout and synthetic data: 'voc07' or 'voc2010'; empty: the dataset's own)"
             )
-    if cfg.augmentation.erasing.device:
+    er = cfg.augmentation.erasing
+    if er.device and er.mode != "none" and er.min_visibility > 0:
         raise ConfigError(
-            "augmentation.erasing.device: batched erasing on the device is not implemented yet; "
-            "set it to false (erasing then runs in the DataLoader workers)"
+            "augmentation.erasing.device: batched erasing on the device never changes targets, so it "
+            f"cannot drop boxes (min_visibility={er.min_visibility}); set min_visibility to 0 or device to false"
         )
     positive = {
         "schedule.epochs": cfg.schedule.epochs,
