@@ -5,8 +5,8 @@ import stat
 
 import pytest
 
-from detaug.data import _io
-from detaug.data._io import atomic_write_bytes, atomic_write_text
+from detaug import io as _io
+from detaug.io import atomic_write_bytes, atomic_write_text
 
 
 def _mode(path):

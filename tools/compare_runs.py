@@ -26,7 +26,7 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
 
 def main(args) -> str:
     from detaug.robustness.runs import load_run, runs_table
-    from detaug.robustness.study import atomic_write
+    from detaug.io import atomic_write_bytes as atomic_write
 
     runs = []
     for folder in args.runs:

@@ -97,7 +97,7 @@ def _jsonable(value):
 
 def _write_json(path: Optional[str], result: dict) -> None:
     if path:
-        from detaug.data._io import atomic_write_text
+        from detaug.io import atomic_write_text
 
         # AP is nan for a class without ground truth: NaN is not JSON, write null
         clean = _jsonable({k: v for k, v in result.items() if k != "summary"})

@@ -85,7 +85,7 @@ def main(args):
         tables.append(f"### {kind}-level occluders ({rows[0].metric}, %, mean ± std over {len(args.seeds)} seeds)\n\n"
                       + markdown_table(rows, kind))
     md = "\n\n".join(tables) + "\n"
-    from detaug.robustness.study import atomic_write
+    from detaug.io import atomic_write_bytes as atomic_write
 
     md_path = atomic_write(out / "occlusion.md", md.encode())
     print(md)

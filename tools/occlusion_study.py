@@ -106,7 +106,7 @@ def main(args) -> Path:
         f"## Final metrics (clean test split and the generator's occluded split)\n\n{(out / 'runs.md').read_text()}\n"
         f"## Test-time occlusion\n\n![occlusion](occlusion.png)\n\n{(out / 'occlusion.md').read_text()}\n"
     )
-    from detaug.robustness.study import atomic_write
+    from detaug.io import atomic_write_bytes as atomic_write
 
     path = atomic_write(out / "STUDY.md", text.encode())
     log(f"wrote {path}")

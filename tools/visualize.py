@@ -20,7 +20,6 @@ says so, and cells are titled with the image id.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import Any, List, Optional, Sequence, Tuple
@@ -286,13 +285,15 @@ def main(args) -> Path:
         cells, titles = per_mode[0]
         ncols = args.ncols
     grid = make_grid(cells, titles, ncols=ncols, legend=default_legend(3))
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    import io
+
     from PIL import Image
 
-    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}.png")
-    Image.fromarray(grid).save(tmp)
-    os.replace(tmp, out)
+    from detaug.io import atomic_write_bytes
+
+    buffer = io.BytesIO()
+    Image.fromarray(grid).save(buffer, format="PNG")
+    out = atomic_write_bytes(args.out, buffer.getvalue())
     print(f"wrote {out} ({grid.shape[1]}x{grid.shape[0]} px, {len(cells)} cells)")
     return out
 

@@ -45,7 +45,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 from PIL import Image, ImageDraw
 
-from ._io import atomic_write_text
+from detaug.io import atomic_write_text
 
 __all__ = ["SYNTHETIC_CLASSES", "SyntheticDatasetInfo", "generate_synthetic"]
 

@@ -18,7 +18,7 @@ import warnings
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
-from ..data._io import atomic_write_text
+from detaug.io import atomic_write_text
 from ._common import as_prediction_map
 
 __all__ = ["COCOEvaluator", "evaluate_coco_results", "predictions_to_coco", "write_coco_results"]

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from detaug.erasing import sample_plan
+from detaug.io import atomic_write_bytes as atomic_write
 from detaug.robustness.occlusion import covered_fraction, occlude, occlusion_params
 
 CSV_FIELDS = ("run", "checkpoint", "split", "kind", "level", "seed", "metric", "value", "covered")
@@ -284,15 +285,3 @@ def markdown_table(rows: Sequence[StudyRow], kind: str = "object") -> str:
             cells.append("" if s is None else f"{100 * s['mean']:.1f} ± {100 * s['std']:.1f}")
         lines.append(f"| {run} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
-
-
-def atomic_write(path: os.PathLike, data: bytes) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    return path

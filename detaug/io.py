@@ -1,4 +1,4 @@
-"""Small file helpers shared by the data and evaluation packages.
+"""Atomic file writes, shared by every part of detaug that writes files.
 
 Every file detaug writes for other tools to read (annotations, result files, manifests)
 goes through :func:`atomic_write_text` or :func:`atomic_write_bytes`: the content is
