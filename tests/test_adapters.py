@@ -276,3 +276,28 @@ def test_readme_plan_access_snippet(sample):
     out = train_tf(image=image, bboxes=boxes, labels=labels)
     plan = dict(out["applied_transforms"])["BoxAwareRandomErasing"]["plan"]
     assert plan.rects.dtype == np.int64 and plan.rects.shape[1] == 4 and (plan.source == -1).sum() == 1
+
+
+class _PerSampleSeeded(torch.utils.data.Dataset):
+    """Reseeds the pipeline per sample, as the training engine does (SeededDataset)."""
+
+    def __init__(self):
+        self.tf = A.Compose([detaug.BoxAwareRandomErasing(image_p=1.0, object_p=1.0)], bbox_params=BBOX, seed=0)
+        self.image, self.boxes, self.labels = make_sample(np.random.default_rng(0), n_boxes=3)
+
+    def __len__(self):
+        return 6
+
+    def __getitem__(self, i):
+        self.tf.set_random_seed(1000 + i)
+        return torch.from_numpy(self.tf(image=self.image, bboxes=self.boxes, labels=self.labels)["image"])
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_per_sample_seeds_give_the_same_output_in_any_worker(workers):
+    ds = _PerSampleSeeded()
+    in_main = [ds[i] for i in range(len(ds))]
+    loader = torch.utils.data.DataLoader(ds, batch_size=1, num_workers=workers, multiprocessing_context="fork")
+    in_workers = [b[0] for b in loader]
+    assert all(torch.equal(a, b) for a, b in zip(in_main, in_workers))
+    assert not torch.equal(in_main[0], in_main[1])

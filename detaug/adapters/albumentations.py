@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import numbers
 from typing import Any, Optional, Sequence, Tuple, Union
 
 import albumentations as A
@@ -45,7 +46,8 @@ class BoxAwareRandomErasing(A.DualTransform):
             float images), ``"random_color"`` (one random colour per region),
             ``"random_color_normal"`` (one N(0, 1) colour per region), or a constant:
             a number or one value per channel (e.g. the dataset mean, as the authors'
-            code). Default ``"random"``.
+            code; give it in the image's units: 0-255 for uint8, a fraction for float
+            images, since constants are rounded to the image's dtype). Default ``"random"``.
         fill_mask: value written into masks under erased regions; None leaves masks
             untouched. Default None.
         count: number of image-level regions, or ``(min, max)`` to draw it uniformly;
@@ -65,6 +67,8 @@ class BoxAwareRandomErasing(A.DualTransform):
     Raises:
         ValueError: in the constructor, for an invalid argument (naming it and the value);
             when called, for a per-channel fill whose length does not match the image.
+        TypeError: when called, for ``fill="random_normal"`` / ``"random_color_normal"``
+            on an integer image (N(0, 1) values need a float image).
 
     Examples:
         >>> import albumentations as A
@@ -102,7 +106,7 @@ class BoxAwareRandomErasing(A.DualTransform):
         min_visibility: float = 0.0,
         p: float = 1.0,
     ):
-        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
+        if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= p <= 1.0:
             raise ValueError(f"p must be a probability in [0, 1], got {p!r}")
         super().__init__(p=p)
         self.erasing = ErasingParams(
@@ -132,18 +136,26 @@ class BoxAwareRandomErasing(A.DualTransform):
             keep = box_visibility(boxes, plan) >= self.erasing.min_visibility
         return {"plan": plan, "keep": keep}
 
-    def _generator(self) -> np.random.Generator:
-        """The transform's own generator; inside a DataLoader worker, one per worker.
+    def set_random_seed(self, seed: Optional[int]) -> None:
+        super().set_random_seed(seed)
+        # Seeded in this process (e.g. per sample inside a DataLoader worker): honour it.
+        self._seeded_in = os.getpid()
 
-        albumentations pickles the same generator state into every worker, which would
-        make all workers erase alike. In a worker we derive a generator from the
-        worker's torch seed (different per worker and epoch, reproducible under
-        ``torch.manual_seed``) and the transform's own stream (reproducible under
-        ``A.Compose(seed=...)``).
+    def _generator(self) -> np.random.Generator:
+        """The transform's own generator, or inside a DataLoader worker one per worker.
+
+        albumentations pickles one generator state into every worker, which would make
+        all workers erase alike. So in a worker whose copy was last seeded in the parent
+        process (``A.Compose(seed=...)`` at construction, or no seed), we derive a
+        generator from the worker's torch seed (different per worker and epoch,
+        reproducible under ``torch.manual_seed``) and the transform's own stream
+        (reproducible under ``A.Compose(seed=...)``). A transform seeded inside the
+        worker itself (per sample, as the training engine does) uses exactly that seed,
+        so a sample's augmentation does not depend on which worker loads it.
         """
         torch = sys.modules.get("torch")
         info = torch.utils.data.get_worker_info() if torch is not None else None
-        if info is None:
+        if info is None or getattr(self, "_seeded_in", None) == os.getpid():
             return self.random_generator
         key = (os.getpid(), info.id, info.seed)
         if getattr(self, "_worker_key", None) != key:
