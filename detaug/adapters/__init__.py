@@ -5,6 +5,6 @@
 - :mod:`detaug.adapters.torchvision`: ``BoxAwareRandomErasing`` for ``torchvision.transforms.v2``
   (also ``detaug.tv.BoxAwareRandomErasing``).
 
-The submodules are imported on demand so that using one front-end does not import
-the other framework.
+Both front-ends call the same functions of :mod:`detaug.erasing` with the same argument
+names; ``import detaug`` loads the albumentations one (so that ``A.from_dict`` finds it).
 """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from typing import Any, Callable, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -70,7 +71,10 @@ class BoxAwareRandomErasing(v2.Transform):
         on any device.
 
     Raises:
-        ValueError: in the constructor, for an invalid argument.
+        ValueError: in the constructor, for an invalid argument; when called, for a
+            per-channel fill whose length does not match the image's channels.
+        TypeError: when called, for a PIL image (convert with ``v2.ToImage()`` first) or a
+            normal-distribution fill on an integer image.
 
     Examples:
         >>> import torch
@@ -110,7 +114,7 @@ class BoxAwareRandomErasing(v2.Transform):
         labels_getter: Union[str, Callable[[Any], Any]] = "default",
     ):
         super().__init__()
-        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
+        if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= p <= 1.0:
             raise ValueError(f"p must be a probability in [0, 1], got {p!r}")
         if plan_key is not None and not isinstance(plan_key, str):
             raise ValueError(f"plan_key must be None or a string, got {plan_key!r}")
@@ -213,7 +217,11 @@ class BoxAwareRandomErasing(v2.Transform):
         for name, default in (("p", 1.0), ("inplace", False), ("plan_key", None)):
             if getattr(self, name) != default:
                 kwargs[name] = getattr(self, name)
-        return f"{type(self).__name__}({format_kwargs(kwargs)})"
+        text = format_kwargs(kwargs)
+        if callable(self.labels_getter):
+            name = getattr(self.labels_getter, "__name__", type(self.labels_getter).__name__)
+            text = (text + ", " if text else "") + f"labels_getter=<{name}>"
+        return f"{type(self).__name__}({text})"
 
 
 def _first_dict(sample: Any) -> Optional[dict]:

@@ -24,7 +24,15 @@ PAPER_DETECTION_DEFAULTS = {
 }
 
 
+def _plain(value: Any) -> Any:
+    """numpy arrays and scalars -> lists and Python numbers (so that e.g. ``fill=np.array(mean)`` works)."""
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
+        return value.tolist()
+    return value
+
+
 def _pair(name: str, value: Any) -> Tuple[float, float]:
+    value = _plain(value)
     if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or len(value) != 2:
         raise ValueError(f"{name} must be a pair (low, high), got {value!r}")
     low, high = value
@@ -35,6 +43,7 @@ def _pair(name: str, value: Any) -> Tuple[float, float]:
 
 
 def _probability(name: str, value: Any) -> float:
+    value = _plain(value)
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= value <= 1.0:
         raise ValueError(f"{name} must be a probability in [0, 1], got {value!r}")
     return float(value)
@@ -45,7 +54,12 @@ def normalize_fill(value: Any, name: str = "fill") -> Fill:
 
     Raises:
         ValueError: if ``value`` is an unknown name, not finite, or an empty sequence.
+
+    Examples:
+        >>> normalize_fill([124, 116, 104]), normalize_fill(0)
+        ((124.0, 116.0, 104.0), 0.0)
     """
+    value = _plain(value)
     if isinstance(value, str):
         if value not in RANDOM_FILLS:
             raise ValueError(f"{name} must be a number, a per-channel sequence or one of {RANDOM_FILLS}, got {value!r}")
@@ -62,7 +76,22 @@ def normalize_fill(value: Any, name: str = "fill") -> Fill:
 
 @dataclass(frozen=True)
 class ErasingParams:
-    """Validated arguments of box-aware Random Erasing (see the transforms for their meaning).
+    """Validated arguments of box-aware Random Erasing, shared by every front-end.
+
+    Args:
+        mode: ``"ire"``, ``"ore"`` or ``"i+ore"``. Default ``"i+ore"``.
+        image_p: probability of the image-level region(s) (paper: p). Default 0.5.
+        object_p: probability of a region inside each box, per box (paper: p). Default 0.5.
+        scale: ``(s_l, s_h)``, area as a fraction of the image or box. Default ``(0.02, 0.2)``.
+        ratio: ``(r_1, r_2)``, aspect ratio height / width. Default ``(0.3, 1 / 0.3)``.
+        ratio_sampling: ``"uniform"`` (paper) or ``"log"`` (torchvision, timm). Default ``"uniform"``.
+        max_attempts: sizes tried per image or box. Default 100.
+        fill: a name from :data:`~detaug.erasing.plan.RANDOM_FILLS` or a constant. Default ``"random"``.
+        fill_mask: constant for masks, or None to leave masks alone. Default None.
+        count: image-level regions, or ``(min, max)``. Default 1.
+        min_visibility: drop boxes less visible than this (0: keep all). Default 0.0.
+
+    numpy arrays and numpy scalars are accepted wherever sequences and numbers are.
 
     Raises:
         ValueError: naming the argument, the value received and what was expected.
@@ -106,6 +135,7 @@ class ErasingParams:
         set_("ratio", ratio)
         if self.ratio_sampling not in RATIO_SAMPLINGS:
             raise ValueError(f"ratio_sampling must be one of {RATIO_SAMPLINGS}, got {self.ratio_sampling!r}")
+        set_("max_attempts", _plain(self.max_attempts))
         if isinstance(self.max_attempts, bool) or not isinstance(self.max_attempts, numbers.Integral) or self.max_attempts < 1:
             raise ValueError(f"max_attempts must be an integer >= 1, got {self.max_attempts!r}")
         set_("max_attempts", int(self.max_attempts))
@@ -116,6 +146,7 @@ class ErasingParams:
                 raise ValueError(f"fill_mask must be None, a number or a per-channel sequence, got {self.fill_mask!r}")
             set_("fill_mask", fill_mask)
         set_("count", _count(self.count))
+        set_("min_visibility", _plain(self.min_visibility))
         if isinstance(self.min_visibility, bool) or not isinstance(self.min_visibility, numbers.Real) or not 0.0 <= self.min_visibility <= 1.0:
             raise ValueError(f"min_visibility must be in [0, 1], got {self.min_visibility!r}")
         set_("min_visibility", float(self.min_visibility))
@@ -141,6 +172,7 @@ class ErasingParams:
 
 
 def _count(value: Any) -> Union[int, Tuple[int, int]]:
+    value = _plain(value)
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         if value < 1:
             raise ValueError(f"count must be >= 1 or a pair (min, max) with 1 <= min <= max, got {value!r}")
