@@ -29,8 +29,8 @@ def data_root(tmp_path_factory):
     return tmp_path_factory.mktemp("vis-data")
 
 
-def _run(tool, data_root, out, *extra):
-    small = [f"data.root={data_root}", "data.synthetic_num_train=8", "data.synthetic_num_test=4"]
+def _run(tool, data_root, out, *extra, overrides=()):
+    small = [f"data.root={data_root}", "data.synthetic_num_train=8", "data.synthetic_num_test=4", *overrides]
     args = tool.get_args_parser().parse_args(["--config", str(CONFIG), "--out", str(out), "--zoom", "1", "--set", *small, *extra])
     tool.main(args)
     return np.asarray(Image.open(out).convert("RGB"))
@@ -40,20 +40,27 @@ def _has_color(image, color):
     return bool((image == np.array(color, np.uint8)).all(axis=2).any())
 
 
+def _cells(grid):
+    """The grid without its legend rows (the legend shows every colour)."""
+    # Rows through the cells are mostly image pixels; legend rows are mostly white.
+    busy = np.flatnonzero((grid != 255).any(axis=2).mean(axis=1) > 0.5)
+    return grid[: busy[-1] + 1]
+
+
 def test_grid_of_the_training_pipeline_with_image_level_regions(tmp_path, data_root):
     tool = _tool()
     grid = _run(tool, data_root, tmp_path / "ire.png", "--num", "4", "--ncols", "2", "--mode", "ire", "--image-p", "1")
     # 2 x 2 cells of 128-192 px synthetic images, 4 px padding, 14 px titles, a legend below.
     assert 2 * (128 + 4) + 4 <= grid.shape[1] <= 2 * (192 + 4) + 4
     assert grid.shape[0] >= 2 * (128 + 14 + 4) + 4
-    assert _has_color(grid, IMAGE_LEVEL_COLOR)
+    assert _has_color(_cells(grid), IMAGE_LEVEL_COLOR)
 
 
 def test_baseline_draws_no_erased_region(tmp_path, data_root):
     tool = _tool()
     grid = _run(tool, data_root, tmp_path / "none.png", "--num", "4", "--mode", "none")
-    body = grid[: grid.shape[0] - 40]  # the legend (bottom rows) shows every colour
-    assert not _has_color(body, IMAGE_LEVEL_COLOR)
+    assert _has_color(grid, IMAGE_LEVEL_COLOR)  # in the legend
+    assert not _has_color(_cells(grid), IMAGE_LEVEL_COLOR)
 
 
 def test_compare_lays_out_four_modes_per_image(tmp_path, data_root):
@@ -61,7 +68,24 @@ def test_compare_lays_out_four_modes_per_image(tmp_path, data_root):
     grid = _run(tool, data_root, tmp_path / "cmp.png", "--num", "2", "--compare", "--image-p", "1")
     assert 4 * (128 + 4) + 4 <= grid.shape[1] <= 4 * (192 + 4) + 4
     assert grid.shape[0] >= 2 * (128 + 14 + 4) + 4
-    assert _has_color(grid, IMAGE_LEVEL_COLOR)
+    assert _has_color(_cells(grid), IMAGE_LEVEL_COLOR)
+
+
+def test_device_erasing_configs_show_their_regions(tmp_path, data_root):
+    tool = _tool()
+    grid = _run(tool, data_root, tmp_path / "dev.png", "--num", "2", "--mode", "ire", "--image-p", "1",
+                overrides=["augmentation.erasing.device=true"])
+    assert _has_color(_cells(grid), IMAGE_LEVEL_COLOR)
+
+
+def test_regions_of_dropped_boxes_are_marked_and_colours_follow_the_kept_boxes():
+    from detaug.erasing import ErasePlan
+    from detaug.vis import DROPPED_COLOR, box_color, draw_sample, remap_dropped
+
+    plan = ErasePlan(np.array([[2, 2, 8, 8], [22, 2, 28, 8]]), np.array([0, 1]), image_size=(20, 40))
+    remapped = remap_dropped(plan, np.array([False, True]))  # box 0 dropped, box 1 is now box 0
+    out = draw_sample(np.zeros((20, 40, 3), np.uint8), np.array([[20.0, 0, 30, 10]]), [1], remapped, show_labels=False)
+    assert tuple(out[2, 2]) == DROPPED_COLOR and tuple(out[2, 22]) == box_color(0)
 
 
 def test_find_plan_reads_both_front_ends():
@@ -87,7 +111,18 @@ def test_images_and_annotations_without_a_config(tmp_path, data_root):
         )
         tool.main(args)
         grid = np.asarray(Image.open(out).convert("RGB"))
-        assert grid.shape[1] >= 3 * (128 + 4) and not _has_color(grid[: grid.shape[0] - 40], IMAGE_LEVEL_COLOR)
+        assert grid.shape[1] >= 3 * (128 + 4) and not _has_color(_cells(grid), IMAGE_LEVEL_COLOR)
+        # object_p=1: every image gets one region per box, and the drawing shows them.
+        from detaug.pipeline import build_transforms
+
+        dataset = tool._folder_dataset(args)
+        tf = build_transforms(tool._default_config(args), train=True, save_applied_params=True)
+        tool._set_transforms(dataset, tf)
+        cells, titles, max_boxes, _ = tool.render(dataset, tf, [0, 1, 2], 0, dataset.classes)
+        counts = [int(t.rsplit("(", 1)[1].split()[0]) for t in titles]
+        boxes = [len(dataset[i][1]["boxes"]) for i in range(3)]
+        assert all(c >= 1 for c in counts) and sum(counts) >= sum(boxes) - 1 and max_boxes == max(boxes)
+
 
 
 @pytest.mark.parametrize(

@@ -189,38 +189,55 @@ def _default_config(args):
 
 
 def find_plan(target: dict):
-    """The erasing plan recorded in a target (albumentations applied params or ``erasing_plan``)."""
+    """The erasing plan recorded in a target (albumentations applied params or ``erasing_plan``).
+
+    With albumentations, regions inside boxes that ``min_visibility`` dropped are
+    re-indexed (source -2) so that colours still match the surviving boxes.
+    """
     from detaug.erasing import ErasePlan
+    from detaug.vis import remap_dropped
 
     plan = target.get("erasing_plan")
     if isinstance(plan, ErasePlan):
         return plan
     for _name, params in target.get("applied_transforms", []) or []:
         if isinstance(params, dict) and isinstance(params.get("plan"), ErasePlan):
-            return params["plan"]
+            return remap_dropped(params["plan"], params.get("keep"))
     return None
 
 
 def render(dataset, transforms, indices: Sequence[int], seed: int, classes: Sequence[str], title_prefix: str = "",
-           zoom: float = 1.0):
-    """Draw ``dataset[i]`` for each index with ``transforms`` seeded by ``seed``; returns (cells, titles)."""
+           zoom: float = 1.0, device_erasing=None):
+    """Draw ``dataset[i]`` for each index with ``transforms`` seeded by ``seed``.
+
+    ``device_erasing`` (a :class:`~detaug.erasing.BatchedBoxAwareRandomErasing`, for
+    configs that erase on the device) is applied to each image as the training engine
+    applies it to a batch. Returns ``(cells, titles, max_boxes, dropped)``.
+    """
     import torch
 
+    from detaug.erasing import regions_to_plans
     from detaug.vis import draw_sample
 
     if transforms is not None and hasattr(transforms, "set_random_seed"):
         transforms.set_random_seed(seed)
     torch.manual_seed(seed)
-    cells, titles = [], []
+    cells, titles, max_boxes, dropped = [], [], 0, False
     for i in indices:
         image, target = dataset[i]
         plan = find_plan(target)
+        if device_erasing is not None:
+            (image,), _ = device_erasing([image], [target])
+            plan = regions_to_plans(device_erasing.last_regions, [tuple(image.shape[-2:])],
+                                    device_erasing.erasing.fill)[0]
+        dropped = dropped or (plan is not None and bool((plan.source < -1).any()))
+        max_boxes = max(max_boxes, len(target["boxes"]))
         cells.append(draw_sample(image, target["boxes"].numpy(), target["labels"].tolist(), plan, classes,
                                  line_width=2 if zoom >= 2 else 1, zoom=zoom))
         image_id = target.get("image_name") or _image_name(dataset, i) or target.get("image_id", i)
         n_regions = 0 if plan is None else len(plan)
         titles.append(f"{title_prefix}{image_id} ({n_regions} erased)")
-    return cells, titles
+    return cells, titles, max_boxes, dropped
 
 
 def _image_name(dataset, idx: int) -> Optional[str]:
@@ -238,7 +255,7 @@ def main(args) -> Path:
     from omegaconf import OmegaConf
 
     from detaug.config import ConfigError, load_config
-    from detaug.pipeline import build_transforms
+    from detaug.pipeline import build_device_erasing, build_transforms
     from detaug.vis import default_legend, make_grid
 
     if args.num < 1:
@@ -258,7 +275,8 @@ def main(args) -> Path:
         cfgs = []
         for mode in modes:
             cfg = OmegaConf.merge(base, {"augmentation": {"erasing": {"mode": mode}}})
-            cfgs.append((mode, cfg, build_transforms(cfg, train=True, save_applied_params=True)))
+            cfgs.append((mode, cfg, build_transforms(cfg, train=True, save_applied_params=True),
+                         build_device_erasing(cfg)))
     except ConfigError as exc:
         raise SystemExit(f"error: {exc}")
 
@@ -273,18 +291,21 @@ def main(args) -> Path:
     indices = sorted(rng.choice(len(dataset), size=min(args.num, len(dataset)), replace=False).tolist())
 
     per_mode = []
-    for mode, cfg, tf in cfgs:
+    for mode, cfg, tf, device_erasing in cfgs:
         _set_transforms(dataset, tf)
         prefix = f"{MODE_TITLES[mode]}: " if args.compare else ""
-        per_mode.append(render(dataset, tf, indices, args.seed, classes, prefix, zoom=args.zoom))
+        per_mode.append(render(dataset, tf, indices, args.seed, classes, prefix, zoom=args.zoom,
+                               device_erasing=device_erasing))
     if args.compare:  # one row per image, one column per mode
         cells = [per_mode[m][0][k] for k in range(len(indices)) for m in range(len(modes))]
         titles = [per_mode[m][1][k] for k in range(len(indices)) for m in range(len(modes))]
         ncols = len(modes)
     else:
-        cells, titles = per_mode[0]
+        cells, titles = per_mode[0][:2]
         ncols = args.ncols
-    grid = make_grid(cells, titles, ncols=ncols, legend=default_legend(3))
+    max_boxes = max(m[2] for m in per_mode)
+    dropped = any(m[3] for m in per_mode)
+    grid = make_grid(cells, titles, ncols=ncols, legend=default_legend(max_boxes, dropped=dropped))
     import io
 
     from PIL import Image

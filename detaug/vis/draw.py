@@ -16,6 +16,9 @@ from detaug.erasing.plan import ErasePlan
 
 #: Colour of image-level (IRE) regions.
 IMAGE_LEVEL_COLOR = (255, 0, 255)
+#: Colour of regions erased inside a box that a ``min_visibility`` policy then dropped
+#: (plan source ``-2`` after :func:`remap_dropped`).
+DROPPED_COLOR = (160, 160, 160)
 #: Colours of boxes (and of the ORE regions inside them), cycled by box index.
 PALETTE = (
     (0, 200, 0),
@@ -32,6 +35,25 @@ PALETTE = (
 def box_color(index: int) -> tuple[int, int, int]:
     """Palette colour of box ``index`` (and of the ORE regions drawn inside it)."""
     return PALETTE[index % len(PALETTE)]
+
+
+def remap_dropped(plan: ErasePlan, keep: Optional[np.ndarray]) -> ErasePlan:
+    """Re-index a plan's sources to the boxes that survived a drop policy.
+
+    Regions inside a kept box point at its new index; regions inside a dropped box get
+    source ``-2`` (drawn in :data:`DROPPED_COLOR`); image-level regions stay ``-1``.
+
+    Examples:
+        >>> plan = ErasePlan(np.zeros((3, 4)), np.array([-1, 0, 2]), image_size=(5, 5))
+        >>> remap_dropped(plan, np.array([False, True, True])).source.tolist()
+        [-1, -2, 1]
+    """
+    if keep is None:
+        return plan
+    keep = np.asarray(keep, bool)
+    new_index = np.where(keep, np.cumsum(keep) - 1, -2)
+    source = np.where(plan.source >= 0, new_index[np.clip(plan.source, 0, None)], plan.source)
+    return ErasePlan(plan.rects, source, plan.fill, plan.seed, plan.image_size)
 
 
 def to_uint8_hwc(image) -> np.ndarray:
@@ -110,7 +132,7 @@ def draw_sample(
     draw = ImageDraw.Draw(canvas)
     if plan is not None:
         for rect, src in zip(plan.rects, plan.source):
-            color = IMAGE_LEVEL_COLOR if src < 0 else box_color(int(src))
+            color = box_color(int(src)) if src >= 0 else IMAGE_LEVEL_COLOR if src == -1 else DROPPED_COLOR
             _dashed_rectangle(draw, np.asarray(rect, np.float64) * zoom, color, line_width, dash=max(4, int(3 * zoom)))
     if boxes is not None:
         font = ImageFont.load_default()
@@ -154,9 +176,10 @@ def make_grid(
     ch, cw = cell_size
     ncols = max(1, min(ncols, len(cells)))
     nrows = (len(cells) + ncols - 1) // ncols
-    legend_height = 16 * ((len(legend) + 2) // 3) + pad if legend else 0
-    height = nrows * (ch + title_height + pad) + pad + legend_height
     width = ncols * (cw + pad) + pad
+    legend_cols = max(1, min(3, width // 340))
+    legend_height = 16 * ((len(legend) + legend_cols - 1) // legend_cols) + pad if legend else 0
+    height = nrows * (ch + title_height + pad) + pad + legend_height
     grid = Image.new("RGB", (width, height), (255, 255, 255))
     draw = ImageDraw.Draw(grid)
     font = ImageFont.load_default()
@@ -172,17 +195,28 @@ def make_grid(
         grid.paste(img, (x, y + title_height))
     if legend:
         y0 = height - legend_height
-        col_width = max(width // 3, 1)
+        col_width = max(width // legend_cols, 1)
         for i, (text, color) in enumerate(legend):
-            r, c = divmod(i, 3)
+            r, c = divmod(i, legend_cols)
             x, y = pad + c * col_width, y0 + r * 16
             draw.rectangle([x, y + 3, x + 10, y + 13], outline=color, fill=color)
             draw.text((x + 14, y + 2), text, fill=(0, 0, 0), font=font)
     return np.asarray(grid)
 
 
-def default_legend(num_boxes: int = 3) -> list[tuple[str, tuple[int, int, int]]]:
-    """Legend entries: the image-level colour and the first box colours."""
+def default_legend(num_boxes: int = 3, dropped: bool = False) -> list[tuple[str, tuple[int, int, int]]]:
+    """Legend entries: the image-level colour, one per box colour (the palette repeats
+    after ``len(PALETTE)`` boxes) and, with ``dropped``, the colour of regions in dropped boxes.
+
+    Examples:
+        >>> [text for text, _ in default_legend(2)][1]
+        'box 0 (solid), regions erased in it (dashed)'
+    """
     entries = [("image-level erased region (dashed)", IMAGE_LEVEL_COLOR)]
-    entries += [(f"box {k} (solid) and regions erased inside it (dashed)", box_color(k)) for k in range(num_boxes)]
+    wraps = num_boxes > len(PALETTE)
+    for k in range(min(max(num_boxes, 1), len(PALETTE))):
+        boxes = f"box {k}, {k + len(PALETTE)}, ..." if wraps else f"box {k}"
+        entries.append((f"{boxes} (solid), regions erased in it (dashed)", box_color(k)))
+    if dropped:
+        entries.append(("region in a box dropped by min_visibility", DROPPED_COLOR))
     return entries
