@@ -84,6 +84,7 @@ def test_markdown_table_has_one_column_per_level():
     table = markdown_table(rows)
     assert table.splitlines()[0] == "| run | 0 | 0.2 |"
     assert table.splitlines()[2] == "| r | 50.0 ± 0.0 | 30.0 ± 10.0 |"
+    assert table.splitlines()[3] == "| *covered (measured)* | 0 % | 0 % |"
 
 
 def test_bad_levels_and_missing_checkpoint_are_clear_errors(tmp_path):

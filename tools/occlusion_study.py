@@ -79,7 +79,7 @@ def main(args) -> Path:
             t0 = time.time()
             cmd = [sys.executable, "tools/train_det.py"]
             if (folder / "checkpoint_last.pth").is_file():
-                cmd += ["--resume", str(folder)]
+                cmd += ["--resume", str(folder), "--device", args.device]
             else:
                 config = ROOT / "configs" / f"synthetic_frcnn_small_{SCHEMES[scheme]}.yaml"
                 cmd += ["--config", str(config), "--output-dir", str(folder), "--device", args.device,
