@@ -73,12 +73,42 @@ def test_overrides_apply_and_parse_types():
         (["schedule.milestones=[5,2]"], "schedule.milestones"),
         (["epochs"], "key=value"),
         (["evaluation.metric=coco"], "does not fit data.kind 'synthetic'"),
+        # torchvision's GeneralizedRCNNTransform would swallow an unknown key silently
+        (["model.kwargs.rpn_batch_size_per_imag=64"], "model.kwargs.rpn_batch_size_per_imag: not an argument of "
+                                                      "fasterrcnn_small; valid: anchor_sizes"),
+        (["model.name=fasterrcnn_resnet50_fpn", "model.kwargs.widths=[8]"], "model.kwargs.widths"),
+        (["augmentation.hflip_p=2"], "augmentation.hflip_p: must be in [0, 1], got 2"),
+        (["augmentation.hflip_p=-0.1"], "augmentation.hflip_p"),
+        (["runtime.dist_backend=foo"], "runtime.dist_backend: unknown value 'foo'; valid: 'auto', 'nccl', 'gloo'"),
+        (["runtime.device=gpu0"], "runtime.device: invalid device 'gpu0'"),
+        (["schedule.gamma=0"], "schedule.gamma: must be > 0"),
+        (["schedule.gamma=-0.1"], "schedule.gamma"),
+        (["optim.momentum=-0.5"], "optim.momentum: must be >= 0"),
     ],
 )
 def test_bad_values_name_the_key(overrides, fragment):
     with pytest.raises(ConfigError, match=None) as info:
         load_config(CONFIGS / "synthetic_frcnn_small_iore.yaml", overrides)
     assert fragment in str(info.value)
+
+
+def test_model_kwargs_accept_builder_and_faster_rcnn_arguments():
+    cfg = load_config(overrides=["model.kwargs={widths: [8, 8, 16, 16], rpn_batch_size_per_image: 64, size_divisible: 16}"])
+    assert cfg.model.kwargs.widths == [8, 8, 16, 16]
+    cfg = load_config(overrides=["model.name=fasterrcnn_resnet50_fpn", "model.kwargs.box_detections_per_img=50"])
+    assert cfg.model.kwargs.box_detections_per_img == 50
+
+
+def test_presets_by_name():
+    cfg = load_config("synthetic_frcnn_small_ire", ["schedule.epochs=2"])
+    assert (cfg.name, cfg.augmentation.erasing.mode, cfg.schedule.epochs) == ("synthetic_frcnn_small_ire", "ire", 2)
+    with pytest.raises(ConfigError) as info:
+        load_config("voc07_frcnn_r50_iorre")
+    message = str(info.value)
+    assert "unknown config preset 'voc07_frcnn_r50_iorre'" in message
+    assert all(p.stem in message for p in SHIPPED)  # lists the valid names
+    with pytest.raises(ConfigError, match="config file not found"):  # a path is not taken for a preset
+        load_config("configs/voc07_frcnn_r50_iorre.yaml")
 
 
 def test_unknown_key_in_file_names_file_and_key(tmp_path):

@@ -14,6 +14,7 @@ from detaug.io import atomic_write_bytes
 from detaug.config.schema import (
     BACKENDS,
     DATASET_KINDS,
+    DIST_BACKENDS,
     ERASING_MODES,
     LR_POLICIES,
     METRICS,
@@ -24,6 +25,9 @@ PathLike = Union[str, os.PathLike]
 
 #: Key naming the config(s) a YAML file extends, relative to the file's folder.
 BASE_KEY = "_base_"
+
+#: The shipped presets (``configs/*.yaml`` of the repository), loadable by bare name.
+PRESETS_DIR = Path(__file__).resolve().parents[2] / "configs"
 
 
 class ConfigError(ValueError):
@@ -64,6 +68,30 @@ def _read_yaml_chain(path: Path, seen: Sequence[Path] = ()) -> List[tuple]:
     return out
 
 
+def preset_names() -> List[str]:
+    """Names of the shipped presets (the stems of ``configs/*.yaml``), sorted."""
+    return sorted(p.stem for p in PRESETS_DIR.glob("*.yaml")) if PRESETS_DIR.is_dir() else []
+
+
+def resolve_config_path(path: PathLike) -> Path:
+    """A config file: ``path`` itself, or for a bare preset name (no ``.yaml``, no path
+    separator, e.g. ``synthetic_frcnn_small_ire``) the preset of that name in ``configs/``.
+
+    Raises:
+        ConfigError: an unknown preset name (listing the valid ones).
+    """
+    text = os.fspath(path)
+    bare = not text.endswith((".yaml", ".yml")) and "/" not in text and os.sep not in text
+    if not bare or Path(text).is_file():
+        return Path(text)
+    candidate = PRESETS_DIR / f"{text}.yaml"
+    if candidate.is_file():
+        return candidate
+    names = preset_names()
+    raise ConfigError(f"unknown config preset {text!r}; valid: {', '.join(names) if names else '(none found)'} "
+                      "(or give a path to a .yaml file)")
+
+
 def load_config(
     path: Optional[PathLike] = None,
     overrides: Iterable[str] = (),
@@ -72,7 +100,8 @@ def load_config(
     """Load a training config: schema defaults <- ``_base_`` files <- ``path`` <- overrides.
 
     Args:
-        path: a YAML file (default None: the schema defaults alone). A file may name the
+        path: a YAML file or a preset name such as ``"synthetic_frcnn_small_ire"`` (see
+            :func:`resolve_config_path`; default None: the schema defaults alone). A file may name the
             file(s) it extends under ``_base_`` (a path or a list, relative to the file);
             later files override earlier ones key by key, lists are replaced. ``name``
             defaults to the file's stem unless the file itself sets it.
@@ -98,7 +127,8 @@ def load_config(
     """
     cfg = OmegaConf.structured(TrainConfig)
     if path is not None:
-        chain = _read_yaml_chain(Path(path))
+        path = resolve_config_path(path)
+        chain = _read_yaml_chain(path)
         for file, node in chain:
             try:
                 cfg = OmegaConf.merge(cfg, node)
@@ -144,6 +174,9 @@ def validate_config(cfg: DictConfig) -> None:
     _choice("augmentation.backend", cfg.augmentation.backend, BACKENDS)
     _choice("augmentation.erasing.mode", cfg.augmentation.erasing.mode, ERASING_MODES)
     _choice("schedule.policy", cfg.schedule.policy, LR_POLICIES)
+    _choice("runtime.dist_backend", cfg.runtime.dist_backend, DIST_BACKENDS)
+    _check_device_spec(cfg.runtime.device)
+    _check_model_kwargs(cfg)
     if cfg.evaluation.metric:
         _choice("evaluation.metric", cfg.evaluation.metric, METRICS)
         if (cfg.evaluation.metric == "coco") != (cfg.data.kind == "coco"):
@@ -182,6 +215,12 @@ def validate_config(cfg: DictConfig) -> None:
     for key, value in non_negative.items():
         if value < 0:
             raise ConfigError(f"{key}: must be >= 0, got {value}")
+    if not 0 <= cfg.augmentation.hflip_p <= 1:
+        raise ConfigError(f"augmentation.hflip_p: must be in [0, 1], got {cfg.augmentation.hflip_p}")
+    if cfg.optim.momentum < 0:
+        raise ConfigError(f"optim.momentum: must be >= 0, got {cfg.optim.momentum}")
+    if cfg.schedule.gamma <= 0:
+        raise ConfigError(f"schedule.gamma: must be > 0, got {cfg.schedule.gamma}")
     if cfg.optim.clip_grad_norm is not None and cfg.optim.clip_grad_norm <= 0:
         raise ConfigError(f"optim.clip_grad_norm: must be > 0 or null, got {cfg.optim.clip_grad_norm}")
     if not 0 < cfg.schedule.warmup_factor <= 1:
@@ -207,6 +246,57 @@ def validate_config(cfg: DictConfig) -> None:
     if cfg.evaluation.best_split and cfg.data.test and cfg.evaluation.best_split not in names:
         raise ConfigError(f"evaluation.best_split: {cfg.evaluation.best_split!r} is not a test split; valid: {names}")
     _check_erasing_args(cfg)
+
+
+def _check_device_spec(spec: str) -> None:
+    """``runtime.device`` must be ``auto`` or a torch device string (whether CUDA is
+    present is checked by the training tool, which runs on the machine)."""
+    import torch
+
+    if spec == "auto":
+        return
+    try:
+        device = torch.device(spec)
+    except (RuntimeError, ValueError, TypeError) as exc:
+        raise ConfigError(f"runtime.device: invalid device {spec!r}; use auto, cpu, cuda or cuda:N") from exc
+    if device.type not in ("cpu", "cuda"):
+        raise ConfigError(f"runtime.device: unsupported device {spec!r}; use auto, cpu, cuda or cuda:N")
+
+
+#: Constructor arguments that the config sets itself or that cannot be written in YAML
+#: (modules), so they are not valid under ``model.kwargs``.
+_NOT_MODEL_KWARGS = {
+    "self", "backbone", "num_classes", "weights", "weights_backbone", "trainable_backbone_layers",
+    "rpn_anchor_generator", "rpn_head", "box_roi_pool", "box_head", "box_predictor",
+}
+
+
+def model_kwarg_names(name: str) -> List[str]:
+    """The keys ``model.kwargs`` may hold for model ``name``: the named arguments of its
+    builder, of torchvision's ``FasterRCNN`` (which the builders pass extra keywords to) and
+    of ``GeneralizedRCNNTransform`` (which ``FasterRCNN`` passes its extra keywords to)."""
+    import inspect
+
+    from torchvision.models.detection import FasterRCNN
+    from torchvision.models.detection.transform import GeneralizedRCNNTransform
+
+    from detaug.models.factory import _REGISTRY
+
+    names = set()
+    for fn in (_REGISTRY[name][0], FasterRCNN.__init__, GeneralizedRCNNTransform.__init__):
+        for p in inspect.signature(fn).parameters.values():
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
+                names.add(p.name)
+    return sorted(names - _NOT_MODEL_KWARGS)
+
+
+def _check_model_kwargs(cfg: DictConfig) -> None:
+    # torchvision's GeneralizedRCNNTransform accepts **kwargs and ignores what it does not
+    # know, so a misspelt key would otherwise be dropped silently.
+    valid = model_kwarg_names(cfg.model.name)
+    for key in cfg.model.kwargs:
+        if key not in valid:
+            raise ConfigError(f"model.kwargs.{key}: not an argument of {cfg.model.name}; valid: {', '.join(valid)}")
 
 
 def _check_erasing_args(cfg: DictConfig) -> None:

@@ -22,6 +22,8 @@ ERASING_MODES = ("none", "ire", "ore", "i+ore")
 LR_POLICIES = ("multistep", "cosine")
 #: Transform front-ends the pipeline can be built with.
 BACKENDS = ("albumentations", "torchvision")
+#: Distributed backends (``runtime.dist_backend``).
+DIST_BACKENDS = ("auto", "nccl", "gloo")
 
 
 @dataclass
@@ -138,7 +140,8 @@ class ScheduleConfig:
 
 @dataclass
 class EvaluationConfig:
-    #: Empty = the dataset's own: voc07 for VOC2007 test and the synthetic set, coco for COCO.
+    #: Empty = the dataset's own: voc07 for VOC2007, voc2010 (all-point) for other VOC years
+    #: and the synthetic set, coco for COCO.
     metric: str = ""
     #: Evaluate every N epochs (and always after the last one); 0 = only at the end.
     interval: int = 1
@@ -161,7 +164,7 @@ class RuntimeConfig:
     #: Save the last checkpoint every N epochs (always at the end and on interruption).
     checkpoint_interval: int = 1
     tensorboard: bool = True
-    #: Distributed backend: "auto" = NCCL on GPUs, Gloo on CPU.
+    #: Distributed backend: "auto" = NCCL on GPUs, Gloo on CPU; or "nccl" / "gloo".
     dist_backend: str = "auto"
 
 
