@@ -86,6 +86,20 @@ def test_failed_save_leaves_previous_checkpoint_intact(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["checkpoint_last.pth"]  # no temporary left
 
 
+def test_checkpoint_gets_the_mode_open_would_give(tmp_path):
+    old = os.umask(0o027)
+    try:
+        path = save_checkpoint({"epoch": 1}, tmp_path / "a.pth")
+        assert path.stat().st_mode & 0o777 == 0o640  # 0o666 & ~umask, not mkstemp's 0o600
+        os.umask(0o002)
+        assert save_checkpoint({"epoch": 1}, tmp_path / "b.pth").stat().st_mode & 0o777 == 0o664
+        path.chmod(0o604)  # an existing checkpoint keeps its mode when overwritten
+        save_checkpoint({"epoch": 2}, path)
+        assert path.stat().st_mode & 0o777 == 0o604 and load_checkpoint(path)["epoch"] == 2
+    finally:
+        os.umask(old)
+
+
 def test_rng_state_restores_all_generators(tmp_path):
     state = capture_rng_state()
     save_checkpoint({"rng": state}, tmp_path / "r.pth")

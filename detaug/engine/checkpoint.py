@@ -11,6 +11,8 @@ from typing import Any, Dict, Optional, Union
 import numpy as np
 import torch
 
+from detaug.io import _target_mode
+
 PathLike = Union[str, os.PathLike]
 
 #: File names inside a run's output folder.
@@ -22,16 +24,20 @@ def save_checkpoint(state: Dict[str, Any], path: PathLike) -> Path:
     """Write ``state`` with ``torch.save`` atomically: a temporary file, fsync, ``os.replace``.
 
     If saving fails (disk full, interrupted, an unpicklable object) the temporary file is
-    removed and an existing checkpoint at ``path`` is left untouched.
+    removed and an existing checkpoint at ``path`` is left untouched. The file gets the mode
+    ``open()`` would give it (an existing checkpoint's, else 0o666 minus the umask), not
+    the 0600 of the temporary file.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    mode = _target_mode(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            torch.save(state, f)
+            torch.save(state, f)  # streamed to the file, never held in memory as bytes
             f.flush()
             os.fsync(f.fileno())
+            os.fchmod(f.fileno(), mode)  # mkstemp creates 0600 and os.replace keeps that
         os.replace(tmp, path)
     except BaseException:
         try:
