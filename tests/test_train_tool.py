@@ -217,3 +217,63 @@ def test_erasing_on_the_device_trains_and_leaves_the_workers_alone(data_root, tm
     targets = [{"boxes": torch.tensor([[2.0, 2, 30, 30]]), "labels": torch.tensor([1])}] * 2
     out, same = build_device_erasing(load_config(overrides=overrides + ["augmentation.erasing.object_p=1"]))(images, targets)
     assert same is targets and all((o != 1).any() for o in out)
+
+
+def test_print_config_needs_no_data(tmp_path, capsys):
+    # the VOC data is absent here; printing the resolved config must still work (docs/training.md)
+    code = train_det.cli(["--config", str(REPO / "configs" / "voc07_frcnn_r50_iore.yaml"), "--print-config",
+                          "--output-dir", str(tmp_path / "never")])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "name: voc07_frcnn_r50_iore" in out and "metric: voc07" in out and "mode: i+ore" in out
+    assert not (tmp_path / "never").exists()
+
+
+def test_config_presets_by_name(tmp_path, capsys):
+    code = train_det.cli(["--config", "synthetic_frcnn_small_ire", "--print-config"])
+    out = capsys.readouterr().out
+    assert code == 0 and "name: synthetic_frcnn_small_ire" in out and "mode: ire" in out
+    code = train_det.cli(["--config", "synthetic_frcnn_small_irre", "--output-dir", str(tmp_path / "never")])
+    err = capsys.readouterr().err
+    assert code == 2 and "unknown config preset 'synthetic_frcnn_small_irre'" in err
+    assert "synthetic_frcnn_small_ire," in err and "voc07_frcnn_r50_iore" in err  # the valid names
+    assert not (tmp_path / "never").exists()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_cuda_without_a_gpu_is_a_config_error(data_root, tmp_path, capsys):
+    out = tmp_path / "never"
+    code = train_det.cli(["--output-dir", str(out), "--set", f"data.root={data_root}", *TINY, "runtime.device=cuda"])
+    err = capsys.readouterr().err
+    assert code == 2 and "runtime.device: 'cuda' requested but CUDA is not available" in err
+    assert "Traceback" not in err and not out.exists()
+
+
+def test_eval_scalars_share_the_global_step_axis(data_root, tmp_path, monkeypatch):
+    calls = []
+    real = train_det.RunLogger.log_metrics
+
+    def spy(self, record, step=None):
+        calls.append((record["type"], record.get("epoch"), step))
+        return real(self, record, step)
+
+    monkeypatch.setattr(train_det.RunLogger, "log_metrics", spy)
+    run(data_root, tmp_path / "run", overrides=["schedule.epochs=2", "evaluation.interval=1"])  # 2 steps per epoch
+    assert calls == [("train", 1, 2), ("eval", 1, 2), ("train", 2, 4), ("eval", 2, 4)]
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [(r["type"], r["epoch"]) for r in records] == [("train", 1), ("eval", 1), ("train", 2), ("eval", 2)]
+
+
+def test_signal_during_the_final_evaluation_does_not_fail_a_finished_run(data_root, tmp_path, monkeypatch):
+    real = train_det.evaluate
+
+    def evaluate_then_signal(*a, **kw):
+        os.kill(os.getpid(), signal.SIGTERM)  # caught by the tool's GracefulStop
+        return real(*a, **kw)
+
+    monkeypatch.setattr(train_det, "evaluate", evaluate_then_signal)
+    out = tmp_path / "run"
+    code = train_det.cli(["--output-dir", str(out), "--set", f"data.root={data_root}", *TINY])
+    assert code == 0
+    state = load_checkpoint(out / "checkpoint_last.pth")
+    assert (state["epoch"], state["iteration"]) == (1, 0)  # training completed

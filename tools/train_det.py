@@ -8,6 +8,7 @@ test splits and prints the results and the output folder.
 Examples::
 
     python tools/train_det.py
+    python tools/train_det.py --config synthetic_frcnn_small_ire
     python tools/train_det.py --config configs/voc07_frcnn_r50_iore.yaml --set data.workers=8
     torchrun --nproc_per_node=8 tools/train_det.py --config configs/voc0712_frcnn_r50_iore.yaml
     python tools/train_det.py --resume runs/synthetic_frcnn_small_iore
@@ -83,8 +84,8 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
         add_help=add_help,
     )
     parser.add_argument("--config", default=None,
-                        help=f"YAML config (default: {DEFAULT_CONFIG.relative_to(REPO_ROOT)}; with --resume or "
-                             "--eval-only: the run's saved config)")
+                        help="YAML config file, or a preset name from configs/ such as synthetic_frcnn_small_ire "
+                             f"(default: {DEFAULT_CONFIG.stem}; with --resume or --eval-only: the run's saved config)")
     parser.add_argument("--set", dest="overrides", action="append", nargs="+", default=[], metavar="KEY=VALUE",
                         help="override config keys, e.g. --set schedule.epochs=2 optim.lr=0.01")
     parser.add_argument("--output-dir", default=None, help="shortcut for --set output_dir=...")
@@ -163,6 +164,9 @@ def prepare(args: argparse.Namespace):
         resolve_weights(cfg.model.name, cfg.model.weights, cfg.model.weights_backbone)
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
+    if args.print_config:
+        return cfg, resume_file, eval_file  # only prints: the data and the device need not be here
+    _check_device(cfg.runtime.device)
     if cfg.data.kind != "synthetic":
         for group in ("train", "test") if not args.eval_only else ("test",):
             for s in cfg.data[group]:
@@ -171,6 +175,19 @@ def prepare(args: argparse.Namespace):
                         raise ConfigError(f"data.{group}: {attr} not found: {getattr(s, attr)} "
                                           "(see docs/training.md for how to obtain and lay out the data)")
     return cfg, resume_file, eval_file
+
+
+def _check_device(spec: str) -> None:
+    """``runtime.device`` must exist on this machine (CUDA requested without CUDA fails here,
+    before any work, rather than in the middle of setting up)."""
+    if spec != "auto" and torch.device(spec).type == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError(f"runtime.device: {spec!r} requested but CUDA is not available on this machine "
+                              "(use --device cpu or auto)")
+        index = torch.device(spec).index
+        if index is not None and index >= torch.cuda.device_count():
+            raise ConfigError(f"runtime.device: {spec!r} requested but this machine has "
+                              f"{torch.cuda.device_count()} CUDA device(s)")
 
 
 def _seed_everything(seed: int) -> None:
@@ -287,7 +304,7 @@ def _run(cfg, args, dist, resume_file, eval_file) -> Dict[str, Any]:
         for name, ds in bundle.test.items()
     }
 
-    def run_evaluation(tag: str, epoch: int) -> Dict[str, Dict[str, Any]]:
+    def run_evaluation(tag: str, epoch: int, step: int) -> Dict[str, Dict[str, Any]]:
         results: Dict[str, Dict[str, Any]] = {}
         for name, loader in test_loaders.items():
             evaluator = build_evaluator(bundle.test[name], bundle.classes, bundle.metrics[name]) if dist.is_main else None
@@ -300,13 +317,15 @@ def _run(cfg, args, dist, resume_file, eval_file) -> Dict[str, Any]:
                                      log_dir / "predictions" / tag / name, split=bundle.splits[name].split or name)
         if dist.is_main:
             logger.info(_format_table(results, bundle.metrics))
-            logger.log_metrics({"type": "eval", "tag": tag, "epoch": epoch, **_json_safe(results)}, step=epoch)
+            # TensorBoard's x-axis is the global step for train and eval scalars alike
+            logger.log_metrics({"type": "eval", "tag": tag, "epoch": epoch, "global_step": step,
+                                **_json_safe(results)}, step=step)
         return results
 
     if eval_only:
         state = load_checkpoint(eval_file)
         unwrap_model(model).load_state_dict(state["model"] if "model" in state else state)
-        results = run_evaluation("eval_only", int(state.get("epoch", 0)))
+        results = run_evaluation("eval_only", int(state.get("epoch", 0)), int(state.get("global_step", 0)))
         logger.info(f"outputs: {log_dir}")
         logger.close()
         return {"output_dir": str(log_dir), "metrics": results, "epoch": state.get("epoch"), "stopped": None,
@@ -416,7 +435,7 @@ def _run(cfg, args, dist, resume_file, eval_file) -> Dict[str, Any]:
             metrics = None
             is_best = False
             if last or (interval > 0 and (epoch + 1) % interval == 0):
-                results = run_evaluation(f"epoch{epoch + 1:03d}", epoch + 1)
+                results = run_evaluation(f"epoch{epoch + 1:03d}", epoch + 1, global_step)
                 if dist.is_main and results.get(best_split):
                     score = _headline(results[best_split])
                     if not best or score > best["score"]:
@@ -441,7 +460,9 @@ def _run(cfg, args, dist, resume_file, eval_file) -> Dict[str, Any]:
             logger.info(f"best: {best['split']} {100 * best['score']:.1f} at epoch {best['epoch']} ({output_dir / BEST})")
         logger.info(f"outputs: {output_dir}  (config.yaml, {LAST}, {BEST}, metrics.jsonl, predictions/)")
     logger.close()
-    summary["signal"] = stopper.signum
+    # a signal that arrived after the last training step (say, during the final evaluation)
+    # did not stop anything: the run is complete and exits 0
+    summary["signal"] = stopper.signum if stopped is not None else None
     return summary
 
 
