@@ -54,8 +54,55 @@ def test_bench_pipeline_quick_json(tmp_path):
     result = json.loads(out.read_text())
     rows = result["rows"]
     assert [r["erasing"] for r in rows] == ["off", "on", "device"]
+    pipeline = result["pipeline"]  # the training tool's default train pipeline, no extra resize
+    assert (pipeline["config"], pipeline["mode"], pipeline["resize"]) == ("synthetic_frcnn_small_iore", "i+ore", None)
     for row in rows:
         assert row["images_per_s"] > 0 and row["images_per_run"] == 24 and row["workers"] == 0
         assert "cost_vs_off" in row
     per_sample = result["per_sample"]
     assert per_sample["off_ms"] > 0 and per_sample["on_ms"] > 0 and "cost_fraction" in per_sample
+
+
+def _load_tool(name):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_bench_transforms_target_below_noise_is_inconclusive():
+    bench = _load_tool("bench_transforms")
+    # added cost / peer's added cost: a negative or zero ratio means ours is below the noise
+    for value in (-0.2, 0.0):
+        t = bench.judge_target("albu ratio", value, None, 1 / 3, "ratio", "medians ...")
+        assert t["met"] is None and t["detail"].startswith("n/a: below noise")
+        line = bench.format_targets([t])
+        assert line.startswith("[ n/a ]") and "MET" not in line
+    assert bench.judge_target("albu ratio", 0.2, None, 1 / 3, "ratio", "")["met"] is True
+    missed = bench.judge_target("albu ratio", 0.5, None, 1 / 3, "ratio", "")
+    assert missed["met"] is False and abs(missed["missed_by"] - 0.5) < 1e-9
+    assert bench.judge_target("x copy", 1.2, -0.1, 1.5, "x copy", "")["met_by_min"] is None
+    assert bench.judge_target("x copy", None, None, 1.5, "x copy", "")["met"] is None
+
+
+def test_bench_pipeline_measures_the_training_pipeline():
+    from detaug.pipeline import build_transforms as training_transforms
+
+    bench = _load_tool("bench_pipeline")
+    args = bench.get_args_parser().parse_args([])
+    cfg = bench.load_bench_config(args)
+    assert cfg.name == "synthetic_frcnn_small_iore"  # the training tool's default config
+    names = lambda c: [type(t).__name__ for t in c.transforms]  # noqa: E731
+    assert names(bench.build_transforms(cfg, erasing=True)) == names(training_transforms(cfg, train=True))
+    assert names(bench.build_transforms(cfg, erasing=True)) == ["HorizontalFlip", "BoxAwareRandomErasing"]
+    assert names(bench.build_transforms(cfg, erasing=False)) == ["HorizontalFlip"]
+    # the resize is an explicit extra step, after the flip
+    assert names(bench.build_transforms(cfg, erasing=True, resize=500)) == ["HorizontalFlip", "LongestMaxSize",
+                                                                            "BoxAwareRandomErasing"]
+    args = bench.get_args_parser().parse_args(["--config", "synthetic_frcnn_small_ore", "--set",
+                                               "augmentation.backend=torchvision"])
+    cfg = bench.load_bench_config(args)
+    assert names(bench.build_transforms(cfg, erasing=True, resize=64)) == ["RandomHorizontalFlip", "Resize",
+                                                                           "BoxAwareRandomErasing"]

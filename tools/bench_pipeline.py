@@ -1,16 +1,22 @@
-"""Images per second of the full training data pipeline, with erasing off and on.
+"""Images per second of the training data pipeline, with erasing off and on.
 
-The pipeline is the training tool's: decode the JPEG, horizontal flip, resize (longest
-side to ``--max-size``, like VOC images; 0 keeps the synthetic images' 128-192 px),
-box-aware Random Erasing, to a float CHW tensor (``detaug.data.VOCDetection``), batched
-by a ``DataLoader`` with N workers. Configurations, run alternately (off, on, device,
-off, on, ...) so that load from other processes spreads over all of them:
+The per-image transforms are the training tool's: :func:`detaug.pipeline.build_transforms`
+(``train=True``) of a training config, by default the synthetic preset
+``synthetic_frcnn_small_iore`` (horizontal flip, box-aware Random Erasing I+ORE), applied
+by ``detaug.data.VOCDetection`` (decode the JPEG, transforms, float CHW tensor) and batched
+by a ``DataLoader`` with N workers. So by default this measures what training runs (the
+synthetic images are 128-192 px; the model's own resizing is not part of the data
+pipeline). ``--resize N`` adds a resize of the longest side to N px after the flip (VOC-like
+images at N=500); it is not in any training config, and the results record it under
+``resize``. Configurations, run alternately (off, on, device, off, on, ...) so that load
+from other processes spreads over all of them:
 
-* ``off``: no erasing;
-* ``on``: erasing in the workers (the albumentations or torchvision front-end);
-* ``device``: no erasing in the workers, then ``BatchedBoxAwareRandomErasing`` on each
-  collated batch in the main process (on ``--device``), as the training tool does with
-  erasing on the device.
+* ``off``: the config's pipeline with ``augmentation.erasing.mode=none`` (flip only);
+* ``on``: the config's pipeline, erasing in the workers (its ``augmentation.backend``);
+* ``device``: the ``off`` pipeline in the workers, then the training tool's device module
+  (:func:`detaug.pipeline.build_device_erasing`, ``BatchedBoxAwareRandomErasing``) on each
+  collated batch in the main process (on ``--device``), as with
+  ``augmentation.erasing.device=true``.
 
 Loader throughput on a shared machine is noisy, so the tool also measures the cost per
 sample directly (``per_sample``): ``dataset[i]`` with and without erasing, alternating
@@ -23,7 +29,8 @@ once untimed (with persistent workers), then times ``--epochs`` passes.
 
 Usage::
 
-    python tools/bench_pipeline.py --workers 2 --json benchmarks/pipeline.json
+    python tools/bench_pipeline.py --workers 0 2 --json benchmarks/pipeline.json
+    python tools/bench_pipeline.py --config synthetic_frcnn_small_ore --resize 500
     python tools/bench_pipeline.py --quick --json out.json      # smoke run
 """
 
@@ -44,10 +51,14 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=int, nargs="+", default=[0, 2], help="DataLoader worker counts to measure (default 0 2)")
     parser.add_argument("--batch-size", type=int, default=8, help="batch size (default 8)")
     parser.add_argument("--images", type=int, default=400, help="training images in the synthetic set (default 400)")
-    parser.add_argument("--max-size", type=int, default=500, help="resize the longest side to this (default 500, VOC-like); 0: no resize")
-    parser.add_argument("--backend", choices=("albumentations", "torchvision"), default="albumentations", help="front-end (default albumentations)")
-    parser.add_argument("--mode", default="i+ore", help="erasing mode (default i+ore)")
-    parser.add_argument("--fill", default="random", help="erasing fill: random, random_color, ... or a number (default random)")
+    parser.add_argument("--config", default="synthetic_frcnn_small_iore",
+                        help="training config whose train pipeline is measured: a preset name or a YAML file "
+                             "(default synthetic_frcnn_small_iore, the training tool's default)")
+    parser.add_argument("--set", dest="overrides", nargs="+", default=[], metavar="KEY=VALUE",
+                        help="config overrides, e.g. augmentation.backend=torchvision augmentation.erasing.fill=0")
+    parser.add_argument("--resize", type=int, default=0, metavar="N",
+                        help="extra step, not in the training pipeline: resize the longest side to N px after the "
+                             "flip (500: VOC-like images); default 0: none, as in training")
     parser.add_argument("--device", default="cpu", help="device of the 'device' configuration (default cpu)")
     parser.add_argument("--epochs", type=int, default=1, help="timed passes over the dataset per run (default 1)")
     parser.add_argument("--repeats", type=int, default=3, help="runs per configuration; the median is reported (default 3)")
@@ -60,35 +71,39 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     return parser
 
 
-def _fill(value: str) -> Any:
-    try:
-        return float(value)
-    except ValueError:
-        return value
+def load_bench_config(args: argparse.Namespace) -> Any:
+    """The training config whose pipeline is measured (``--config`` and ``--set``)."""
+    from detaug.config import load_config
+
+    return load_config(args.config, list(args.overrides))
 
 
-def build_transforms(args: argparse.Namespace, erasing: bool) -> Any:
-    """Flip, resize and (optionally) erasing, in the chosen front-end."""
-    if args.backend == "albumentations":
+def build_transforms(cfg: Any, erasing: bool, resize: int = 0) -> Any:
+    """The training tool's train pipeline of ``cfg`` (:func:`detaug.pipeline.build_transforms`),
+    without erasing if ``erasing`` is False, with a longest-side resize to ``resize`` px
+    inserted after the flip if ``resize`` > 0."""
+    from omegaconf import OmegaConf
+
+    from detaug.pipeline import build_transforms as training_transforms
+
+    if not erasing:
+        cfg = OmegaConf.merge(cfg, {"augmentation": {"erasing": {"mode": "none", "device": False}}})
+    else:
+        cfg = OmegaConf.merge(cfg, {"augmentation": {"erasing": {"device": False}}})
+    pipeline = training_transforms(cfg, train=True)
+    if not resize:
+        return pipeline
+    steps = list(pipeline.transforms) if pipeline is not None else []
+    at = 1 if steps and "Flip" in type(steps[0]).__name__ else 0
+    if cfg.augmentation.backend == "albumentations":
         import albumentations as A
 
-        import detaug
-
-        steps: List[Any] = [A.HorizontalFlip(p=0.5)]
-        if args.max_size:
-            steps.append(A.LongestMaxSize(max_size=args.max_size))
-        if erasing:
-            steps.append(detaug.BoxAwareRandomErasing(mode=args.mode, fill=_fill(args.fill)))
+        steps.insert(at, A.LongestMaxSize(max_size=resize))
         return A.Compose(steps, bbox_params=A.BboxParams(format="pascal_voc", label_fields=["labels"]))
     from torchvision.transforms import v2
 
-    from detaug.tv import BoxAwareRandomErasing
-
-    steps = [v2.RandomHorizontalFlip(p=0.5)]
-    if args.max_size:
-        steps.append(v2.Resize(size=None, max_size=args.max_size, antialias=True) if _resize_accepts_none() else v2.Resize(args.max_size - 1, max_size=args.max_size))
-    if erasing:
-        steps.append(BoxAwareRandomErasing(mode=args.mode, fill=_fill(args.fill)))
+    steps.insert(at, v2.Resize(size=None, max_size=resize, antialias=True) if _resize_accepts_none()
+                 else v2.Resize(resize - 1, max_size=resize))
     return v2.Compose(steps)
 
 
@@ -172,18 +187,26 @@ def main(args: argparse.Namespace) -> Dict[str, Any]:
         cv2.setNumThreads(args.threads)
     except ImportError:  # pragma: no cover
         pass
+    from omegaconf import OmegaConf
+
     from detaug.data import VOCDetection, generate_synthetic
-    from detaug.erasing import BatchedBoxAwareRandomErasing
+    from detaug.pipeline import build_device_erasing
 
     if args.quick:
         args.images, args.workers, args.repeats, args.epochs = min(args.images, 24), [0], 1, 1
         args.per_sample_bursts = min(args.per_sample_bursts, 2)
+    cfg = load_bench_config(args)
+    if cfg.augmentation.erasing.mode == "none":
+        raise SystemExit(f"bench_pipeline.py: error: {args.config} has augmentation.erasing.mode=none; nothing to measure")
     info = generate_synthetic(args.data_root, seed=args.seed, num_train=args.images, num_test=0, occlusion_levels=())
     datasets = {
-        "off": VOCDetection(info.voc_root, "train", classes=info.classes, transforms=build_transforms(args, erasing=False)),
-        "on": VOCDetection(info.voc_root, "train", classes=info.classes, transforms=build_transforms(args, erasing=True)),
+        "off": VOCDetection(info.voc_root, "train", classes=info.classes,
+                            transforms=build_transforms(cfg, erasing=False, resize=args.resize)),
+        "on": VOCDetection(info.voc_root, "train", classes=info.classes,
+                           transforms=build_transforms(cfg, erasing=True, resize=args.resize)),
     }
-    device_module = BatchedBoxAwareRandomErasing(mode=args.mode, fill=_fill(args.fill), seed=args.seed)
+    torch.manual_seed(args.seed)  # the device module draws from torch's global generator, as in training
+    device_module = build_device_erasing(OmegaConf.merge(cfg, {"augmentation": {"erasing": {"device": True}}}))
     configs = [("off", "off", None), ("on", "on", None), ("device", "off", device_module)]
     rows = []
     for workers in args.workers:
@@ -201,11 +224,19 @@ def main(args: argparse.Namespace) -> Dict[str, Any]:
                 "images_per_run": runs[name][0]["images"], "cost_vs_off": 1.0 - med / off,
             })
     per_sample = per_sample_cost(datasets["off"], datasets["on"], args.per_sample_bursts, burst=8 if args.quick else 50)
+    er = cfg.augmentation.erasing
+    pipeline = {
+        "config": cfg.name, "backend": cfg.augmentation.backend, "hflip_p": cfg.augmentation.hflip_p,
+        "mode": er.mode, "fill": OmegaConf.to_container(er, resolve=True)["fill"],
+        "resize": args.resize or None, "on": repr(datasets["on"].transforms), "device": repr(device_module),
+    }
     result = {
-        "args": vars(args), "dataset": str(info.root), "rows": rows, "per_sample": per_sample,
+        "args": vars(args), "pipeline": pipeline, "dataset": str(info.root), "rows": rows, "per_sample": per_sample,
         "machine": {"cpus": os.cpu_count(), "torch": torch.__version__, "loadavg": os.getloadavg()},
         "target": "erasing costs under 3% of pipeline throughput (cost_vs_off < 0.03)",
     }
+    print(f"pipeline: {cfg.name} train transforms ({pipeline['backend']}, mode {pipeline['mode']}, fill {pipeline['fill']})"
+          + (f" + resize to {args.resize} px (not in the training config)" if args.resize else ", as in training"))
     print(f"{'workers':>7} {'erasing':<8} {'img/s':>9} {'cost vs off':>12}")
     for row in rows:
         print(f"{row['workers']:>7} {row['erasing']:<8} {row['images_per_s']:>9.1f} {row['cost_vs_off']:>11.1%}")

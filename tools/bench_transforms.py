@@ -404,6 +404,28 @@ def summarise(cases: List[Case]) -> List[Dict[str, Any]]:
     return rows
 
 
+#: The verdict of a target whose measured value is <= 0: every target here is a cost or a
+#: ratio of costs, so a value <= 0 (ours added less than nothing) means the difference is
+#: below the timing noise, and it proves neither that the target is met nor that it is missed.
+BELOW_NOISE = "n/a: below noise"
+
+
+def judge_target(name: str, value: Optional[float], value_min: Optional[float], limit: float, unit: str,
+                 detail: str) -> Dict[str, Any]:
+    """One target's record: ``met`` is True / False for ``0 < value`` vs ``limit``, None when
+    not measured or when ``value <= 0`` (inconclusive: below noise); ``met_by_min`` likewise
+    for ``value_min``."""
+    if value is None:
+        return {"target": name, "value": None, "value_min": None, "limit": limit, "met": None, "detail": "not measured in this run"}
+    if value <= 0:
+        return {"target": name, "value": value, "value_min": value_min, "limit": limit, "unit": unit, "met": None,
+                "met_by_min": None, "missed_by": None, "inconclusive": BELOW_NOISE,
+                "detail": f"{BELOW_NOISE} (the added cost is not above the timing noise); {detail}"}
+    return {"target": name, "value": value, "value_min": value_min, "limit": limit, "unit": unit, "met": bool(value <= limit),
+            "met_by_min": None if value_min is None or value_min <= 0 else bool(value_min <= limit),
+            "missed_by": None if value <= limit else value / limit - 1.0, "detail": detail}
+
+
 def evaluate_targets(rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     """The issue's speed targets, measured on the rows (VOC-like image, 5 or 100 boxes).
 
@@ -432,12 +454,7 @@ def evaluate_targets(rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     targets = []
 
     def add(name, value, value_min, limit, unit, detail):
-        if value is None:
-            targets.append({"target": name, "value": None, "value_min": None, "limit": limit, "met": None, "detail": "not measured in this run"})
-            return
-        targets.append({"target": name, "value": value, "value_min": value_min, "limit": limit, "unit": unit, "met": bool(value <= limit),
-                        "met_by_min": None if value_min is None else bool(value_min <= limit),
-                        "missed_by": None if value <= limit else value / limit - 1.0, "detail": detail})
+        targets.append(judge_target(name, value, value_min, limit, unit, detail))
 
     for suffix, label in (("", "paper defaults (image_p = object_p = 0.5) vs A.Erasing p=0.5"), (" p=1", "always erase (image_p = object_p = 1) vs A.Erasing p=1")):
         ours, peer = get("albu", "detaug I+ORE" + suffix, "const"), get("albu", "A.Erasing" + suffix, "const")
@@ -500,10 +517,14 @@ def format_targets(targets: List[Dict[str, Any]]) -> str:
         if t["value"] is None:
             lines.append(f"[ n/a ] {t['target']}: {t['detail']}")
             continue
+        if t["met"] is None:  # inconclusive: below noise
+            lines.append(f"[ n/a ] {t['target']}: {t['value']:.3g} (limit {t['limit']:.3g}); {t['detail']}")
+            continue
         state = "MET " if t["met"] else "MISS"
         extra = "" if t["met"] else f" (missed by {t['missed_by']:.0%})"
+        by_min = "n/a" if t.get("met_by_min") is None else ("met" if t["met_by_min"] else "missed")
         lines.append(f"[{state}] {t['target']}: {t['value']:.3g} (limit {t['limit']:.3g}){extra}; "
-                     + (f"best repeats {t['value_min']:.3g} ({'met' if t['met_by_min'] else 'missed'}); " if t["value_min"] is not None else "")
+                     + (f"best repeats {t['value_min']:.3g} ({by_min}); " if t["value_min"] is not None else "")
                      + t["detail"])
     return "\n".join(lines)
 
@@ -534,8 +555,11 @@ def render_markdown(result: Dict[str, Any]) -> str:
         if t["value"] is None:
             out.append(f"| {t['target']} | n/a | n/a | {t['limit']:.3g} | | {t['detail']} |")
             continue
-        miss = "" if t["met"] else f"median missed by {t['missed_by']:.0%}; "
         best = "" if t["value_min"] is None else f"{t['value_min']:.3g}"
+        if t["met"] is None:  # inconclusive: below noise (the detail says so)
+            out.append(f"| {t['target']} | {t['value']:.3g} | {best} | {t['limit']:.3g} | n/a | {t['detail']} |")
+            continue
+        miss = "" if t["met"] else f"median missed by {t['missed_by']:.0%}; "
         met = ("yes" if t["met"] else "no") + ("" if t["met_by_min"] is None else (" / yes" if t["met_by_min"] else " / no"))
         out.append(f"| {t['target']} | {t['value']:.3g} | {best} | {t['limit']:.3g} | {met} | {miss}{t['detail']} |")
     return "\n".join(out)
