@@ -7,8 +7,27 @@ padded to ``[B, N_max, 4]`` with a validity mask, every attempt of every area is
 as one tensor (all ``max_attempts`` at once), and pixels are written either through the
 flat indices of the regions' pixels (constant and per-pixel fills: cost in proportion
 to the erased area) or through a mask built by broadcasting coordinate comparisons
-(per-region colours, where the later region must show on top). There is no Python loop
-over images or boxes.
+(per-region colours, where the later region must show on top). Sampling
+(:func:`sample_batch_regions`) and erasing (:func:`paint_regions`) have no Python loop
+over images, boxes or regions: their number of torch calls does not depend on the batch
+size or the number of boxes. (Per-region colours build their ``[B, S, rows, W]``
+temporary in chunks of image rows, a loop over row chunks whose count grows with
+``B * S * W / 2**24``, not over images.)
+
+What remains per image is Python collation at the edges, O(B) small operations and no
+erasing logic:
+
+* :func:`pad_boxes` given a list: per image, ``torch.as_tensor`` / reshape / slice of its
+  boxes and ``.to(device, float32)`` (a host-to-device copy each when the boxes are on the
+  CPU and the batch on a GPU), and ``len`` for the counts; then one ``pad_sequence``
+  (which copies each image's rows in C++). Given a padded ``[B, N, 4]`` tensor: none.
+* :meth:`BatchedBoxAwareRandomErasing.forward` given ``targets``: per image, ``t["boxes"]``
+  read and, for ``tv_tensors.BoundingBoxes`` not in XYXY, a format conversion.
+* :meth:`BatchedBoxAwareRandomErasing.forward` given a list of ``[C, H_i, W_i]`` images:
+  per image, its size read and one slice copy into the zero-padded batch (images of
+  different sizes cannot be stacked without padding; for one size this is still B copies
+  rather than one ``torch.stack``), then one slice view per image for the returned list;
+  ``image_sizes`` becomes one tensor. Given a ``[B, C, H, W]`` tensor: none.
 
 On a CPU this is slower than erasing each image in the DataLoader workers (see
 ``docs/benchmarks.md``); it is meant for batches already on a GPU.
