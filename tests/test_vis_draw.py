@@ -42,12 +42,20 @@ def test_tensor_float_and_gray_inputs(image):
 def test_grid_size_titles_and_legend():
     cells = [np.full((20, 30, 3), v, np.uint8) for v in (10, 20, 30, 40, 50)]
     grid = make_grid(cells, titles=list("abcde"), ncols=3, pad=2, title_height=12, legend=default_legend(2))
-    legend_rows = 16 * ((3 + 2) // 3) + 2
+    legend_rows = 16 * 3 + 2  # 3 entries, one per row: a 98 px wide grid has room for one column
     assert grid.shape == (2 * (20 + 12 + 2) + 2 + legend_rows, 3 * (30 + 2) + 2, 3)
     # First cell's pixels sit under its title; the last row's unused cell stays white.
     assert (grid[2 + 12 : 2 + 12 + 20, 2 : 2 + 30] == 10).all()
     assert (grid[2 + 34 + 12 : 2 + 34 + 32, 2 + 2 * 32 : 2 + 2 * 32 + 30] == 255).all()
     assert (grid[: 2 + 12, 2:20] < 255).any()  # a title was written
+
+
+def test_legend_wraps_to_the_grid_width():
+    legend = default_legend(5)  # 6 entries
+    wide = make_grid([np.zeros((20, 400, 3), np.uint8)] * 3, ncols=3, pad=2, title_height=0, legend=legend)
+    narrow = make_grid([np.zeros((20, 400, 3), np.uint8)], ncols=1, pad=2, title_height=0, legend=legend)
+    assert wide.shape[0] - 24 == 16 * 2 + 2  # cells take 2 + 20 + 2 rows; 3 columns of entries
+    assert narrow.shape[0] - 24 == 16 * 6 + 2  # one entry per row
 
 
 def test_grid_needs_cells():
