@@ -95,3 +95,23 @@ def test_bad_levels_and_missing_checkpoint_are_clear_errors(tmp_path):
         tool.main(tool.get_args_parser().parse_args([str(tmp_path), "--levels", "0,2"]))
     with pytest.raises(SystemExit, match="not found"):
         tool.main(tool.get_args_parser().parse_args([str(tmp_path / "nope")]))
+
+
+def test_level_zero_reproduces_the_training_tools_evaluation(checkpoint):
+    """Same checkpoint, same split, the config's batch size: the same mAP as a plain evaluation."""
+    from detaug.engine import build_evaluator, make_test_loader, predict
+    from detaug.models import build_model_from_config
+    from detaug.pipeline import build_datasets
+    from detaug.robustness.study import evaluate_checkpoint, load_trained
+
+    rows = evaluate_checkpoint(checkpoint, [0.0], kinds=["object"], seeds=[0], log=lambda m: None)
+    _, cfg, state = load_trained(checkpoint, torch.device("cpu"))
+    bundle = build_datasets(cfg, train=False, test=True)
+    model = build_model_from_config(cfg, bundle.num_classes, log=lambda m: None)
+    model.load_state_dict(state["model"])
+    ds = bundle.test["test"]
+    loader = make_test_loader(ds, None, cfg.data.test_batch_size, 0, seed=0, rank=0, world_size=1)
+    evaluator = build_evaluator(ds, bundle.classes, bundle.metrics["test"])
+    evaluator.update(predict(model, loader, torch.device("cpu")))
+    expected = evaluator.compute()["mAP"]
+    assert expected > 0 and rows[0].value == pytest.approx(expected, abs=1e-12)

@@ -38,7 +38,7 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--split", help="test split (default: the config's first, the clean test split)")
     p.add_argument("--data-root", help="override data.root of the checkpoints' configs")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
-    p.add_argument("--batch-size", type=int, default=4)
+    p.add_argument("--batch-size", type=int, help="images per forward pass (default: the config's data.test_batch_size)")
     p.add_argument("--workers", type=int, default=0)
     p.add_argument("--out", default="occlusion", help="output folder")
     return p

@@ -121,7 +121,7 @@ def evaluate_checkpoint(
     seeds: Sequence[int] = (0, 1, 2),
     split: Optional[str] = None,
     device: str = "cpu",
-    batch_size: int = 4,
+    batch_size: Optional[int] = None,
     workers: int = 0,
     run_name: Optional[str] = None,
     data_root: Optional[str] = None,
@@ -137,7 +137,9 @@ def evaluate_checkpoint(
         seeds: occlusion seeds.
         split: test split name (default: the config's first test split, the clean one).
         device: ``"cpu"``, ``"cuda"``, ...
-        batch_size: images per forward pass.
+        batch_size: images per forward pass (default: the config's ``data.test_batch_size``,
+            so that level 0 reproduces the training tool's evaluation exactly: batches
+            are padded to a common size, which moves detections slightly).
         workers: DataLoader workers.
         run_name: name in the table (default: the run folder's name).
         data_root: override ``data.root`` (where the synthetic set lives).
@@ -166,6 +168,7 @@ def evaluate_checkpoint(
     model.load_state_dict(state["model"])
     model.to(dev).eval()
     run = run_name or (path.parent.name if path.parent.name else path.stem)
+    batch_size = batch_size or int(cfg.data.test_batch_size)
     key = "AP" if metric == "coco" else "mAP"
 
     def score(occlusion: Optional[TestTimeOcclusion]) -> float:
