@@ -71,9 +71,10 @@ def main(args):
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
 
-    rows = []
+    rows, names = [], []
     for i, path in enumerate(paths):
         name = args.names[i] if args.names else (path.name if path.is_dir() else path.parent.name)
+        names.append(name)
         rows += evaluate_checkpoint(path, levels, args.kinds, args.seeds, split=args.split, device=device,
                                     batch_size=args.batch_size, workers=args.workers, run_name=name,
                                     data_root=args.data_root)
@@ -82,7 +83,10 @@ def main(args):
     png_path = plot(rows, out / "occlusion.png")
     tables = []
     for kind in args.kinds:
-        tables.append(f"### {kind}-level occluders ({rows[0].metric}, %, mean ± std over {len(args.seeds)} seeds)\n\n"
+        per_name = max(sum(1 for n in names if n == name) for name in names)
+        spread = (f"{per_name} checkpoints per name x {len(args.seeds)} occlusion seeds" if per_name > 1
+                  else f"{len(args.seeds)} occlusion seeds")
+        tables.append(f"### {kind}-level occluders ({rows[0].metric}, %, mean ± std over {spread})\n\n"
                       + markdown_table(rows, kind))
     md = "\n\n".join(tables) + "\n"
     from detaug.io import atomic_write_bytes as atomic_write
