@@ -174,6 +174,9 @@ def test_build_voc_concatenates(tmp_path):
     assert ds.get_image_size(3) == (20, 20) and ds.get_annotation(2)["image_name"] == "000002"
     assert ds[2][1]["image_id"] == 2 and ds.get_target(3)["image_id"] == 3
     assert ds.year is None and ds.use_07_metric is True
+    flip = lambda image, target: (image.flip(-1), target)  # noqa: E731
+    ds.transforms = flip  # reaches every part
+    assert ds.transforms is flip and all(d.transforms is flip for d in ds.datasets)
     assert isinstance(build_voc([(a, "trainval")]), VOCDetection)
     with pytest.raises(ValueError, match="pairs"):
         build_voc([str(a)])

@@ -117,7 +117,7 @@ def test_images_and_annotations_without_a_config(tmp_path, data_root):
 
         dataset = tool._folder_dataset(args)
         tf = build_transforms(tool._default_config(args), train=True, save_applied_params=True)
-        tool._set_transforms(dataset, tf)
+        dataset.transforms = tf
         cells, titles, max_boxes, _ = tool.render(dataset, tf, [0, 1, 2], 0, dataset.classes)
         counts = [int(t.rsplit("(", 1)[1].split()[0]) for t in titles]
         boxes = [len(dataset[i][1]["boxes"]) for i in range(3)]

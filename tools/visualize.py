@@ -97,7 +97,7 @@ def _config_dataset(cfg, split: str, transforms):
 
     if split == "train":
         bundle = build_datasets(cfg, train=True, test=False, save_applied_params=True)
-        _set_transforms(bundle.train, transforms)
+        bundle.train.transforms = transforms
         return bundle.train, bundle.classes
     bundle = build_datasets(cfg, train=False, test=True)
     if split not in bundle.splits:
@@ -106,14 +106,6 @@ def _config_dataset(cfg, split: str, transforms):
     if cfg.data.kind == "coco":
         return COCODetection(s.image_dir, s.ann_file, transforms=transforms, train=True), bundle.classes
     return build_voc([(s.root, s.split)], classes=bundle.classes, transforms=transforms, keep_difficult=True), bundle.classes
-
-
-def _set_transforms(dataset, transforms) -> None:
-    if hasattr(dataset, "datasets"):
-        for d in dataset.datasets:
-            _set_transforms(d, transforms)
-    else:
-        dataset.transforms = transforms
 
 
 class _FolderVOC:
@@ -292,7 +284,7 @@ def main(args) -> Path:
 
     per_mode = []
     for mode, cfg, tf, device_erasing in cfgs:
-        _set_transforms(dataset, tf)
+        dataset.transforms = tf
         prefix = f"{MODE_TITLES[mode]}: " if args.compare else ""
         per_mode.append(render(dataset, tf, indices, args.seed, classes, prefix, zoom=args.zoom,
                                device_erasing=device_erasing))

@@ -92,3 +92,13 @@ class DetectionConcatDataset(ConcatDataset):
     def image_names(self) -> List[str]:
         """Image names of all parts, in order."""
         return [n for d in self.datasets for n in d.image_names]
+
+    @property
+    def transforms(self) -> Any:
+        """The parts' transform pipeline; setting it sets it on every part."""
+        return getattr(self.datasets[0], "transforms", None)
+
+    @transforms.setter
+    def transforms(self, value: Any) -> None:
+        for d in self.datasets:
+            d.transforms = value

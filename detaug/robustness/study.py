@@ -172,14 +172,14 @@ def evaluate_checkpoint(
     key = "AP" if metric == "coco" else "mAP"
 
     def score(occlusion: Optional[TestTimeOcclusion]) -> float:
-        _set_transforms(dataset, occlusion)
+        dataset.transforms = occlusion
         loader = make_test_loader(dataset, occlusion, batch_size, workers, seed=0, rank=0, world_size=1)
         predictions = predict(model, loader, dev)
         evaluator = build_evaluator(dataset, bundle.classes, metric)
         evaluator.update(predictions)
         return float(evaluator.compute()[key])
 
-    original = _get_transforms(dataset)
+    original = dataset.transforms
     rows: List[StudyRow] = []
     try:
         clean = score(None) if 0.0 in levels else None
@@ -194,18 +194,8 @@ def evaluate_checkpoint(
                     rows.append(StudyRow(run, str(path), split, kind, float(level), int(seed), metric, value, covered))
                     log(f"{run}: {kind} occlusion {level:.2f} seed {seed}: {metric} {value:.4f} (covered {covered:.3f})")
     finally:
-        _set_transforms(dataset, original)
+        dataset.transforms = original
     return rows
-
-
-def _get_transforms(dataset: Any) -> Any:
-    inner = dataset.datasets[0] if hasattr(dataset, "datasets") else dataset
-    return getattr(inner, "transforms", None)
-
-
-def _set_transforms(dataset: Any, transforms: Any) -> None:
-    for inner in getattr(dataset, "datasets", [dataset]):
-        inner.transforms = transforms
 
 
 def write_csv(rows: Iterable[StudyRow], path: os.PathLike) -> Path:
