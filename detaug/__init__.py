@@ -3,33 +3,42 @@
 ``detaug.BoxAwareRandomErasing`` is the albumentations transform;
 ``detaug.tv.BoxAwareRandomErasing`` the torchvision-v2 one; both share the core in
 :mod:`detaug.erasing` (sampling a plan, then applying it).
+
+Names are imported on first use, so ``import detaug`` (and every command's ``--help``)
+does not pay for albumentations or torch until they are needed.
 """
 
-from detaug.adapters.albumentations import BoxAwareRandomErasing
-from detaug.erasing import (
-    BatchedBoxAwareRandomErasing,
-    IMAGE_LEVEL,
-    MODES,
-    ErasePlan,
-    ErasingParams,
-    apply_plan,
-    box_visibility,
-    erase_batch,
-    sample_plan,
-)
+from __future__ import annotations
 
-__version__ = "0.1.0"
+import importlib
+from typing import Any
 
-__all__ = [
-    "IMAGE_LEVEL",
-    "MODES",
-    "BatchedBoxAwareRandomErasing",
-    "BoxAwareRandomErasing",
-    "ErasePlan",
-    "ErasingParams",
-    "apply_plan",
-    "box_visibility",
-    "erase_batch",
-    "sample_plan",
-]
+from detaug._version import __version__
 
+_EXPORTS = {
+    "BoxAwareRandomErasing": "detaug.adapters.albumentations",
+    "BatchedBoxAwareRandomErasing": "detaug.erasing",
+    "IMAGE_LEVEL": "detaug.erasing",
+    "MODES": "detaug.erasing",
+    "ErasePlan": "detaug.erasing",
+    "ErasingParams": "detaug.erasing",
+    "apply_plan": "detaug.erasing",
+    "box_visibility": "detaug.erasing",
+    "erase_batch": "detaug.erasing",
+    "sample_plan": "detaug.erasing",
+}
+
+__all__ = ["__version__", *sorted(_EXPORTS)]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'detaug' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -75,7 +75,7 @@ def make_coco(root: Path, images, annotations, categories, write_images: bool = 
     return img_dir, path
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def small_synthetic(seed: int = 0, num_train: int = 16, num_test: int = 8):
     """A small synthetic dataset generated once per test process."""
     from detaug.data import generate_synthetic

@@ -8,13 +8,12 @@ import albumentations as A
 import numpy as np
 import pytest
 import torch
+from _erasing_frontends import make_sample
 from torchvision import tv_tensors
 from torchvision.transforms import v2
 
 import detaug
 from detaug.tv import BoxAwareRandomErasing as TVErasing
-
-from _erasing_frontends import make_sample
 
 BBOX = A.BboxParams(format="pascal_voc", label_fields=["labels"])
 
@@ -165,7 +164,7 @@ def _tv_target(boxes, fmt="XYXY", size=(120, 160)):
 
 
 def test_readme_torchvision_example_runs(sample):
-    image, boxes, labels = sample
+    image, boxes, _labels = sample
     tf = v2.Compose(
         [v2.ToImage(), v2.ToDtype(torch.float32, scale=True), TVErasing(mode="ore"), v2.SanitizeBoundingBoxes()]
     )
@@ -175,13 +174,13 @@ def test_readme_torchvision_example_runs(sample):
 
 @pytest.mark.parametrize("fmt", ["XYXY", "XYWH", "CXCYWH"])
 def test_boxes_in_any_format_come_back_untouched_without_warnings(fmt, sample):
-    image, boxes, labels = sample
+    image, boxes, _labels = sample
     target = _tv_target(boxes, fmt)
     img = tv_tensors.Image(torch.from_numpy(image).permute(2, 0, 1))
     torch.manual_seed(0)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        out_img, out = TVErasing(object_p=1.0, image_p=1.0, plan_key="plan")(img, target)
+        _out_img, out = TVErasing(object_p=1.0, image_p=1.0, plan_key="plan")(img, target)
     assert out["boxes"].format == target["boxes"].format and torch.equal(out["boxes"], target["boxes"])
     assert torch.equal(out["labels"], target["labels"]) and out["image_id"] == 7
     # ORE regions lie inside the XYXY boxes whatever format they were given in.

@@ -130,7 +130,7 @@ def test_padded_batch_keeps_regions_inside_true_sizes():
     images = torch.ones(3, 1, H, W)
     for seed in range(20):
         out, regions = erase_batch(images, boxes, params, _gen(seed), image_sizes=sizes)
-        for b, _, x1, y1, x2, y2 in regions.tolist():
+        for b, _, _x1, _y1, x2, y2 in regions.tolist():
             assert x2 <= sizes[b][1] and y2 <= sizes[b][0]
         for b, (h, w) in enumerate(sizes):
             assert bool((out[b, :, h:, :] == 1).all()) and bool((out[b, :, :, w:] == 1).all())
@@ -260,7 +260,7 @@ def test_cuda_matches_cpu_semantics():
 def test_fill_scale_maps_uint8_constants_to_float_batches():
     module = BatchedBoxAwareRandomErasing(mode="ire", image_p=1.0, fill=(255, 0, 51), fill_scale=1 / 255, seed=0)
     out = module(torch.full((1, 3, H, W), 0.5))
-    _, _, x1, y1, x2, y2 = module.last_regions[0].tolist()
+    _, _, x1, y1, _x2, _y2 = module.last_regions[0].tolist()
     assert torch.allclose(out[0, :, y1, x1], torch.tensor([1.0, 0.0, 0.2]))
     assert "fill_scale" in repr(module)
     with pytest.raises(ValueError, match="fill_scale"):

@@ -4,8 +4,8 @@ import json
 
 import pytest
 import torch
-
 from _data_helpers import make_coco
+
 from detaug.data import COCODetection
 
 CATS = [{"id": 90, "name": "toothbrush"}, {"id": 1, "name": "person"}, {"id": 5, "name": "airplane"}]

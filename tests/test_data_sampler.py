@@ -4,9 +4,9 @@ import collections
 
 import pytest
 import torch
+from _data_helpers import small_synthetic
 from torch.utils.data import DataLoader, RandomSampler, SequentialSampler, Subset
 
-from _data_helpers import small_synthetic
 from detaug.data import (
     GroupedBatchSampler,
     collate_fn,

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from _data_helpers import small_synthetic
+
 from detaug.data import SYNTHETIC_CLASSES, COCODetection, VOCDetection, generate_synthetic
 
 SMALL = dict(num_train=6, num_test=3, occlusion_levels=(0.3, 0.6))

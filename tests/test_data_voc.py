@@ -6,9 +6,9 @@ import albumentations as A
 import numpy as np
 import pytest
 import torch
+from _data_helpers import make_voc
 from torchvision.transforms import v2
 
-from _data_helpers import make_voc
 from detaug.data import (
     VOC_CLASSES,
     DetectionConcatDataset,

@@ -6,7 +6,6 @@ import pickle
 
 import numpy as np
 import pytest
-
 from _erasing_frontends import FRONTENDS, make_sample, replay
 
 # The registry: kwargs that exercise every mode, fill kind and sampling option.
@@ -99,8 +98,8 @@ def test_boxes_and_labels_unchanged(frontend, kwargs, sample):
     if frontend == "albu":
         # albumentations itself stores boxes as float32 normalised coordinates; we
         # return what it gives us, so the output equals a NoOp pipeline's bit for bit.
-        from _erasing_frontends import BBOX_PARAMS
         import albumentations as A
+        from _erasing_frontends import BBOX_PARAMS
 
         noop = A.Compose([A.NoOp(p=1.0)], bbox_params=A.BboxParams(**BBOX_PARAMS))(image=image, bboxes=boxes, labels=labels)
         np.testing.assert_array_equal(res.boxes, noop["bboxes"])

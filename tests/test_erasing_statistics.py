@@ -48,7 +48,7 @@ def test_positions_cover_every_place_the_region_fits():
     params = ErasingParams(mode="ire", image_p=1.0, scale=(0.25, 0.25), ratio=(1.0, 1.0))
     plans = _draw(params, n=2000)
     rects = np.concatenate([p.rects for p in plans])
-    side = int(round(np.sqrt(0.25 * H * W)))
+    side = round(np.sqrt(0.25 * H * W))
     assert (rects[:, 2] - rects[:, 0] == side).all()
     x1 = rects[:, 0]
     assert x1.min() <= 3 and W - side - 3 <= x1.max() <= W - side

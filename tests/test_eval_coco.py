@@ -8,10 +8,10 @@ import warnings
 
 import numpy as np
 import pytest
+from _data_helpers import make_coco, perfect_predictions, small_synthetic
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from _data_helpers import make_coco, perfect_predictions, small_synthetic
 from detaug.data import COCODetection
 from detaug.evaluation import (
     COCOEvaluator,

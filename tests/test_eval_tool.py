@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from _data_helpers import make_voc, perfect_predictions, small_synthetic
+
 from detaug.data import COCODetection, VOCDetection
 from detaug.evaluation import write_coco_results, write_voc_results
 

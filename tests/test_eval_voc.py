@@ -8,8 +8,8 @@ import tracemalloc
 import numpy as np
 import pytest
 import torch
-
 from _data_helpers import make_voc, perfect_predictions, small_synthetic
+
 from detaug.data import VOCDetection
 from detaug.evaluation import (
     VOCEvaluator,

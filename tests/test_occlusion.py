@@ -15,7 +15,7 @@ def test_object_occluders_cover_the_level_of_every_box(level):
     image = np.zeros((120, 160, 3), np.uint8)
     fracs = []
     for seed in range(30):
-        out, plan = occlude(image, BOXES, level, "object", rng=seed)
+        _out, plan = occlude(image, BOXES, level, "object", rng=seed)
         assert sorted(plan.source.tolist()) == [0, 1]
         fracs.append(covered_fraction(BOXES, plan))
         assert not image.any()

@@ -25,8 +25,8 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
 
 
 def main(args) -> str:
-    from detaug.robustness.runs import load_run, runs_table
     from detaug.io import atomic_write_bytes as atomic_write
+    from detaug.robustness.runs import load_run, runs_table
 
     runs = []
     for folder in args.runs:

@@ -51,6 +51,7 @@ from detaug.engine import (  # noqa: E402
     build_evaluator,
     build_optimizer_from_config,
     build_scheduler_from_config,
+    capture_rng_state,
     cleanup_distributed,
     evaluate,
     find_checkpoint,
@@ -61,7 +62,6 @@ from detaug.engine import (  # noqa: E402
     make_train_loader,
     make_train_sampler,
     restore_rng_state,
-    capture_rng_state,
     save_checkpoint,
     save_predictions,
     train_one_epoch,
@@ -324,7 +324,7 @@ def _run(cfg, args, dist, resume_file, eval_file) -> Dict[str, Any]:
 
     if eval_only:
         state = load_checkpoint(eval_file)
-        unwrap_model(model).load_state_dict(state["model"] if "model" in state else state)
+        unwrap_model(model).load_state_dict(state.get("model", state))
         results = run_evaluation("eval_only", int(state.get("epoch", 0)), int(state.get("global_step", 0)))
         logger.info(f"outputs: {log_dir}")
         logger.close()

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import numbers
 import os
 import sys
-import numbers
 from typing import Any, Optional, Sequence, Tuple, Union
 
 import albumentations as A
@@ -12,7 +12,6 @@ import numpy as np
 
 from detaug.erasing import ErasePlan, ErasingParams, apply_plan, box_visibility, sample_plan
 from detaug.erasing.params import format_kwargs
-from detaug.erasing.plan import Fill
 
 
 class BoxAwareRandomErasing(A.DualTransform):

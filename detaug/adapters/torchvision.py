@@ -195,9 +195,7 @@ class BoxAwareRandomErasing(v2.Transform):
         labels = self._find_labels(output)
         label_ids = {id(x) for x in labels}
         for i, x in enumerate(flat):
-            if isinstance(x, tv_tensors.BoundingBoxes) and len(x) == n_boxes:
-                flat[i] = tv_tensors.wrap(x[keep.to(x.device)], like=x)
-            elif isinstance(x, tv_tensors.Mask) and x.ndim >= 3 and x.shape[0] == n_boxes:
+            if (isinstance(x, tv_tensors.BoundingBoxes) and len(x) == n_boxes) or (isinstance(x, tv_tensors.Mask) and x.ndim >= 3 and x.shape[0] == n_boxes):
                 flat[i] = tv_tensors.wrap(x[keep.to(x.device)], like=x)
             elif id(x) in label_ids and isinstance(x, torch.Tensor) and len(x) == n_boxes:
                 flat[i] = x[keep.to(x.device)]

@@ -10,7 +10,6 @@ import yaml
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from detaug.io import atomic_write_bytes
 from detaug.config.schema import (
     BACKENDS,
     DATASET_KINDS,
@@ -20,17 +19,19 @@ from detaug.config.schema import (
     METRICS,
     TrainConfig,
 )
+from detaug.errors import UsageError
+from detaug.io import atomic_write_bytes
 
 PathLike = Union[str, os.PathLike]
 
 #: Key naming the config(s) a YAML file extends, relative to the file's folder.
 BASE_KEY = "_base_"
 
-#: The shipped presets (``configs/*.yaml`` of the repository), loadable by bare name.
-PRESETS_DIR = Path(__file__).resolve().parents[2] / "configs"
+#: The shipped presets (``detaug/configs/*.yaml``, package data), loadable by bare name.
+PRESETS_DIR = Path(__file__).resolve().parents[1] / "configs"
 
 
-class ConfigError(ValueError):
+class ConfigError(UsageError):
     """A config that cannot be used: unknown key, wrong type, invalid choice, bad file."""
 
 

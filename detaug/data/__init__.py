@@ -33,15 +33,15 @@ from .voc import (
 )
 
 __all__ = [
+    "SYNTHETIC_CLASSES",
+    "VOC_CLASSES",
     "COCODetection",
     "DetectionConcatDataset",
     "GroupedBatchSampler",
-    "SYNTHETIC_CLASSES",
     "SyntheticDatasetInfo",
     "VOCAnnotationError",
     "VOCAnnotationWarning",
     "VOCDetection",
-    "VOC_CLASSES",
     "apply_transforms",
     "build_voc",
     "collate_fn",

@@ -234,7 +234,7 @@ def _occlude(img: np.ndarray, objects, level: float, rng: np.random.Generator) -
         ys, xs = np.nonzero(o["mask"])
         side = int(rng.integers(4))  # 0 left, 1 right, 2 top, 3 bottom
         coord = (xs, -xs, ys, -ys)[side]
-        cut = np.sort(coord)[max(int(math.ceil(level * coord.size)) - 1, 0)]
+        cut = np.sort(coord)[max(math.ceil(level * coord.size) - 1, 0)]
         band = np.zeros((h, w), bool)
         x0, x1, y0, y1 = xs.min() - 2, xs.max() + 3, ys.min() - 2, ys.max() + 3
         x0, y0 = max(x0, 0), max(y0, 0)
@@ -315,7 +315,7 @@ def _settings(seed, num_train, num_test, occlusion_levels, max_objects, min_size
 
 
 def _occ_split(level: float) -> str:
-    return f"test_occ{int(round(level * 100)):02d}"
+    return f"test_occ{round(level * 100):02d}"
 
 
 def _info(folder: Path, manifest: Dict[str, Any]) -> SyntheticDatasetInfo:
@@ -382,7 +382,7 @@ def _write_dataset(tmp: Path, s: Dict[str, Any]) -> Dict[str, Any]:
         emit("train", f"train_{i:05d}", img, objs, False)
     for j in range(s["num_test"]):
         i = s["num_train"] + j
-        img, objs, rng = _make_scene(seed, i, s)
+        img, objs, _rng = _make_scene(seed, i, s)
         for o in objs:
             o["difficult"] = o["visible"].sum() < 0.25 * o["mask"].sum()
         emit("test", f"test_{j:05d}", img, objs, False)
@@ -471,7 +471,7 @@ def generate_synthetic(
     if num_train + num_test == 0:
         raise ValueError("num_train + num_test must be > 0")
     levels = [float(v) for v in occlusion_levels]
-    if any(not 0.0 < v < 1.0 for v in levels) or len(set(_occ_split(v) for v in levels)) != len(levels):
+    if any(not 0.0 < v < 1.0 for v in levels) or len({_occ_split(v) for v in levels}) != len(levels):
         raise ValueError(f"occlusion_levels must be distinct values in (0, 1), got {levels}")
     if max_objects < 1:
         raise ValueError(f"max_objects must be >= 1, got {max_objects}")

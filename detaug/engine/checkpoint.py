@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import tempfile
@@ -40,10 +41,8 @@ def save_checkpoint(state: Dict[str, Any], path: PathLike) -> Path:
             os.fchmod(f.fileno(), mode)  # mkstemp creates 0600 and os.replace keeps that
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise
     return path
 

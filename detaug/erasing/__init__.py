@@ -11,12 +11,12 @@ from detaug.erasing.sampling import box_areas, sample_plan, sample_regions
 from detaug.erasing.visibility import box_visibility
 
 __all__ = [
-    "BatchedBoxAwareRandomErasing",
     "IMAGE_LEVEL",
     "MODES",
     "PAPER_DETECTION_DEFAULTS",
     "RANDOM_FILLS",
     "RATIO_SAMPLINGS",
+    "BatchedBoxAwareRandomErasing",
     "ErasePlan",
     "ErasingParams",
     "apply_plan",

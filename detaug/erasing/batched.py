@@ -535,7 +535,7 @@ class BatchedBoxAwareRandomErasing(nn.Module):
     @classmethod
     def from_params(
         cls, params: ErasingParams, p: float = 1.0, seed: Optional[int] = None, inplace: bool = False, fill_scale: float = 1.0
-    ) -> "BatchedBoxAwareRandomErasing":
+    ) -> BatchedBoxAwareRandomErasing:
         """Build from validated :class:`ErasingParams` (e.g. those of a config or a per-image transform).
 
         Raises:
@@ -620,8 +620,8 @@ def _xyxy(boxes: Any) -> torch.Tensor:
     fmt = getattr(boxes, "format", None)
     name = getattr(fmt, "name", fmt)
     if name is not None and name != "XYXY":
-        from torchvision.transforms.v2 import functional as F
         from torchvision import tv_tensors
+        from torchvision.transforms.v2 import functional as F
 
         boxes = F.convert_bounding_box_format(boxes.as_subclass(torch.Tensor), old_format=fmt, new_format=tv_tensors.BoundingBoxFormat.XYXY)
     return torch.as_tensor(boxes).as_subclass(torch.Tensor) if isinstance(boxes, torch.Tensor) else torch.as_tensor(boxes)

@@ -116,7 +116,7 @@ def _np_cast(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return values.astype(dtype)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _int_range(dtype: np.dtype) -> tuple:
     info = np.iinfo(dtype)
     return int(info.min), int(info.max)
@@ -231,7 +231,7 @@ def erase_array(
 # --------------------------------------------------------------------------- torch
 
 
-def _torch_uniform(shape: tuple, dtype: "torch.dtype", device: Any, generator: "torch.Generator") -> "torch.Tensor":
+def _torch_uniform(shape: tuple, dtype: torch.dtype, device: Any, generator: torch.Generator) -> torch.Tensor:
     import torch
 
     if dtype.is_floating_point:
@@ -243,11 +243,11 @@ def _torch_uniform(shape: tuple, dtype: "torch.dtype", device: Any, generator: "
 
 
 def erase_tensor(
-    image: "torch.Tensor",
+    image: torch.Tensor,
     plan: ErasePlan,
     fill: Optional[Fill] = None,
     inplace: bool = False,
-) -> "torch.Tensor":
+) -> torch.Tensor:
     """Erase the plan's regions of a tensor of shape ``(H, W)``, ``(C, H, W)`` or ``(..., C, H, W)``.
 
     The same regions are erased in every leading (batch) index. Random values come
@@ -321,11 +321,11 @@ def erase_tensor(
 
 
 def apply_plan(
-    image: Union[np.ndarray, "torch.Tensor"],
+    image: Union[np.ndarray, torch.Tensor],
     plan: ErasePlan,
     fill: Optional[Fill] = None,
     inplace: bool = False,
-) -> Union[np.ndarray, "torch.Tensor"]:
+) -> Union[np.ndarray, torch.Tensor]:
     """Apply a plan to a numpy HW(C) array or a torch (..., H, W) tensor.
 
     Args:

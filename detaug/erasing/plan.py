@@ -71,7 +71,7 @@ class ErasePlan:
             object.__setattr__(self, "fill", fill[0] if len(fill) == 1 else fill)
 
     @classmethod
-    def empty(cls, image_size: Sequence[int], fill: Fill = "random", seed: int = 0) -> "ErasePlan":
+    def empty(cls, image_size: Sequence[int], fill: Fill = "random", seed: int = 0) -> ErasePlan:
         """A plan that erases nothing."""
         return cls(np.zeros((0, 4), np.int64), np.zeros(0, np.int64), fill, seed, tuple(image_size[:2]))
 
@@ -99,7 +99,7 @@ class ErasePlan:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ErasePlan":
+    def from_dict(cls, data: dict[str, Any]) -> ErasePlan:
         """Inverse of :meth:`to_dict`."""
         fill = data.get("fill", "random")
         if isinstance(fill, list):

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
 from detaug.io import atomic_write_text
+
 from ._common import as_prediction_map
 
 __all__ = ["COCOEvaluator", "evaluate_coco_results", "predictions_to_coco", "write_coco_results"]

@@ -35,6 +35,7 @@ from typing import Any, Collection, Dict, List, Mapping, Optional, Sequence, Tup
 import numpy as np
 
 from detaug.io import atomic_write_text
+
 from ._common import as_prediction_map
 
 __all__ = [

@@ -8,6 +8,7 @@ from typing import Any, Callable, Dict, Optional, Tuple
 
 import torch
 from torch import nn
+from torchvision.models import MobileNet_V3_Large_Weights, ResNet50_Weights
 from torchvision.models.detection import (
     FasterRCNN,
     fasterrcnn_mobilenet_v3_large_320_fpn,
@@ -22,7 +23,6 @@ from torchvision.models.detection.faster_rcnn import (
     FasterRCNN_ResNet50_FPN_Weights,
     FastRCNNPredictor,
 )
-from torchvision.models import MobileNet_V3_Large_Weights, ResNet50_Weights
 
 from detaug.models.small import fasterrcnn_small
 

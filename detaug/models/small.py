@@ -47,7 +47,7 @@ class SmallBackbone(nn.Module):
         self.smooth16 = nn.Conv2d(out_channels, out_channels, 3, padding=1)
         self.out_channels = out_channels
 
-    def forward(self, x: torch.Tensor) -> "OrderedDict[str, torch.Tensor]":
+    def forward(self, x: torch.Tensor) -> OrderedDict[str, torch.Tensor]:
         feats = []
         for stage in self.stages:
             x = stage(x)

@@ -6,10 +6,9 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 import numpy as np
-
 
 MODE_NAMES = {"none": "baseline", "ire": "IRE", "ore": "ORE", "i+ore": "I+ORE"}
 

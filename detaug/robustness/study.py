@@ -102,7 +102,6 @@ def load_trained(checkpoint: os.PathLike, device: torch.device, log: Callable[[s
     from omegaconf import OmegaConf
 
     from detaug.engine import find_checkpoint, load_checkpoint
-    from detaug.models import build_model_from_config
 
     path = find_checkpoint(checkpoint)
     state = load_checkpoint(path, map_location="cpu")

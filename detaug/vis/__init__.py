@@ -15,4 +15,11 @@ from detaug.vis.draw import (
 __all__ = [
     "DROPPED_COLOR",
     "IMAGE_LEVEL_COLOR",
-    "remap_dropped", "PALETTE", "box_color", "default_legend", "draw_sample", "make_grid", "to_uint8_hwc"]
+    "PALETTE",
+    "box_color",
+    "default_legend",
+    "draw_sample",
+    "make_grid",
+    "remap_dropped",
+    "to_uint8_hwc",
+]

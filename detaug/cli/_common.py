@@ -1,0 +1,44 @@
+"""What every detaug command shares: ``--version`` and one rule for errors and exit codes.
+
+Exit codes: 0 success; 1 a failure during the work (e.g. a diverged loss); 2 a usage or
+input error (argparse's own code), printed as ``<prog>: error: <message>``; 128 + N when
+stopped by signal N after saving.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any, Callable, Optional, Sequence
+
+from detaug._version import __version__
+from detaug.errors import UsageError
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+def add_version(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add ``--version`` (prints ``<prog> (detaug X.Y.Z)``)."""
+    parser.add_argument("--version", action="version", version=f"%(prog)s (detaug {__version__})")
+    return parser
+
+
+def run_command(
+    parser: argparse.ArgumentParser,
+    main: Callable[[argparse.Namespace], Any],
+    argv: Optional[Sequence[str]] = None,
+) -> int:
+    """Parse ``argv``, call ``main(args)``; a :class:`UsageError` becomes one line and exit 2.
+
+    ``main`` may return an int (the exit code) or anything else (exit 0).
+    """
+    args = parser.parse_args(argv)
+    try:
+        result = main(args)
+    except UsageError as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"{parser.prog}: interrupted", file=sys.stderr)
+        return 130
+    return result if isinstance(result, int) and not isinstance(result, bool) else EXIT_OK
