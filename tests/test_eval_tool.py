@@ -16,9 +16,7 @@ TOOL = Path(__file__).resolve().parents[1] / "tools" / "eval_det.py"
 
 
 def _load_tool():
-    spec = importlib.util.spec_from_file_location("eval_det", TOOL)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = importlib.import_module("detaug.cli.eval")
     return mod
 
 

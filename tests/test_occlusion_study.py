@@ -47,9 +47,7 @@ def test_occluders_depend_only_on_seed_and_image(checkpoint):
 
 
 def test_occlusion_tool_writes_csv_plot_and_table(checkpoint, tmp_path):
-    spec = importlib.util.spec_from_file_location("occlusion_eval", ROOT / "tools" / "occlusion_eval.py")
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = importlib.import_module("detaug.cli.occlusion")
     out = tmp_path / "study"
     args = tool.get_args_parser().parse_args(
         [str(checkpoint.parent), str(checkpoint), "--names", "a", "b", "--levels", "0,0.3", "--seeds", "0", "1",
@@ -88,9 +86,7 @@ def test_markdown_table_has_one_column_per_level():
 
 
 def test_bad_levels_and_missing_checkpoint_are_clear_errors(tmp_path):
-    spec = importlib.util.spec_from_file_location("occlusion_eval", ROOT / "tools" / "occlusion_eval.py")
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = importlib.import_module("detaug.cli.occlusion")
     with pytest.raises(SystemExit, match="levels"):
         tool.main(tool.get_args_parser().parse_args([str(tmp_path), "--levels", "0,2"]))
     with pytest.raises(SystemExit, match="not found"):

@@ -15,9 +15,7 @@ from detaug.engine import load_checkpoint
 
 REPO = Path(__file__).resolve().parent.parent
 TOOL = REPO / "tools" / "train_det.py"
-spec = importlib.util.spec_from_file_location("train_det", TOOL)
-train_det = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(train_det)
+train_det = importlib.import_module("detaug.cli.train")
 
 # a tiny model and a tiny synthetic set: 8 training images, 4 test (+12 occluded) images
 TINY = [

@@ -18,9 +18,7 @@ CONFIG = ROOT / "configs" / "synthetic_frcnn_small_iore.yaml"
 
 
 def _tool():
-    spec = importlib.util.spec_from_file_location("visualize_tool", ROOT / "tools" / "visualize.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = importlib.import_module("detaug.cli.visualize")
     return module
 
 
