@@ -5,12 +5,15 @@
 :mod:`detaug.erasing` (sampling a plan, then applying it).
 
 Names are imported on first use, so ``import detaug`` (and every command's ``--help``)
-does not pay for albumentations or torch until they are needed.
+does not pay for albumentations or torch until they are needed. ``A.from_dict`` finds
+detaug's transform once it is registered: by any use of ``detaug.BoxAwareRandomErasing``,
+by ``import detaug.adapters.albumentations``, or by ``import detaug`` after albumentations.
 """
 
 from __future__ import annotations
 
 import importlib
+import sys
 from typing import Any
 
 from detaug._version import __version__
@@ -38,6 +41,10 @@ def __getattr__(name: str) -> Any:
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
+
+
+if "albumentations" in sys.modules:  # cheap now: register the transform for A.from_dict
+    importlib.import_module("detaug.adapters.albumentations")
 
 
 def __dir__() -> list:

@@ -233,11 +233,23 @@ def test_plain_tensor_and_video_and_grayscale_inputs():
     assert gray.dtype == torch.uint8 and gray.max() == 1
 
 
-def test_pil_input_is_a_clear_error():
+def test_pil_image_is_erased_like_its_tensor():
     from PIL import Image
 
-    with pytest.raises(TypeError, match="ToImage"):
-        TVErasing()(Image.new("RGB", (10, 10)))
+    array = np.random.default_rng(0).integers(0, 256, (24, 32, 3), dtype=np.uint8)
+    tf = TVErasing(mode="ire", image_p=1.0, plan_key="plan")
+    torch.manual_seed(3)
+    out_pil, target = tf(Image.fromarray(array), {})
+    torch.manual_seed(3)
+    out_tensor, _ = tf(tv_tensors.Image(torch.from_numpy(array).permute(2, 0, 1)), {})
+    assert isinstance(out_pil, Image.Image) and out_pil.mode == "RGB" and len(target["plan"]) == 1
+    np.testing.assert_array_equal(np.asarray(out_pil), out_tensor.permute(1, 2, 0).numpy())
+    assert not np.array_equal(np.asarray(out_pil), array)
+
+
+def test_numpy_image_names_the_cause():
+    with pytest.raises(TypeError, match=r"not numpy arrays.*v2\.ToImage\(\)"):
+        TVErasing()(np.zeros((10, 10, 3), np.uint8), {})
 
 
 def test_tv_masks_and_min_visibility_drop():

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from detaug.erasing import ErasePlan, ErasingParams, apply_plan, box_areas, box_visibility, sample_plan
+from detaug.erasing import ErasePlan, ErasingParams, apply_plan, box_interiors, box_visibility, sample_plan
 
 ALWAYS = dict(image_p=1.0, object_p=1.0)
 
@@ -18,7 +18,6 @@ BOX_CASES = [
     ("box fully outside the image", (50, 60), np.array([[70.0, 10, 90, 40]]), "ore", []),
     ("degenerate box: 0.5 px wide", (50, 60), np.array([[10.2, 10, 10.7, 40]]), "ore", []),
     ("degenerate box: zero height", (50, 60), np.array([[10.0, 20, 40, 20]]), "ore", []),
-    ("NaN box", (50, 60), np.array([[np.nan, 1, 30, 30]]), "ore", []),
     ("box partly outside, clipped", (50, 60), np.array([[-20.0, -10, 30, 25]]), "ore", [0]),
     ("inverted box gets nothing", (50, 60), np.array([[40.0, 40, 10, 10]]), "ore", []),
     ("extra columns (labels) ignored", (50, 60), np.array([[5.0, 5, 45, 45, 3, 1]]), "ore", [0]),
@@ -97,7 +96,10 @@ def test_uint8_random_fill_spans_the_whole_range():
 FILL_CASES = [
     ("constant number", 7, np.zeros((4, 4, 3), np.uint8), [7, 7, 7]),
     ("per-channel", (1, 2, 3), np.zeros((4, 4, 3), np.uint8), [1, 2, 3]),
-    ("uint8 constant clipped", 300, np.zeros((4, 4, 3), np.uint8), [255, 255, 255]),
+    ("uint8 constant out of range", 300, np.zeros((4, 4, 3), np.uint8), ValueError),
+    ("uint8 negative constant", -1, np.zeros((4, 4, 3), np.uint8), ValueError),
+    ("float16 constant beyond its max", 1e5, np.zeros((4, 4, 3), np.float16), ValueError),
+    ("uint8 constant rounded half to even", 124.5, np.zeros((4, 4, 3), np.uint8), [124, 124, 124]),
     ("float mean", (0.5, 0.25), np.zeros((4, 4, 2), np.float32), [0.5, 0.25]),
     ("per-channel length mismatch", (1, 2), np.zeros((4, 4, 3), np.uint8), ValueError),
     ("normal fill on uint8", "random_normal", np.zeros((4, 4, 3), np.uint8), TypeError),
@@ -163,7 +165,7 @@ def test_plan_round_trips_through_a_dict():
 
 # (case, boxes, rects, expected visibility)
 VISIBILITY_CASES = [
-    ("untouched", [[0, 0, 10, 10]], [[20, 20, 30, 30]], [1.0]),
+    ("untouched", [[0, 0, 10, 10]], [[12, 12, 20, 20]], [1.0]),
     ("half covered", [[0, 0, 10, 10]], [[0, 0, 5, 10]], [0.5]),
     ("overlapping regions counted once", [[0, 0, 10, 10]], [[0, 0, 6, 10], [4, 0, 8, 10]], [0.2]),
     ("fully covered", [[2, 2, 4, 4]], [[0, 0, 10, 10]], [0.0]),
@@ -178,8 +180,8 @@ def test_visibility_cases(case, boxes, rects, expected):
     np.testing.assert_allclose(box_visibility(np.array(boxes, float), plan), expected)
 
 
-def test_box_areas_interior_is_whole_pixels_inside_the_box():
-    interior, area, valid = box_areas(np.array([[0.2, 0.0, 9.9, 5.0]]), (10, 10))
+def test_box_interiors_interior_is_whole_pixels_inside_the_box():
+    interior, area, valid = box_interiors(np.array([[0.2, 0.0, 9.9, 5.0]]), (10, 10))
     assert interior.tolist() == [[1, 0, 9, 5]] and valid.tolist() == [True]
     np.testing.assert_allclose(area, [9.7 * 5.0])
 

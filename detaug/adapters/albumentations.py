@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
 import os
 import sys
 from typing import Any, Optional, Sequence, Tuple, Union
@@ -11,7 +10,7 @@ import albumentations as A
 import numpy as np
 
 from detaug.erasing import ErasePlan, ErasingParams, apply_plan, box_visibility, sample_plan
-from detaug.erasing.params import format_kwargs
+from detaug.erasing.params import check_probability, format_kwargs
 
 
 class BoxAwareRandomErasing(A.DualTransform):
@@ -31,13 +30,20 @@ class BoxAwareRandomErasing(A.DualTransform):
     Args:
         mode: ``"ire"``, ``"ore"`` or ``"i+ore"``. Default ``"i+ore"``.
         image_p: probability of erasing image-level region(s). Default 0.5.
-        object_p: probability of erasing inside each box, drawn per box. Default 0.5.
+        object_p: probability of erasing inside each box, drawn per box; or a mapping
+            from label to probability with a ``"default"`` for other labels. Here labels
+            are the first label field's values as albumentations passes them: use
+            numeric labels (albumentations re-encodes string labels per call). Default 0.5.
         scale: ``(s_l, s_h)``, range of the erased area as a fraction of the image
             (IRE) or of the box (ORE). Default ``(0.02, 0.2)``.
         ratio: ``(r_1, r_2)``, range of the region's aspect ratio height / width.
             Default ``(0.3, 1 / 0.3)``.
         ratio_sampling: ``"uniform"`` in ``ratio`` (the paper) or ``"log"``-uniform
             (torchvision, timm). Default ``"uniform"``.
+        placement: ``"fit"``: the size first, then a position among those where it fits
+            (the authors' code, torchvision, timm); ``"paper"``: Algorithm 1 as printed,
+            size and point drawn together and redrawn until the region fits (smaller
+            regions on average). Default ``"fit"``.
         max_attempts: sizes tried before giving up on the image or box. Default 100
             (the authors' code; torchvision and timm use 10).
         fill: ``"random"`` (per pixel, uniform over the dtype's range: [0, 255] for
@@ -98,6 +104,7 @@ class BoxAwareRandomErasing(A.DualTransform):
         scale: Tuple[float, float] = (0.02, 0.2),
         ratio: Tuple[float, float] = (0.3, 1 / 0.3),
         ratio_sampling: str = "uniform",
+        placement: str = "fit",
         max_attempts: int = 100,
         fill: Union[str, float, Sequence[float]] = "random",
         fill_mask: Optional[Union[float, Sequence[float]]] = None,
@@ -105,9 +112,7 @@ class BoxAwareRandomErasing(A.DualTransform):
         min_visibility: float = 0.0,
         p: float = 1.0,
     ):
-        if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= p <= 1.0:
-            raise ValueError(f"p must be a probability in [0, 1], got {p!r}")
-        super().__init__(p=p)
+        super().__init__(p=check_probability("p", p))
         self.erasing = ErasingParams(
             mode=mode,
             image_p=image_p,
@@ -115,25 +120,33 @@ class BoxAwareRandomErasing(A.DualTransform):
             scale=scale,
             ratio=ratio,
             ratio_sampling=ratio_sampling,
+            placement=placement,
             max_attempts=max_attempts,
             fill=fill,
             fill_mask=fill_mask,
             count=count,
             min_visibility=min_visibility,
         )
+        if self.erasing.per_class and any(isinstance(k, str) and k != "default" for k, _ in self.erasing.object_p):
+            raise ValueError(
+                "object_p: albumentations re-encodes string labels per call, so per-class keys must be the "
+                f"numeric labels of the first label field, got {dict(self.erasing.object_p)}"
+            )
         # albumentations serialises the attributes named like the __init__ arguments.
         for name, value in self.erasing.as_kwargs().items():
             setattr(self, name, value)
 
     # ------------------------------------------------------------------ sampling
     def get_params_dependent_on_data(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        """The plan, the boxes it was drawn for (``plan.source`` indexes them: after a crop
+        they are the boxes this step received, not the pipeline's output) and which to keep."""
         height, width = params["shape"][:2]
-        boxes = _absolute_boxes(data.get("bboxes"), height, width)
-        plan = sample_plan((height, width), boxes, self.erasing, self._generator())
+        boxes, labels = _absolute_boxes(data.get("bboxes"), height, width)
+        plan = sample_plan((height, width), boxes, self.erasing, self._generator(), labels=labels)
         keep = None
         if self.erasing.min_visibility > 0 and boxes is not None and len(boxes):
             keep = box_visibility(boxes, plan) >= self.erasing.min_visibility
-        return {"plan": plan, "keep": keep}
+        return {"plan": plan, "boxes": boxes, "keep": keep}
 
     def set_random_seed(self, seed: Optional[int]) -> None:
         super().set_random_seed(seed)
@@ -190,11 +203,14 @@ class BoxAwareRandomErasing(A.DualTransform):
         return f"{type(self).__name__}({format_kwargs(kwargs)})"
 
 
-def _absolute_boxes(bboxes: Any, height: int, width: int) -> Optional[np.ndarray]:
-    """Boxes as albumentations passes them to a transform (normalised xyxy) -> absolute pixels."""
+def _absolute_boxes(bboxes: Any, height: int, width: int) -> Tuple[Optional[np.ndarray], Optional[np.ndarray]]:
+    """Boxes as albumentations passes them to a transform (normalised xyxy, then the label
+    fields' columns) -> absolute pixel boxes and the first label field (None if absent)."""
     if bboxes is None:
-        return None
+        return None, None
     boxes = np.asarray(bboxes, dtype=np.float64)
     if boxes.size == 0:
-        return np.zeros((0, 4))
-    return boxes.reshape(len(boxes), -1)[:, :4] * np.array([width, height, width, height], dtype=np.float64)
+        return np.zeros((0, 4)), None
+    boxes = boxes.reshape(len(boxes), -1)
+    labels = boxes[:, 4] if boxes.shape[1] > 4 else None
+    return boxes[:, :4] * np.array([width, height, width, height], dtype=np.float64), labels

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
 from typing import Any, Callable, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -12,24 +11,27 @@ from torch.utils._pytree import tree_flatten, tree_unflatten
 from torchvision import tv_tensors
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as F
+from torchvision.transforms.v2._utils import is_pure_tensor
 
 from detaug.erasing import ErasePlan, ErasingParams, apply_plan, box_visibility, sample_plan
-from detaug.erasing.kernels import seeded_generator
-from detaug.erasing.params import format_kwargs
+from detaug.erasing.params import check_probability, format_kwargs
 
-_ROTATED = {"XYWHR", "CXCYWHR", "XYXYXYXY"}
+#: Columns of each box format: axis-aligned ones have 4, rotated ones 5 or 8.
+_COLUMNS = {"XYWHR": 5, "CXCYWHR": 5, "XYXYXYXY": 8}
 
 
 class BoxAwareRandomErasing(v2.Transform):
     """Random Erasing for detection (IRE, ORE, I+ORE) over ``tv_tensors``.
 
     Same arguments and behaviour as :class:`detaug.BoxAwareRandomErasing` (the
-    albumentations front-end); both call the same core. Images are ``tv_tensors.Image``
-    or plain tensors of shape ``(..., C, H, W)`` (a plain tensor is the image when the
-    sample holds no ``tv_tensors.Image``, as in torchvision); boxes are
+    albumentations front-end); both call the same core. Images are ``tv_tensors.Image``,
+    plain tensors of shape ``(..., C, H, W)`` (a plain tensor is the image when the sample
+    holds no ``tv_tensors.Image``, as in torchvision), or PIL images; boxes are
     ``tv_tensors.BoundingBoxes`` in any format and come back untouched, in their own
-    format. Labels, ids and other entries pass through. Masks
-    (``tv_tensors.Mask``) are erased with ``fill_mask`` when it is given.
+    format. Labels, ids, ``tv_tensors.KeyPoints`` and other entries pass through. Masks
+    (``tv_tensors.Mask``) are erased with ``fill_mask`` when it is given. A numpy image is
+    refused with a TypeError saying what to do (``v2.ToImage()`` first, or the
+    albumentations front-end, which takes numpy arrays).
 
     Randomness comes from torch's global generator, so results reproduce under
     ``torch.manual_seed`` and DataLoader workers differ.
@@ -47,6 +49,8 @@ class BoxAwareRandomErasing(v2.Transform):
         scale: ``(s_l, s_h)``, erased area as a fraction of the image / box. Default ``(0.02, 0.2)``.
         ratio: ``(r_1, r_2)``, aspect ratio height / width. Default ``(0.3, 1 / 0.3)``.
         ratio_sampling: ``"uniform"`` (the paper) or ``"log"`` (torchvision, timm). Default ``"uniform"``.
+        placement: ``"fit"`` (the authors' code) or ``"paper"`` (Algorithm 1 as printed).
+            Default ``"fit"``.
         max_attempts: sizes tried per image or box before giving up. Default 100.
         fill: ``"random"``, ``"random_normal"``, ``"random_color"``,
             ``"random_color_normal"``, a number or one value per channel. Default ``"random"``.
@@ -63,18 +67,18 @@ class BoxAwareRandomErasing(v2.Transform):
             callable taking the sample and returning the labels tensor(s). Default ``"default"``.
 
     Targets:
-        image (``tv_tensors.Image``, plain tensor, ``tv_tensors.Video``), masks; boxes
-        and everything else pass through (boxes are read, never changed).
+        image (``tv_tensors.Image``, plain tensor, ``tv_tensors.Video``, PIL image), masks;
+        boxes and everything else pass through (boxes are read, never changed).
 
     Image types:
-        uint8 and float tensors of shape ``(H, W)``, ``(C, H, W)`` or ``(..., C, H, W)``,
-        on any device.
+        PIL images; uint8 and float tensors of shape ``(H, W)``, ``(C, H, W)`` or
+        ``(..., C, H, W)``, on any device. Not numpy arrays.
 
     Raises:
         ValueError: in the constructor, for an invalid argument; when called, for a
             per-channel fill whose length does not match the image's channels.
-        TypeError: when called, for a PIL image (convert with ``v2.ToImage()`` first) or a
-            normal-distribution fill on an integer image.
+        TypeError: when called, for a numpy image (convert with ``v2.ToImage()`` first) or
+            a normal-distribution fill on an integer image.
 
     Examples:
         >>> import torch
@@ -93,7 +97,8 @@ class BoxAwareRandomErasing(v2.Transform):
         Zhong, Zheng, Kang, Li, Yang. Random Erasing Data Augmentation. AAAI 2020.
     """
 
-    _transformed_types = (tv_tensors.Image, tv_tensors.Video, tv_tensors.Mask, torch.Tensor)
+    # Boxes and keypoints are read or passed through, never transformed.
+    _transformed_types = (tv_tensors.Image, tv_tensors.Video, tv_tensors.Mask, PIL.Image.Image, is_pure_tensor)
 
     def __init__(
         self,
@@ -103,6 +108,7 @@ class BoxAwareRandomErasing(v2.Transform):
         scale: Tuple[float, float] = (0.02, 0.2),
         ratio: Tuple[float, float] = (0.3, 1 / 0.3),
         ratio_sampling: str = "uniform",
+        placement: str = "fit",
         max_attempts: int = 100,
         fill: Union[str, float, Sequence[float]] = "random",
         fill_mask: Optional[Union[float, Sequence[float]]] = None,
@@ -114,8 +120,7 @@ class BoxAwareRandomErasing(v2.Transform):
         labels_getter: Union[str, Callable[[Any], Any]] = "default",
     ):
         super().__init__()
-        if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= p <= 1.0:
-            raise ValueError(f"p must be a probability in [0, 1], got {p!r}")
+        self.p = check_probability("p", p)
         if plan_key is not None and not isinstance(plan_key, str):
             raise ValueError(f"plan_key must be None or a string, got {plan_key!r}")
         if labels_getter != "default" and not callable(labels_getter):
@@ -127,28 +132,31 @@ class BoxAwareRandomErasing(v2.Transform):
             scale=scale,
             ratio=ratio,
             ratio_sampling=ratio_sampling,
+            placement=placement,
             max_attempts=max_attempts,
             fill=fill,
             fill_mask=fill_mask,
             count=count,
             min_visibility=min_visibility,
         )
-        self.p = float(p)
         self.inplace = bool(inplace)
         self.plan_key = plan_key
         self.labels_getter = labels_getter
 
     # ------------------------------------------------------------------ v2 API
     def check_inputs(self, flat_inputs: list[Any]) -> None:
-        if any(isinstance(x, PIL.Image.Image) for x in flat_inputs):
-            raise TypeError(f"{type(self).__name__} works on tensors; convert PIL images first with v2.ToImage()")
+        if any(isinstance(x, np.ndarray) for x in flat_inputs):
+            raise TypeError(
+                f"{type(self).__name__} (torchvision v2) takes PIL images, tensors and tv_tensors, not numpy arrays: "
+                "put v2.ToImage() before it, or use detaug.BoxAwareRandomErasing (albumentations), which takes numpy"
+            )
 
     def forward(self, *inputs: Any) -> Any:
         sample = inputs if len(inputs) > 1 else inputs[0]
         flat, spec = tree_flatten(sample)
         self.check_inputs(flat)
         needs = self._needs_transform_list(flat)
-        params = self.make_params([x for x, n in zip(flat, needs) if n])
+        params = self.make_params(flat, [x for x, n in zip(flat, needs) if n], sample)
         flat_out = [self.transform(x, params) if n else x for x, n in zip(flat, needs)]
         output = tree_unflatten(flat_out, spec)
         keep = params["keep"]
@@ -160,15 +168,19 @@ class BoxAwareRandomErasing(v2.Transform):
                 target[self.plan_key] = params["plan"]
         return output
 
-    def make_params(self, flat_inputs: list[Any]) -> dict[str, Any]:
-        _, height, width = v2.query_chw([x for x in flat_inputs if not isinstance(x, tv_tensors.BoundingBoxes)])
+    def make_params(self, flat_inputs: list[Any], transformed: Optional[list[Any]] = None, sample: Any = None) -> dict[str, Any]:
+        images = [x for x in (flat_inputs if transformed is None else transformed) if not isinstance(x, tv_tensors.Mask)]
+        _, height, width = v2.query_chw(images)
         boxes_list = [x for x in flat_inputs if isinstance(x, tv_tensors.BoundingBoxes)]
-        boxes = _to_xyxy(boxes_list[0]) if boxes_list else None
-        seed = int(torch.randint(0, 2**62, (1,)).item())
-        rng = seeded_generator(seed, "sampling")  # about 1 us; np.random.default_rng costs 8
+        boxes = boxes_to_xyxy(boxes_list[0]) if boxes_list else None
+        rng = np.random.default_rng(int(torch.randint(0, 2**62, (1,)).item()))  # reproducible under torch.manual_seed
         if self.p < 1.0 and rng.random() >= self.p:
-            return {"plan": ErasePlan.empty((height, width), self.erasing.fill, seed), "keep": None}
-        plan = sample_plan((height, width), boxes, self.erasing, rng)
+            return {"plan": ErasePlan.empty((height, width), self.erasing.fill), "keep": None}
+        labels = None
+        if self.erasing.per_class and boxes is not None and sample is not None:
+            found = [x for x in self._find_labels(sample) if isinstance(x, torch.Tensor) and len(x) == len(boxes)]
+            labels = found[0].tolist() if found else None
+        plan = sample_plan((height, width), boxes, self.erasing, rng, labels=labels)
         keep = None
         if self.erasing.min_visibility > 0 and boxes is not None and len(boxes):
             keep = torch.from_numpy(box_visibility(boxes, plan) >= self.erasing.min_visibility)
@@ -176,17 +188,17 @@ class BoxAwareRandomErasing(v2.Transform):
 
     def transform(self, inpt: Any, params: dict[str, Any]) -> Any:
         plan: ErasePlan = params["plan"]
-        if len(plan) == 0 or isinstance(inpt, tv_tensors.BoundingBoxes):
+        if len(plan) == 0:
             return inpt
+        if isinstance(inpt, PIL.Image.Image):
+            return F.to_pil_image(apply_plan(F.pil_to_tensor(inpt), plan), mode=inpt.mode)
         if isinstance(inpt, tv_tensors.Mask):
             if self.erasing.fill_mask is None:
                 return inpt
-            return tv_tensors.wrap(apply_plan(inpt.as_subclass(torch.Tensor), plan, fill=self.erasing.fill_mask, inplace=self.inplace), like=inpt)
-        if isinstance(inpt, (tv_tensors.Image, tv_tensors.Video)):
-            return tv_tensors.wrap(apply_plan(inpt.as_subclass(torch.Tensor), plan, inplace=self.inplace), like=inpt)
-        if isinstance(inpt, torch.Tensor):
-            return apply_plan(inpt, plan, inplace=self.inplace)
-        return inpt
+            out = apply_plan(inpt.as_subclass(torch.Tensor), plan, fill=self.erasing.fill_mask, inplace=self.inplace)
+            return tv_tensors.wrap(out, like=inpt)
+        out = apply_plan(inpt.as_subclass(torch.Tensor), plan, inplace=self.inplace)
+        return tv_tensors.wrap(out, like=inpt) if isinstance(inpt, tv_tensors.TVTensor) else out
 
     # ------------------------------------------------------------------ dropping
     def _drop_boxes(self, output: Any, keep: torch.Tensor) -> Any:
@@ -233,15 +245,32 @@ def _first_dict(sample: Any) -> Optional[dict]:
     return None
 
 
-def _to_xyxy(boxes: tv_tensors.BoundingBoxes) -> np.ndarray:
-    """Absolute xyxy float64 numpy boxes; rotated formats use their axis-aligned hull."""
-    fmt = boxes.format.name if hasattr(boxes.format, "name") else str(boxes.format)
-    data = boxes.as_subclass(torch.Tensor).detach()
-    if fmt in _ROTATED:
+def boxes_to_xyxy(boxes: Any) -> np.ndarray:
+    """Absolute xyxy float64 numpy boxes ``[N, 4]`` from ``tv_tensors.BoundingBoxes`` in any
+    format (rotated ones: their axis-aligned hull), or from a plain tensor / array of xyxy.
+
+    Raises:
+        ValueError: boxes whose shape does not fit their format (naming both).
+
+    Examples:
+        >>> b = tv_tensors.BoundingBoxes([[1, 2, 3, 4]], format="XYWH", canvas_size=(10, 10))
+        >>> boxes_to_xyxy(b).tolist()
+        [[1.0, 2.0, 4.0, 6.0]]
+    """
+    fmt = getattr(boxes, "format", None)
+    name = getattr(fmt, "name", "XYXY" if fmt is None else str(fmt))
+    data = torch.as_tensor(boxes).as_subclass(torch.Tensor).detach() if not isinstance(boxes, np.ndarray) else torch.from_numpy(boxes)
+    columns = _COLUMNS.get(name, 4)
+    if data.numel() == 0:
+        return np.zeros((0, 4))
+    fits = data.ndim == 2 and (data.shape[1] == columns if fmt is not None else data.shape[1] >= 4)
+    if not fits:
+        raise ValueError(f"boxes in format {name} must have shape (N, {columns}), got {tuple(data.shape)}")
+    if name in _COLUMNS:
         corners = F.convert_bounding_box_format(
-            data.float(), old_format=boxes.format, new_format=tv_tensors.BoundingBoxFormat.XYXYXYXY
+            data.float(), old_format=fmt, new_format=tv_tensors.BoundingBoxFormat.XYXYXYXY
         ).reshape(-1, 4, 2)
         data = torch.cat([corners.amin(dim=1), corners.amax(dim=1)], dim=1)
-    elif fmt != "XYXY":
-        data = F.convert_bounding_box_format(data.double(), old_format=boxes.format, new_format=tv_tensors.BoundingBoxFormat.XYXY)
-    return data.cpu().double().numpy().reshape(-1, 4)
+    elif name != "XYXY":
+        data = F.convert_bounding_box_format(data.double(), old_format=fmt, new_format=tv_tensors.BoundingBoxFormat.XYXY)
+    return data[:, :4].cpu().double().numpy()

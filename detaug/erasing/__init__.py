@@ -1,32 +1,53 @@
-"""The erasing core: sampling (plans), kernels (numpy and torch), and visibility.
+"""The erasing core: parameters, sampling (plans), fills, kernels (numpy and torch), visibility.
 
 Everything the front-ends (:mod:`detaug.adapters`) do is built from these functions.
+:func:`erase_batch` (torch) is imported on first use, so the numpy core loads without torch.
 """
 
-from detaug.erasing.batched import BatchedBoxAwareRandomErasing, erase_batch, regions_to_plans, sample_batch_regions
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
 from detaug.erasing.kernels import apply_plan, erase_array, erase_tensor
-from detaug.erasing.params import MODES, PAPER_DETECTION_DEFAULTS, RATIO_SAMPLINGS, ErasingParams
+from detaug.erasing.params import MODES, PAPER_DETECTION_DEFAULTS, PLACEMENTS, RATIO_SAMPLINGS, ErasingParams
 from detaug.erasing.plan import IMAGE_LEVEL, RANDOM_FILLS, ErasePlan
-from detaug.erasing.sampling import box_areas, sample_plan, sample_regions
+from detaug.erasing.sampling import box_interiors, draw_regions, sample_plan
 from detaug.erasing.visibility import box_visibility
+
+_LAZY = {
+    "erase_batch": "detaug.erasing.batched",
+    "plans_to_regions": "detaug.erasing.batched",
+    "regions_to_plans": "detaug.erasing.batched",
+    "BatchedBoxAwareRandomErasing": "detaug.adapters.batched",
+}
 
 __all__ = [
     "IMAGE_LEVEL",
     "MODES",
     "PAPER_DETECTION_DEFAULTS",
+    "PLACEMENTS",
     "RANDOM_FILLS",
     "RATIO_SAMPLINGS",
     "BatchedBoxAwareRandomErasing",
     "ErasePlan",
     "ErasingParams",
     "apply_plan",
-    "box_areas",
+    "box_interiors",
     "box_visibility",
+    "draw_regions",
     "erase_array",
     "erase_batch",
     "erase_tensor",
+    "plans_to_regions",
     "regions_to_plans",
-    "sample_batch_regions",
     "sample_plan",
-    "sample_regions",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'detaug.erasing' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value

@@ -1,19 +1,34 @@
-"""Arguments of box-aware Random Erasing, validated once and shared by every front-end."""
+"""Arguments of box-aware Random Erasing: validated once, the one source of every default.
+
+The albumentations and torchvision front-ends, the batched module and the training
+config all take these fields with these defaults (a test checks every signature against
+:class:`ErasingParams`).
+"""
 
 from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
-from typing import Any, Optional, Sequence, Tuple, Union
+from typing import Any, Optional, Tuple, Union
 
 from detaug.erasing.plan import RANDOM_FILLS, Fill
 
-#: Erasing schemes of the paper: image-aware, object-aware, and both.
+#: Erasing schemes of the paper: image-aware, object-aware, and both. Names are
+#: case-insensitive everywhere (the Python API, the command line and configs).
 MODES = ("ire", "ore", "i+ore")
 #: How the aspect ratio is drawn: uniform in ``ratio`` (the paper and the authors'
 #: code) or log-uniform (torchvision and timm).
 RATIO_SAMPLINGS = ("uniform", "log")
+#: Where a region goes. ``"fit"``: draw the size, then a position uniformly among those
+#: where it fits (the authors' code, torchvision, timm). ``"paper"``: Algorithm 1 as
+#: printed: draw the size and a point uniform over the area together, and redraw both
+#: while the region does not fit (smaller regions are then more likely).
+PLACEMENTS = ("fit", "paper")
+#: Upper bound of ``max_attempts``: attempts are drawn in rounds, so the bound keeps the
+#: worst case (no size ever fits) at milliseconds.
+MAX_ATTEMPTS_LIMIT = 10_000
 
 #: The paper's detection setting: p = 0.5, s_l = 0.02, s_h = 0.2, r_1 = 1 / r_2 = 0.3.
 PAPER_DETECTION_DEFAULTS = {
@@ -31,22 +46,44 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def check_probability(name: str, value: Any) -> float:
+    """``value`` as a float in [0, 1], or a ValueError naming ``name`` (every front-end's ``p``).
+
+    Examples:
+        >>> check_probability("p", 0.25)
+        0.25
+    """
+    value = _plain(value)
+    if not _is_number(value) or not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must be a probability in [0, 1], got {value!r}")
+    return float(value)
+
+
+def check_mode(value: Any, extra: Sequence[str] = ()) -> str:
+    """A mode name, lower-cased; ``extra`` adds names such as the config's ``"none"``.
+
+    Examples:
+        >>> check_mode("I+ORE")
+        'i+ore'
+    """
+    valid = (*extra, *MODES)
+    mode = value.lower() if isinstance(value, str) else value
+    if mode not in valid:
+        raise ValueError(f"mode must be one of {valid} (any case), got {value!r}")
+    return mode
+
+
 def _pair(name: str, value: Any) -> Tuple[float, float]:
     value = _plain(value)
     if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or len(value) != 2:
         raise ValueError(f"{name} must be a pair (low, high), got {value!r}")
-    low, high = value
-    for v in (low, high):
-        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
-            raise ValueError(f"{name} must hold two finite numbers, got {value!r}")
-    return float(low), float(high)
-
-
-def _probability(name: str, value: Any) -> float:
-    value = _plain(value)
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= value <= 1.0:
-        raise ValueError(f"{name} must be a probability in [0, 1], got {value!r}")
-    return float(value)
+    if not all(_is_number(v) and math.isfinite(v) for v in value):
+        raise ValueError(f"{name} must hold two finite numbers, got {value!r}")
+    return float(value[0]), float(value[1])
 
 
 def normalize_fill(value: Any, name: str = "fill") -> Fill:
@@ -60,18 +97,46 @@ def normalize_fill(value: Any, name: str = "fill") -> Fill:
         ((124.0, 116.0, 104.0), 0.0)
     """
     value = _plain(value)
-    if isinstance(value, str):
-        if value not in RANDOM_FILLS:
-            raise ValueError(f"{name} must be a number, a per-channel sequence or one of {RANDOM_FILLS}, got {value!r}")
+    if isinstance(value, str) and value in RANDOM_FILLS:
         return value
-    if isinstance(value, numbers.Real) and not isinstance(value, bool):
-        if not math.isfinite(value):
-            raise ValueError(f"{name} must be finite, got {value!r}")
+    if _is_number(value) and math.isfinite(value):
         return float(value)
-    if isinstance(value, Sequence) and len(value) > 0:
-        if all(isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v) for v in value):
-            return tuple(float(v) for v in value)
-    raise ValueError(f"{name} must be a number, a per-channel sequence or one of {RANDOM_FILLS}, got {value!r}")
+    is_sequence = isinstance(value, Sequence) and not isinstance(value, str) and len(value) > 0
+    if is_sequence and all(_is_number(v) and math.isfinite(v) for v in value):
+        return tuple(float(v) for v in value)
+    raise ValueError(f"{name} must be a finite number, a per-channel sequence or one of {RANDOM_FILLS}, got {value!r}")
+
+
+def _object_p(value: Any) -> Union[float, Tuple[Tuple[Any, float], ...]]:
+    """A probability, or a label -> probability mapping stored as sorted pairs (hashable, comparable)."""
+    if not isinstance(value, Mapping):
+        return check_probability("object_p", value)
+    pairs = []
+    for label, p in value.items():
+        label = _plain(label)
+        if not isinstance(label, (str, int)) or isinstance(label, bool):
+            raise ValueError(f"object_p: labels must be int or str, got {label!r}")
+        pairs.append((label, check_probability(f"object_p[{label!r}]", p)))
+    if "default" not in {k for k, _ in pairs}:
+        pairs.append(("default", PAPER_DETECTION_DEFAULTS["object_p"]))
+    return tuple(sorted(pairs, key=lambda kv: (isinstance(kv[0], str), str(kv[0]))))
+
+
+def _count(value: Any) -> Union[int, Tuple[int, int]]:
+    value = _plain(value)
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1:
+        return int(value)
+    if isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2:
+        low, high = value
+        if all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in value) and 1 <= low <= high:
+            return (int(low), int(high)) if low != high else int(low)
+    raise ValueError(f"count must be >= 1 or a pair (min, max) with 1 <= min <= max, got {value!r}")
+
+
+def _choice(name: str, value: Any, valid: Sequence[str]) -> str:
+    if value not in valid:
+        raise ValueError(f"{name} must be one of {tuple(valid)}, got {value!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -79,14 +144,22 @@ class ErasingParams:
     """Validated arguments of box-aware Random Erasing, shared by every front-end.
 
     Args:
-        mode: ``"ire"``, ``"ore"`` or ``"i+ore"``. Default ``"i+ore"``.
+        mode: ``"ire"``, ``"ore"`` or ``"i+ore"`` (any case). Default ``"i+ore"``.
         image_p: probability of the image-level region(s) (paper: p). Default 0.5.
-        object_p: probability of a region inside each box, per box (paper: p). Default 0.5.
+        object_p: probability of a region inside each box, drawn per box (paper: p); or a
+            mapping from label to probability, with the key ``"default"`` for labels not
+            in it (default 0.5), to erase inside some classes more or less often. A
+            mapping needs the boxes' labels. Default 0.5.
         scale: ``(s_l, s_h)``, area as a fraction of the image or box. Default ``(0.02, 0.2)``.
         ratio: ``(r_1, r_2)``, aspect ratio height / width. Default ``(0.3, 1 / 0.3)``.
         ratio_sampling: ``"uniform"`` (paper) or ``"log"`` (torchvision, timm). Default ``"uniform"``.
-        max_attempts: sizes tried per image or box. Default 100.
-        fill: a name from :data:`~detaug.erasing.plan.RANDOM_FILLS` or a constant. Default ``"random"``.
+        placement: ``"fit"`` (size, then a position where it fits: the authors' code,
+            torchvision, timm) or ``"paper"`` (Algorithm 1 as printed: size and point
+            drawn together, redrawn until the region fits). Default ``"fit"``.
+        max_attempts: sizes (or size-and-point pairs) tried per image or box, at most
+            :data:`MAX_ATTEMPTS_LIMIT`. Default 100 (the authors' code).
+        fill: a name from :data:`~detaug.erasing.plan.RANDOM_FILLS` or a constant in the
+            image's units. Default ``"random"``.
         fill_mask: constant for masks, or None to leave masks alone. Default None.
         count: image-level regions, or ``(min, max)``. Default 1.
         min_visibility: drop boxes less visible than this (0: keep all). Default 0.0.
@@ -97,7 +170,7 @@ class ErasingParams:
         ValueError: naming the argument, the value received and what was expected.
 
     Examples:
-        >>> ErasingParams(mode="ore").scale
+        >>> ErasingParams(mode="ORE").scale
         (0.02, 0.2)
         >>> ErasingParams(mode="ore", scale=(0.3, 0.1))
         Traceback (most recent call last):
@@ -107,10 +180,11 @@ class ErasingParams:
 
     mode: str = "i+ore"
     image_p: float = 0.5
-    object_p: float = 0.5
+    object_p: Union[float, Mapping] = 0.5
     scale: Tuple[float, float] = (0.02, 0.2)
     ratio: Tuple[float, float] = (0.3, 1 / 0.3)
     ratio_sampling: str = "uniform"
+    placement: str = "fit"
     max_attempts: int = 100
     fill: Fill = "random"
     fill_mask: Optional[Union[float, Tuple[float, ...]]] = None
@@ -118,13 +192,12 @@ class ErasingParams:
     min_visibility: float = 0.0
 
     def __post_init__(self) -> None:
-        set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731 - frozen dataclass
-        mode = self.mode.lower() if isinstance(self.mode, str) else self.mode
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
-        set_("mode", mode)
-        set_("image_p", _probability("image_p", self.image_p))
-        set_("object_p", _probability("object_p", self.object_p))
+        def set_(name: str, value: Any) -> None:
+            object.__setattr__(self, name, value)  # frozen dataclass: normalise once, here
+
+        set_("mode", check_mode(self.mode))
+        set_("image_p", check_probability("image_p", self.image_p))
+        set_("object_p", _object_p(self.object_p))
         scale = _pair("scale", self.scale)
         if not 0.0 <= scale[0] <= scale[1] <= 1.0:
             raise ValueError(f"scale must satisfy 0 <= low <= high <= 1, got {self.scale!r}")
@@ -133,12 +206,12 @@ class ErasingParams:
         if not 0.0 < ratio[0] <= ratio[1]:
             raise ValueError(f"ratio must satisfy 0 < low <= high, got {self.ratio!r}")
         set_("ratio", ratio)
-        if self.ratio_sampling not in RATIO_SAMPLINGS:
-            raise ValueError(f"ratio_sampling must be one of {RATIO_SAMPLINGS}, got {self.ratio_sampling!r}")
-        set_("max_attempts", _plain(self.max_attempts))
-        if isinstance(self.max_attempts, bool) or not isinstance(self.max_attempts, numbers.Integral) or self.max_attempts < 1:
-            raise ValueError(f"max_attempts must be an integer >= 1, got {self.max_attempts!r}")
-        set_("max_attempts", int(self.max_attempts))
+        _choice("ratio_sampling", self.ratio_sampling, RATIO_SAMPLINGS)
+        _choice("placement", self.placement, PLACEMENTS)
+        attempts = _plain(self.max_attempts)
+        if not isinstance(attempts, numbers.Integral) or isinstance(attempts, bool) or not 1 <= attempts <= MAX_ATTEMPTS_LIMIT:
+            raise ValueError(f"max_attempts must be an integer in [1, {MAX_ATTEMPTS_LIMIT}], got {self.max_attempts!r}")
+        set_("max_attempts", int(attempts))
         set_("fill", normalize_fill(self.fill, "fill"))
         if self.fill_mask is not None:
             fill_mask = normalize_fill(self.fill_mask, "fill_mask")
@@ -146,10 +219,7 @@ class ErasingParams:
                 raise ValueError(f"fill_mask must be None, a number or a per-channel sequence, got {self.fill_mask!r}")
             set_("fill_mask", fill_mask)
         set_("count", _count(self.count))
-        set_("min_visibility", _plain(self.min_visibility))
-        if isinstance(self.min_visibility, bool) or not isinstance(self.min_visibility, numbers.Real) or not 0.0 <= self.min_visibility <= 1.0:
-            raise ValueError(f"min_visibility must be in [0, 1], got {self.min_visibility!r}")
-        set_("min_visibility", float(self.min_visibility))
+        set_("min_visibility", check_probability("min_visibility", self.min_visibility))
 
     @property
     def uses_image(self) -> bool:
@@ -161,27 +231,43 @@ class ErasingParams:
         """Whether object-level regions are drawn (ORE or I+ORE)."""
         return self.mode in ("ore", "i+ore")
 
+    @property
+    def per_class(self) -> bool:
+        """Whether ``object_p`` depends on the box's label."""
+        return isinstance(self.object_p, tuple)
+
+    def object_probabilities(self, labels: Optional[Sequence[Any]], n_boxes: int) -> Any:
+        """The probability of erasing inside each of ``n_boxes`` boxes (an array or a float).
+
+        Raises:
+            ValueError: a per-class ``object_p`` without labels, or labels of another length.
+
+        Examples:
+            >>> ErasingParams(object_p={1: 0.0, "default": 1.0}).object_probabilities([1, 2], 2).tolist()
+            [0.0, 1.0]
+        """
+        if not self.per_class:
+            return self.object_p
+        import numpy as np
+
+        if labels is None or len(labels) != n_boxes:
+            got = "no labels" if labels is None else f"{len(labels)} labels"
+            raise ValueError(f"object_p per class needs one label per box: {n_boxes} boxes, {got}")
+        table = dict(self.object_p)
+        default = table["default"]
+        return np.array([table.get(_plain(label), default) for label in labels], dtype=np.float64)
+
     def as_kwargs(self) -> dict[str, Any]:
-        """All arguments as a plain dict (tuples kept)."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        """All arguments as a plain dict (tuples kept; a per-class ``object_p`` as a dict)."""
+        kwargs = {f.name: getattr(self, f.name) for f in fields(self)}
+        if self.per_class:
+            kwargs["object_p"] = dict(self.object_p)
+        return kwargs
 
     def non_default_kwargs(self) -> dict[str, Any]:
         """The arguments that differ from their defaults, for ``__repr__``."""
-        default = ErasingParams()
-        return {k: v for k, v in self.as_kwargs().items() if v != getattr(default, k)}
-
-
-def _count(value: Any) -> Union[int, Tuple[int, int]]:
-    value = _plain(value)
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        if value < 1:
-            raise ValueError(f"count must be >= 1 or a pair (min, max) with 1 <= min <= max, got {value!r}")
-        return int(value)
-    if isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2:
-        low, high = value
-        if all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in value) and 1 <= low <= high:
-            return (int(low), int(high)) if low != high else int(low)
-    raise ValueError(f"count must be >= 1 or a pair (min, max) with 1 <= min <= max, got {value!r}")
+        default = ErasingParams().as_kwargs()
+        return {k: v for k, v in self.as_kwargs().items() if v != default[k]}
 
 
 def format_kwargs(kwargs: dict[str, Any]) -> str:

@@ -38,8 +38,8 @@ class ErasePlan:
             inside, or ``-1`` (:data:`IMAGE_LEVEL`) for an image-level region.
         fill: a name from :data:`RANDOM_FILLS`, or a constant (float, or tuple of floats
             one per channel).
-        seed: seed of the fill's random values, so that applying the plan twice gives
-            the same pixels.
+        seed: seed of the fill's random values (any non-negative integer), so that
+            applying the plan twice gives the same pixels.
         image_size: ``(height, width)`` of the image the plan was drawn for.
 
     Examples:
@@ -57,15 +57,31 @@ class ErasePlan:
     image_size: Tuple[int, int] = (0, 0)
 
     def __post_init__(self) -> None:
-        rects = np.asarray(self.rects, dtype=np.int64).reshape(-1, 4)
+        rects = np.asarray(self.rects, dtype=np.int64)
+        if rects.size and (rects.ndim != 2 or rects.shape[1] != 4):
+            raise ValueError(f"rects must have shape (K, 4) (x1, y1, x2, y2), got {rects.shape}")
+        rects = rects.reshape(-1, 4)
         source = np.asarray(self.source, dtype=np.int64).reshape(-1)
         if len(rects) != len(source):
             raise ValueError(f"rects has {len(rects)} rows but source has {len(source)} entries")
+        height, width = (int(v) for v in self.image_size[:2])
+        # One rule for hand-made plans: a region must lie inside the image (no silent clipping).
+        inside = (rects[:, 0] >= 0) & (rects[:, 1] >= 0) & (rects[:, 0] <= rects[:, 2]) & (rects[:, 1] <= rects[:, 3])
+        inside &= (rects[:, 2] <= width) & (rects[:, 3] <= height)
+        if not inside.all():
+            bad = rects[~inside][0].tolist()
+            raise ValueError(
+                f"plan region {bad} is not inside the image (height, width) {(height, width)}: "
+                "regions need 0 <= x1 <= x2 <= width and 0 <= y1 <= y2 <= height"
+            )
+        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
         rects.setflags(write=False)
         source.setflags(write=False)
         object.__setattr__(self, "rects", rects)
         object.__setattr__(self, "source", source)
-        object.__setattr__(self, "image_size", (int(self.image_size[0]), int(self.image_size[1])))
+        object.__setattr__(self, "seed", int(self.seed))
+        object.__setattr__(self, "image_size", (height, width))
         if not isinstance(self.fill, str):
             fill = tuple(float(v) for v in np.atleast_1d(np.asarray(self.fill, dtype=np.float64)))
             object.__setattr__(self, "fill", fill[0] if len(fill) == 1 else fill)

@@ -1,240 +1,197 @@
-"""Sampling: draw the erased regions of one image (Algorithm 1 of the paper, vectorised).
+"""Sampling: draw the regions to erase in one image (the paper's Algorithm 1, per area).
 
-Every region is drawn inside an *area*: the whole image (IRE) or the part of a
-ground-truth box that covers whole pixels (ORE). For each area, all ``max_attempts``
-candidate sizes are drawn at once; the first candidate that fits is kept and its
-position is drawn uniformly among the positions where it fits.
+Every region is drawn inside an *area*: the whole image (IRE) or the whole pixels of a
+ground-truth box (ORE). Per area, attempts are drawn a round at a time: each attempt is
+an area fraction ``U(s_l, s_h)``, an aspect ratio and a position; the first attempt that
+fits is kept. With ``placement="fit"`` (the authors' code, torchvision, timm) the
+position is uniform among those where the size fits, so only the size can fail; with
+``placement="paper"`` (Algorithm 1 as printed) the point is uniform over the whole area
+and the attempt fails when the region sticks out.
 
-Two code paths compute the same function of the same random numbers. With many areas
-everything is numpy arrays (no Python loop over attempts or boxes). With at most
-``_SCALAR_MAX`` areas (a few boxes: the common case), numpy's fixed cost per call on
-tiny arrays dominates, so the first round of attempts is evaluated in plain Python
-floats on the same uniforms (IEEE sqrt, division and half-to-even rounding give the
-same sizes; with log-uniform ratios ``math.exp`` and numpy's ``exp`` can differ in the
-last bit, which could change a size only at an exact rounding tie); areas that find no fit there go to the vectorised second round, so a
-failure still costs microseconds.
+Image-level and box regions come from two independent streams split off the caller's
+generator, so for one seed the I+ORE plan is the IRE plan's image regions plus the ORE
+plan's box regions.
 """
 
 from __future__ import annotations
 
-import math
-from typing import Optional, Sequence, Union
+from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
 from detaug.erasing.params import ErasingParams
 from detaug.erasing.plan import IMAGE_LEVEL, ErasePlan
 
-#: Attempts drawn in the first round; areas with no fitting size draw the rest of
-#: their ``max_attempts`` in a second round. The result has the same distribution as
-#: drawing all attempts at once (attempts are independent); it only saves work.
-_FIRST_ROUND = 8
-_EPS = 1e-6
-#: Up to this many areas (image-level regions + chosen boxes), the first round runs on Python floats.
-_SCALAR_MAX = 12
-_SIGNS = np.array([-1.0, -1.0, 1.0, 1.0])
+#: Attempts drawn together. Most areas fit on the first attempt, so a small round keeps
+#: the draw cheap; areas without a fit draw the next round, up to ``max_attempts``.
+ATTEMPTS_PER_ROUND = 10
+#: A box edge this close to a whole pixel counts as on it (coordinates that went through
+#: a format conversion come back as 9.999999 for 10). Boxes are float64 here.
+EDGE_EPS = 1e-6
 
 RandomLike = Union[np.random.Generator, int, None]
 
 
 def as_generator(rng: RandomLike) -> np.random.Generator:
     """A numpy Generator from a Generator, a seed, or None (fresh OS entropy)."""
-    if isinstance(rng, np.random.Generator):
-        return rng
-    return np.random.default_rng(rng)
+    return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
 
 
-def box_areas(boxes: np.ndarray, image_size: Sequence[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Whole-pixel interiors of boxes clipped to the image, and their continuous areas.
+def check_boxes(boxes: Any, name: str = "boxes") -> np.ndarray:
+    """Boxes as float64 ``[N, 4]`` absolute xyxy (extra columns such as labels dropped).
+
+    Raises:
+        ValueError: not a 2-D array with at least 4 columns, or non-finite values.
+
+    Examples:
+        >>> check_boxes([[1, 2, 3, 4, 7]]).tolist()
+        [[1.0, 2.0, 3.0, 4.0]]
+    """
+    array = np.asarray(boxes, dtype=np.float64)
+    if array.size == 0:
+        return np.zeros((0, 4))
+    if array.ndim != 2 or array.shape[1] < 4:
+        raise ValueError(f"{name} must have shape (N, 4) or (N, >4) of x1, y1, x2, y2 in pixels, got shape {array.shape}")
+    if not np.isfinite(array[:, :4]).all():
+        raise ValueError(f"{name} must be finite, got {array[~np.isfinite(array[:, :4]).all(axis=1)][0, :4].tolist()}")
+    return array[:, :4]
+
+
+def clip_boxes(boxes: np.ndarray, image_size: Sequence[int]) -> np.ndarray:
+    """Boxes ``[N, 4]`` clipped to the image ``(height, width)``."""
+    height, width = int(image_size[0]), int(image_size[1])
+    return np.clip(boxes, 0.0, np.array([width, height, width, height], np.float64))
+
+
+def box_interiors(boxes: np.ndarray, image_size: Sequence[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The whole-pixel interior of each box clipped to the image, and the box's area.
 
     Args:
-        boxes: float array ``[N, 4]`` of ``x1, y1, x2, y2`` in continuous pixel coordinates.
+        boxes: float ``[N, 4]`` of ``x1, y1, x2, y2`` in continuous pixel coordinates.
         image_size: ``(height, width)``.
 
     Returns:
         ``(interior, area, valid)``: int64 ``[N, 4]`` pixel-edge xyxy of the largest
-        whole-pixel rectangle inside each clipped box, float ``[N]`` area of the clipped
-        box (the paper's S for ORE), and bool ``[N]``: the interior is at least one
-        pixel wide and high (degenerate boxes get no region).
+        whole-pixel rectangle inside each clipped box (edges within :data:`EDGE_EPS`
+        of a whole pixel snap to it), float ``[N]`` area of the clipped box (the
+        paper's S for ORE), and bool ``[N]``: the interior is at least one pixel wide
+        and high (smaller boxes get no region).
 
     Examples:
-        >>> interior, area, valid = box_areas(np.array([[1.5, 2.0, 4.5, 9.0], [3, 3, 3.5, 8]]), (8, 10))
+        >>> interior, area, valid = box_interiors(np.array([[1.5, 2.0, 4.5, 9.0], [3, 3, 3.5, 8]]), (8, 10))
         >>> interior.tolist(), area.tolist(), valid.tolist()
         ([[2, 2, 4, 8], [3, 3, 3, 8]], [18.0, 2.5], [True, False])
     """
-    height, width = int(image_size[0]), int(image_size[1])
-    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-    # Few numpy calls on tiny arrays: ufuncs on columns rather than axis reductions.
-    finite = np.isfinite(boxes)
-    finite = finite[:, 0] & finite[:, 1] & finite[:, 2] & finite[:, 3]
-    if not finite.all():
-        boxes = np.where(finite[:, None], boxes, 0.0)
-    clipped = np.minimum(np.maximum(boxes, 0.0), np.array([width, height, width, height], np.float64))
-    # One pass for both edges: ceil(x1 - eps) == -floor(-x1 + eps) (exact in floating point),
-    # floor(x2 + eps) as is.
-    interior = (np.floor(clipped * _SIGNS + _EPS) * _SIGNS).astype(np.int64)
-    size = interior[:, 2:] - interior[:, :2]
-    valid = finite & (np.minimum(size[:, 0], size[:, 1]) >= 1)
+    clipped = clip_boxes(np.asarray(boxes, np.float64).reshape(-1, 4), image_size)
+    low = np.ceil(clipped[:, :2] - EDGE_EPS)
+    high = np.floor(clipped[:, 2:] + EDGE_EPS)
+    interior = np.concatenate([low, high], axis=1).astype(np.int64)
     extent = np.maximum(clipped[:, 2:] - clipped[:, :2], 0.0)
+    valid = ((high - low) >= 1).all(axis=1)
     return interior, extent[:, 0] * extent[:, 1], valid
 
 
-def _draw_sizes(
-    u: np.ndarray,
-    params: ErasingParams,
-    target_area: np.ndarray,
-    limits: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Candidate sizes from uniforms ``u`` ``[A, 2 * attempts]``; return the first that fits.
+def _first_fit(u: np.ndarray, limits: np.ndarray, target_area: np.ndarray, params: ErasingParams):
+    """One round of attempts. ``u``: uniforms ``[A, n, 4]`` (area, ratio, x, y); ``limits``: ``[A, 2]`` (w, h).
 
-    Returns ``(found [A], size [A, 2] int64 as (width, height))``.
+    Returns ``(found [A], offsets [A, 4])``: the first fitting attempt's rectangle relative
+    to the area's top-left corner.
     """
-    n, attempts = len(u), u.shape[1] // 2
     s_lo, s_hi = params.scale
     r_lo, r_hi = params.ratio
-    erase_area = (u[:, :attempts] * (s_hi - s_lo) + s_lo) * target_area[:, None]
+    erase_area = (u[..., 0] * (s_hi - s_lo) + s_lo) * target_area[:, None]
     if params.ratio_sampling == "log":
-        log_lo = math.log(r_lo)
-        r = np.exp(u[:, attempts:] * (math.log(r_hi) - log_lo) + log_lo)
+        r = np.exp(u[..., 1] * (np.log(r_hi) - np.log(r_lo)) + np.log(r_lo))
     else:
-        r = u[:, attempts:] * (r_hi - r_lo) + r_lo
-    # sizes[:, 0] = width = sqrt(S_e / r), sizes[:, 1] = height = sqrt(S_e * r), rounded.
-    sizes = np.empty((n, 2, attempts))
-    np.sqrt(erase_area * r, out=sizes[:, 1])
-    np.divide(sizes[:, 1], r, out=sizes[:, 0])
-    np.rint(sizes, out=sizes)
-    ok = (sizes >= 1) & (sizes <= limits[:, :, None])
-    fits = ok[:, 0] & ok[:, 1]
-    first = fits.argmax(axis=1)
-    rows = np.arange(n)
-    return fits[rows, first], sizes[rows, :, first].astype(np.int64)
+        r = u[..., 1] * (r_hi - r_lo) + r_lo
+    with np.errstate(over="ignore", invalid="ignore"):  # absurd ratios give inf sizes, which never fit
+        h = np.rint(np.sqrt(erase_area * r))  # round half to even, as the authors' round()
+        w = np.rint(np.sqrt(erase_area / r))
+        width, height = limits[:, :1], limits[:, 1:]
+        if params.placement == "fit":
+            fits = (w >= 1) & (h >= 1) & (w <= width) & (h <= height)
+            x, y = np.floor(u[..., 2] * (width - w + 1)), np.floor(u[..., 3] * (height - h + 1))
+        else:  # the paper: a point anywhere in the area, kept only if the region fits there
+            x, y = np.floor(u[..., 2] * width), np.floor(u[..., 3] * height)
+            fits = (w >= 1) & (h >= 1) & (x + w <= width) & (y + h <= height)
+        first = fits.argmax(axis=1)
+        rows = np.arange(len(u))
+        found = fits[rows, first]
+        rect = np.stack([x, y, x + w, y + h], axis=1)[rows, :, first]
+    return found, np.where(found[:, None], rect, 0).astype(np.int64)
 
 
-def sample_regions(
+def draw_regions(
     rng: np.random.Generator,
-    params: ErasingParams,
     areas: np.ndarray,
     target_area: np.ndarray,
+    params: ErasingParams,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Draw one region inside each area.
-
-    All areas and the first round of attempts are drawn with one call to the
-    generator; areas with no fitting size draw the rest of their ``max_attempts`` in
-    a second round (same distribution as drawing every attempt at once).
+    """Draw one region inside each area: attempts a round at a time, the first that fits.
 
     Args:
         rng: the source of randomness.
-        params: sampling arguments (``scale``, ``ratio``, ``ratio_sampling``, ``max_attempts``).
+        params: ``scale``, ``ratio``, ``ratio_sampling``, ``placement``, ``max_attempts``.
         areas: int64 ``[A, 4]`` pixel-edge xyxy of the rectangles to draw inside.
         target_area: float ``[A]``, the area ``S`` that ``scale`` is a fraction of.
 
     Returns:
-        ``(rects, found)``: int64 ``[A, 4]`` regions (meaningful where ``found``) and
-        bool ``[A]``, whether a fitting size was found within ``max_attempts``.
+        ``(rects, found)``: int64 ``[A, 4]`` regions (zeros where not found) and bool
+        ``[A]``, whether an attempt fitted within ``max_attempts``.
 
     Examples:
         >>> params = ErasingParams(scale=(0.25, 0.25), ratio=(1.0, 1.0))
-        >>> rects, found = sample_regions(np.random.default_rng(0), params, np.array([[0, 0, 8, 8]]), np.array([64.0]))
+        >>> rects, found = draw_regions(np.random.default_rng(0), np.array([[0, 0, 8, 8]]), np.array([64.0]), params)
         >>> found.tolist(), (rects[:, 2:] - rects[:, :2]).tolist()
         ([True], [[4, 4]])
     """
     areas = np.asarray(areas, dtype=np.int64).reshape(-1, 4)
     target_area = np.asarray(target_area, dtype=np.float64).reshape(-1)
-    limits = areas[:, 2:] - areas[:, :2]  # (width, height) of each area
-    first_round = min(params.max_attempts, _FIRST_ROUND)
-    # Columns: scale draws, ratio draws, then the position (x, y).
-    u = rng.random((len(areas), 2 * first_round + 2))
-    found, size = _draw_sizes(u[:, :-2], params, target_area, limits)
-    rest = params.max_attempts - first_round
-    if rest > 0 and not found.all():
-        retry = np.flatnonzero(~found)
-        found_r, size_r = _draw_sizes(rng.random((len(retry), 2 * rest)), params, target_area[retry], limits[retry])
-        found[retry], size[retry] = found_r, size_r
-    top_left = areas[:, :2] + np.floor(u[:, -2:] * (limits - size + 1)).astype(np.int64)
-    return np.concatenate([top_left, top_left + size], axis=1), found
-
-
-def _box_area_scalar(box: list, width: int, height: int) -> tuple:
-    """:func:`box_areas` for one box in plain Python floats (same operations, same results)."""
-    x1, y1, x2, y2 = box
-    if not (math.isfinite(x1) and math.isfinite(y1) and math.isfinite(x2) and math.isfinite(y2)):
-        x1 = y1 = x2 = y2 = 0.0
-        finite = False
-    else:
-        finite = True
-    x1, x2 = min(max(x1, 0.0), width), min(max(x2, 0.0), width)
-    y1, y2 = min(max(y1, 0.0), height), min(max(y2, 0.0), height)
-    interior = [-math.floor(-x1 + _EPS), -math.floor(-y1 + _EPS), math.floor(x2 + _EPS), math.floor(y2 + _EPS)]
-    valid = finite and min(interior[2] - interior[0], interior[3] - interior[1]) >= 1
-    return interior, max(x2 - x1, 0.0) * max(y2 - y1, 0.0), valid
-
-
-def _sample_regions_few(
-    rng: np.random.Generator,
-    params: ErasingParams,
-    areas: list,
-    target_area: list,
-) -> tuple[list, list]:
-    """:func:`sample_regions` for a few areas: first round in Python floats, same random stream."""
-    n = len(areas)
-    first_round = min(params.max_attempts, _FIRST_ROUND)
-    stride = 2 * first_round + 2
-    u = rng.random(n * stride).tolist()  # the same numbers as rng.random((n, stride))
-    s_lo, s_hi = params.scale
-    r_lo, r_hi = params.ratio
-    log_ratio = params.ratio_sampling == "log"
-    log_lo, log_span = (math.log(r_lo), math.log(r_hi) - math.log(r_lo)) if log_ratio else (0.0, 0.0)
-    sizes, found = [], []
-    for a in range(n):
-        row = u[a * stride : (a + 1) * stride]
-        x1, y1, x2, y2 = areas[a]
-        limit_w, limit_h = x2 - x1, y2 - y1
-        target = target_area[a]
-        size = None
-        for t in range(first_round):
-            erase_area = (row[t] * (s_hi - s_lo) + s_lo) * target
-            ur = row[first_round + t]
-            r = math.exp(ur * log_span + log_lo) if log_ratio else ur * (r_hi - r_lo) + r_lo
-            h_raw = math.sqrt(erase_area * r)
-            h, w = round(h_raw), round(h_raw / r)
-            if h >= 1 and w >= 1 and w <= limit_w and h <= limit_h:
-                size = (w, h)
-                break
-        sizes.append(size)
-        found.append(size is not None)
-    rest = params.max_attempts - first_round
-    if rest > 0 and not all(found):
-        retry = [a for a in range(n) if not found[a]]
-        limits = np.array([[areas[a][2] - areas[a][0], areas[a][3] - areas[a][1]] for a in retry], np.int64)
-        targets = np.array([target_area[a] for a in retry], np.float64)
-        found_r, size_r = _draw_sizes(rng.random((len(retry), 2 * rest)), params, targets, limits)
-        for a, ok, wh in zip(retry, found_r.tolist(), size_r.tolist()):
-            found[a], sizes[a] = ok, (wh if ok else None)
-    rects = []
-    for a in range(n):
-        if sizes[a] is None:
-            continue
-        w, h = sizes[a]
-        x1, y1, x2, y2 = areas[a]
-        row = u[a * stride : (a + 1) * stride]
-        left = x1 + math.floor(row[-2] * (x2 - x1 - w + 1))
-        top = y1 + math.floor(row[-1] * (y2 - y1 - h + 1))
-        rects.append([left, top, left + w, top + h])
+    rects = np.zeros((len(areas), 4), np.int64)
+    found = np.zeros(len(areas), bool)
+    todo = np.arange(len(areas))
+    for start in range(0, params.max_attempts, ATTEMPTS_PER_ROUND):
+        n = min(ATTEMPTS_PER_ROUND, params.max_attempts - start)
+        ok, offsets = _first_fit(rng.random((len(todo), n, 4)), areas[todo, 2:] - areas[todo, :2], target_area[todo], params)
+        hit = todo[ok]
+        rects[hit] = offsets[ok] + np.tile(areas[hit, :2], 2)
+        found[hit] = True
+        todo = todo[~ok]
+        if len(todo) == 0:
+            break
     return rects, found
+
+
+def _image_areas(rng: np.random.Generator, height: int, width: int, params: ErasingParams):
+    """Image-level areas: with probability ``image_p``, ``count`` copies of the image, each with 1/count of its area."""
+    if height <= 0 or width <= 0 or rng.random() >= params.image_p:
+        return np.zeros((0, 4), np.int64), np.zeros(0), np.zeros(0, np.int64)
+    count = params.count if isinstance(params.count, int) else int(rng.integers(params.count[0], params.count[1] + 1))
+    areas = np.tile(np.array([[0, 0, width, height]], np.int64), (count, 1))
+    return areas, np.full(count, height * width / count), np.full(count, IMAGE_LEVEL, np.int64)
+
+
+def _object_areas(rng: np.random.Generator, boxes: np.ndarray, labels: Any, image_size: Sequence[int], params: ErasingParams):
+    """Box areas: each box independently with its probability, if a whole pixel fits inside it."""
+    chosen = np.flatnonzero(rng.random(len(boxes)) < params.object_probabilities(labels, len(boxes)))
+    interior, area, valid = box_interiors(boxes[chosen], image_size)
+    return interior[valid], area[valid], chosen[valid]
 
 
 def sample_plan(
     image_size: Sequence[int],
-    boxes: Optional[np.ndarray],
+    boxes: Optional[Any],
     params: ErasingParams,
     rng: RandomLike = None,
+    labels: Optional[Sequence[Any]] = None,
 ) -> ErasePlan:
     """Draw the regions to erase in one image.
 
     Image-level regions (IRE, I+ORE) are erased with probability ``params.image_p``;
-    ``params.count`` of them, each with ``1 / count`` of the area (as timm). Then each
-    box (ORE, I+ORE) independently with probability ``params.object_p`` gets one
-    region inside it, its area a fraction ``scale`` of the box's area.
+    ``params.count`` of them, each with ``1 / count`` of the area (as timm). Each box
+    (ORE, I+ORE) independently gets one region inside it with probability
+    ``params.object_p`` (per class when it is a mapping), its area a fraction
+    ``scale`` of the box's area.
 
     Args:
         image_size: ``(height, width)`` (extra trailing entries such as channels are ignored).
@@ -243,9 +200,14 @@ def sample_plan(
             pixel after clipping get no region.
         params: validated arguments.
         rng: a numpy Generator, a seed, or None.
+        labels: one label per box; needed only for a per-class ``object_p``.
 
     Returns:
         The plan; empty (no warning) when nothing is erased.
+
+    Raises:
+        ValueError: boxes that are not ``[N, >=4]`` finite numbers; a per-class
+            ``object_p`` without one label per box.
 
     Examples:
         >>> params = ErasingParams(mode="ore", object_p=1.0)
@@ -258,71 +220,24 @@ def sample_plan(
     """
     rng = as_generator(rng)
     height, width = int(image_size[0]), int(image_size[1])
-    # The fill's seed: 63 random bits straight from the bit generator (cheaper than integers()).
-    seed = int(rng.bit_generator.random_raw()) >> 1
-
-    n_image = 0
-    if params.uses_image and height > 0 and width > 0:
-        erase_image = rng.random() < params.image_p
-        count = params.count if isinstance(params.count, int) else int(rng.integers(params.count[0], params.count[1] + 1))
-        n_image = count if erase_image else 0
-
-    keep = interior = area = None
-    if params.uses_objects and boxes is not None:
-        boxes = np.asarray(boxes, dtype=np.float64)
-        if boxes.size:
-            boxes = boxes.reshape(len(boxes), -1)[:, :4]
-            chosen = np.flatnonzero(rng.random(len(boxes)) < params.object_p)
-            if n_image + len(chosen) <= _SCALAR_MAX:
-                return _sample_plan_few(rng, params, height, width, seed, n_image, boxes[chosen].tolist(), chosen.tolist())
-            if len(chosen):
-                interior, area, valid = box_areas(boxes[chosen], (height, width))
-                keep = chosen[valid]
-                interior, area = interior[valid], area[valid]
-
-    n_object = 0 if keep is None else len(keep)
-    if n_image + n_object == 0:
-        return ErasePlan.empty((height, width), params.fill, seed)
-    if n_object == 0 and n_image <= _SCALAR_MAX:
-        return _sample_plan_few(rng, params, height, width, seed, n_image, [], [])
-    if n_object == 0:
-        areas = np.array([[0, 0, width, height]] * n_image, np.int64)
-        target = np.full(n_image, height * width / n_image)
-        source = np.full(n_image, IMAGE_LEVEL, np.int64)
-    elif n_image == 0:
-        areas, target, source = interior, area, keep
-    else:
-        areas = np.concatenate([np.array([[0, 0, width, height]] * n_image, np.int64), interior])
-        target = np.concatenate([np.full(n_image, height * width / n_image), area])
-        source = np.concatenate([np.full(n_image, IMAGE_LEVEL, np.int64), keep])
-    rects, found = sample_regions(rng, params, areas, target)
-    if not found.all():
-        rects, source = rects[found], source[found]
-    return ErasePlan(rects, source, params.fill, seed, (height, width))
+    fill_seed, image_seed, object_seed = (int(s) for s in rng.integers(0, 2**63, size=3))
+    boxes = None if boxes is None else check_boxes(boxes)
+    parts = []
+    if params.uses_image:
+        stream = np.random.default_rng(image_seed)
+        parts.append(_regions(stream, *_image_areas(stream, height, width, params), params))
+    if params.uses_objects and boxes is not None and len(boxes):
+        stream = np.random.default_rng(object_seed)
+        parts.append(_regions(stream, *_object_areas(stream, boxes, labels, (height, width), params), params))
+    if not any(len(source) for _, source in parts):
+        return ErasePlan.empty((height, width), params.fill, fill_seed)
+    rects, sources = zip(*parts)
+    return ErasePlan(np.concatenate(rects), np.concatenate(sources), params.fill, fill_seed, (height, width))
 
 
-def _sample_plan_few(
-    rng: np.random.Generator,
-    params: ErasingParams,
-    height: int,
-    width: int,
-    seed: int,
-    n_image: int,
-    chosen_boxes: list,
-    chosen_index: list,
-) -> ErasePlan:
-    """The rest of :func:`sample_plan` for a few areas, on Python lists (same stream, same result)."""
-    areas = [[0, 0, width, height]] * n_image
-    target = [height * width / n_image] * n_image if n_image else []
-    source = [IMAGE_LEVEL] * n_image
-    for box, index in zip(chosen_boxes, chosen_index):
-        interior, box_area, valid = _box_area_scalar(box, width, height)
-        if valid:
-            areas.append(interior)
-            target.append(box_area)
-            source.append(index)
-    if not areas:
-        return ErasePlan.empty((height, width), params.fill, seed)
-    rects, found = _sample_regions_few(rng, params, areas, target)
-    source = [src for src, ok in zip(source, found) if ok]
-    return ErasePlan(np.array(rects, np.int64).reshape(-1, 4), np.array(source, np.int64), params.fill, seed, (height, width))
+def _regions(stream: np.random.Generator, areas: np.ndarray, target: np.ndarray, source: np.ndarray, params: ErasingParams):
+    """The regions found in ``areas`` and their sources (areas without a fitting attempt are dropped)."""
+    if len(areas) == 0:
+        return np.zeros((0, 4), np.int64), source
+    rects, found = draw_regions(stream, areas, target, params)
+    return rects[found], source[found]

@@ -1,0 +1,168 @@
+"""Box-aware Random Erasing of the batch a detector receives, as a ``torch.nn.Module``."""
+
+from __future__ import annotations
+
+import math
+import operator
+from typing import Any, List, Optional, Sequence, Tuple, Union
+
+import torch
+from torch import nn
+
+from detaug.adapters.torchvision import boxes_to_xyxy
+from detaug.erasing.batched import erase_batch, plans_to_regions
+from detaug.erasing.params import ErasingParams, check_probability, format_kwargs
+from detaug.erasing.plan import ErasePlan
+
+
+class BatchedBoxAwareRandomErasing(nn.Module):
+    """Box-aware Random Erasing (IRE, ORE, I+ORE) of a whole batch, on its device.
+
+    Same arguments and meaning as :class:`detaug.BoxAwareRandomErasing` (the paper's
+    detection setting by default), applied after collation to the images and targets the
+    detector receives, instead of in the DataLoader workers. Each image gets its own plan
+    (drawn on the CPU by the shared core) and its regions are written on the batch's
+    device. Targets are never changed: only pixels are.
+
+    Args:
+        mode, image_p, object_p, scale, ratio, ratio_sampling, placement, max_attempts,
+            fill, count: as in :class:`detaug.BoxAwareRandomErasing` (defaults from
+            :class:`~detaug.erasing.ErasingParams`).
+        p: probability that erasing runs at all on an image. Default 1.0.
+        seed: seed of the module's own generator (CPU); None draws from torch's global
+            generator, reproducible under ``torch.manual_seed``. Default None.
+        inplace: erase the given batch in place. Default False.
+        fill_scale: constant fills are multiplied by this. The per-image transforms run
+            on uint8 images, so configs give constants in [0, 255]; on a float batch in
+            [0, 1] pass ``1 / 255``. Default 1.0.
+
+    Targets:
+        images only (boxes are read); targets come back unchanged.
+
+    Image types:
+        a ``[B, C, H, W]`` tensor (uint8 or float, padded or not) or a list of
+        ``[C, H_i, W_i]`` tensors of any sizes, channels and dtypes, on any device.
+
+    Raises:
+        ValueError: in the constructor, for an invalid argument, or ``fill_mask`` /
+            ``min_visibility`` (they change targets; use the per-image transforms).
+
+    Examples:
+        >>> module = BatchedBoxAwareRandomErasing(mode="ore", object_p=1.0, fill=0.0, seed=0)
+        >>> images = [torch.ones(3, 40, 50), torch.ones(1, 30, 20)]
+        >>> targets = [{"boxes": torch.tensor([[5.0, 5.0, 35.0, 30.0]]), "labels": torch.tensor([1])},
+        ...            {"boxes": torch.zeros(0, 4), "labels": torch.zeros(0, dtype=torch.int64)}]
+        >>> out, out_targets = module(images, targets)
+        >>> [tuple(x.shape) for x in out], out_targets is targets
+        ([(3, 40, 50), (1, 30, 20)], True)
+        >>> module.last_regions[:, :2].tolist()
+        [[0, 0]]
+
+    References:
+        Zhong, Zheng, Kang, Li, Yang. Random Erasing Data Augmentation. AAAI 2020.
+    """
+
+    def __init__(
+        self,
+        mode: str = "i+ore",
+        image_p: float = 0.5,
+        object_p: float = 0.5,
+        scale: Tuple[float, float] = (0.02, 0.2),
+        ratio: Tuple[float, float] = (0.3, 1 / 0.3),
+        ratio_sampling: str = "uniform",
+        placement: str = "fit",
+        max_attempts: int = 100,
+        fill: Any = "random",
+        count: Union[int, Tuple[int, int]] = 1,
+        p: float = 1.0,
+        seed: Optional[int] = None,
+        inplace: bool = False,
+        fill_scale: float = 1.0,
+    ):
+        super().__init__()
+        self.p = check_probability("p", p)
+        try:
+            self.seed = None if seed is None else operator.index(seed)
+        except TypeError:
+            raise ValueError(f"seed must be None or an integer, got {seed!r}") from None
+        if isinstance(fill_scale, bool) or not isinstance(fill_scale, (int, float)) or not math.isfinite(fill_scale):
+            raise ValueError(f"fill_scale must be a finite number, got {fill_scale!r}")
+        self.erasing = ErasingParams(
+            mode=mode, image_p=image_p, object_p=object_p, scale=scale, ratio=ratio, ratio_sampling=ratio_sampling,
+            placement=placement, max_attempts=max_attempts, fill=fill, count=count,
+        )
+        self.fill_scale = float(fill_scale)
+        self.inplace = bool(inplace)
+        self.last_plans: List[ErasePlan] = []
+        self._generator: Optional[torch.Generator] = None
+
+    @classmethod
+    def from_params(
+        cls, params: ErasingParams, p: float = 1.0, seed: Optional[int] = None, inplace: bool = False, fill_scale: float = 1.0
+    ) -> BatchedBoxAwareRandomErasing:
+        """Build from validated :class:`ErasingParams` (e.g. those of a config).
+
+        Raises:
+            ValueError: if ``params`` sets ``fill_mask`` or ``min_visibility``, which the
+                batched module does not apply.
+
+        Examples:
+            >>> BatchedBoxAwareRandomErasing.from_params(ErasingParams(mode="ore"))
+            BatchedBoxAwareRandomErasing(mode='ore')
+        """
+        if params.fill_mask is not None or params.min_visibility > 0:
+            raise ValueError(
+                "the batched module erases images only: fill_mask must be None and min_visibility 0, "
+                f"got fill_mask={params.fill_mask!r}, min_visibility={params.min_visibility!r}"
+            )
+        kwargs = {k: v for k, v in params.as_kwargs().items() if k not in ("fill_mask", "min_visibility")}
+        return cls(**kwargs, p=p, seed=seed, inplace=inplace, fill_scale=fill_scale)
+
+    @property
+    def last_regions(self) -> torch.Tensor:
+        """The regions of the last call: int64 ``[R, 6]`` of batch index, source, x1, y1, x2, y2."""
+        return plans_to_regions(self.last_plans)
+
+    def _params(self) -> ErasingParams:
+        fill = self.erasing.fill
+        if isinstance(fill, str) or self.fill_scale == 1.0:
+            return self.erasing
+        scaled = tuple(v * self.fill_scale for v in fill) if isinstance(fill, tuple) else fill * self.fill_scale
+        return ErasingParams(**{**self.erasing.as_kwargs(), "fill": scaled})
+
+    def forward(self, images: Union[torch.Tensor, Sequence[torch.Tensor]], targets: Any = None, image_sizes: Any = None) -> Any:
+        """Erase a batch.
+
+        Args:
+            images: ``[B, C, H, W]`` tensor, or a list of ``[C, H_i, W_i]`` tensors.
+            targets: a list of dicts with ``"boxes"`` (absolute boxes; ``tv_tensors.BoundingBoxes``
+                in any format) and ``"labels"`` (read for a per-class ``object_p``), a list
+                of box tensors, or None.
+            image_sizes: true sizes of a padded batch tensor. Default None.
+
+        Returns:
+            ``(images, targets)`` when ``targets`` is given (``targets`` is the very same
+            object, unchanged), else the images. The plans of the call are in
+            ``self.last_plans``, the regions in ``self.last_regions``.
+        """
+        boxes = labels = None
+        if targets is not None:
+            boxes = [boxes_to_xyxy(t["boxes"] if isinstance(t, dict) else t) for t in targets]
+            labels = [t.get("labels") if isinstance(t, dict) else None for t in targets]
+        if self.seed is not None and self._generator is None:
+            self._generator = torch.Generator().manual_seed(self.seed)
+        out, self.last_plans = erase_batch(images, boxes, self._params(), self._generator, image_sizes, self.p,
+                                           self.inplace, labels if self.erasing.per_class else None)
+        return (out, targets) if targets is not None else out
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_generator"] = None
+        return state
+
+    def extra_repr(self) -> str:
+        kwargs = self.erasing.non_default_kwargs()
+        for name, default in (("p", 1.0), ("seed", None), ("inplace", False), ("fill_scale", 1.0)):
+            if getattr(self, name) != default:
+                kwargs[name] = getattr(self, name)
+        return format_kwargs(kwargs)

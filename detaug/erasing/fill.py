@@ -1,0 +1,117 @@
+"""Fills: the values written into erased regions, one small function per kind.
+
+Every kernel (numpy arrays, torch tensors, the batched path) takes its values from here:
+:func:`resolve_fill` checks a fill against the image's dtype and channels once, and
+:func:`region_values` draws one region's values from a numpy Generator seeded by the
+plan. Values are drawn in ``(..., h, w, C)`` order whatever the image layout, so a
+numpy HWC image and a torch CHW image erased with the same plan get the same pixels.
+
+Constants are given in the image's units (0-255 for uint8, a fraction for float images);
+one that the dtype cannot hold (-1 or 300 for uint8, 1e300 for float32) is a ValueError,
+never a silent clip or an ``inf``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Tuple, Union
+
+import numpy as np
+
+from detaug.erasing.params import normalize_fill
+from detaug.erasing.plan import Fill
+
+#: Fills drawn once per region (one colour) rather than per pixel.
+COLOR_FILLS = ("random_color", "random_color_normal")
+#: Fills drawn from N(0, 1): they need a floating-point image.
+NORMAL_FILLS = ("random_normal", "random_color_normal")
+
+
+@dataclass(frozen=True)
+class ResolvedFill:
+    """A fill checked against one image: a random kind, or a constant per channel in the image's dtype."""
+
+    kind: str  # "constant" or a name from RANDOM_FILLS
+    dtype: np.dtype
+    channels: int
+    constant: Optional[np.ndarray] = None  # [1] or [C] of ``dtype``
+
+
+def value_range(dtype: np.dtype) -> Tuple[float, float]:
+    """The values ``dtype`` holds: ``(min, max)``; ``(0, 1)`` for bool.
+
+    Examples:
+        >>> value_range(np.dtype(np.uint8)), value_range(np.dtype(np.bool_))
+        ((0, 255), (0, 1))
+    """
+    if dtype.kind == "b":
+        return 0, 1
+    if dtype.kind in "iu":
+        return int(np.iinfo(dtype).min), int(np.iinfo(dtype).max)
+    return float(np.finfo(dtype).min), float(np.finfo(dtype).max)
+
+
+def resolve_fill(fill: Fill, dtype: Union[np.dtype, type], channels: int) -> ResolvedFill:
+    """Check ``fill`` for an image of ``dtype`` with ``channels`` channels.
+
+    Raises:
+        ValueError: a per-channel constant of the wrong length, or a constant outside
+            the dtype's range (naming both).
+        TypeError: a normal-distribution fill on a non-float image.
+
+    Examples:
+        >>> resolve_fill((124, 116.4, 104), np.uint8, 3).constant.tolist()
+        [124, 116, 104]
+        >>> resolve_fill(300, np.uint8, 3)
+        Traceback (most recent call last):
+        ...
+        ValueError: fill 300.0 is outside the range of uint8 [0, 255]; give constants in the image's units
+    """
+    dtype = np.dtype(dtype)
+    fill = normalize_fill(fill)
+    if isinstance(fill, str):
+        if fill in NORMAL_FILLS and dtype.kind != "f":
+            raise TypeError(f"fill={fill!r} draws N(0, 1) values and needs a floating-point image, got dtype {dtype}")
+        return ResolvedFill(fill, dtype, channels)
+    values = np.atleast_1d(np.asarray(fill, dtype=np.float64))
+    if len(values) not in (1, channels):
+        raise ValueError(f"fill has {len(values)} values but the image has {channels} channel(s); give one value or one per channel")
+    if dtype.kind in "iub":
+        values = np.rint(values)
+    low, high = value_range(dtype)
+    if not ((values >= low) & (values <= high)).all():
+        shown = fill if isinstance(fill, float) else tuple(fill)
+        raise ValueError(f"fill {shown} is outside the range of {dtype} [{low:g}, {high:g}]; give constants in the image's units")
+    return ResolvedFill("constant", dtype, channels, values.astype(dtype))
+
+
+def uniform_values(rng: np.random.Generator, shape: Tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """Uniform over the dtype's non-negative range: [0, max] for integers, {0, 1} for bool, [0, 1) for floats."""
+    if dtype.kind in "iu":
+        return rng.integers(0, np.iinfo(dtype).max, size=shape, dtype=dtype, endpoint=True)
+    if dtype.kind == "b":
+        return rng.integers(0, 1, size=shape, endpoint=True).astype(bool)
+    return rng.random(size=shape, dtype=np.float64 if dtype == np.float64 else np.float32).astype(dtype, copy=False)
+
+
+def normal_values(rng: np.random.Generator, shape: Tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """Standard normal values (float images only: :func:`resolve_fill` checks that)."""
+    return rng.standard_normal(size=shape, dtype=np.float64 if dtype == np.float64 else np.float32).astype(dtype, copy=False)
+
+
+def region_values(fill: ResolvedFill, rng: np.random.Generator, lead: Tuple[int, ...], height: int, width: int) -> np.ndarray:
+    """The values of one region, broadcastable to ``(*lead, height, width, C)``.
+
+    ``lead`` holds leading dimensions that get their own random values (a video's
+    frames); a constant or one colour per region is shared by all of them.
+    """
+    channels = (fill.channels,)
+    if fill.kind == "constant":
+        return fill.constant
+    if fill.kind == "random":
+        return uniform_values(rng, (*lead, height, width, *channels), fill.dtype)
+    if fill.kind == "random_normal":
+        return normal_values(rng, (*lead, height, width, *channels), fill.dtype)
+    if fill.kind == "random_color":
+        return uniform_values(rng, channels, fill.dtype)
+    return normal_values(rng, channels, fill.dtype)  # random_color_normal
