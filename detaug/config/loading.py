@@ -301,33 +301,24 @@ def _check_model_kwargs(cfg: DictConfig) -> None:
 
 
 def _check_erasing_args(cfg: DictConfig) -> None:
-    """Let the erasing transform validate its own arguments, if it is available."""
-    er = cfg.augmentation.erasing
-    if er.mode == "none":
+    """Let the erasing core validate its own arguments (one set of rules everywhere)."""
+    from detaug.erasing.params import ErasingParams
+
+    if cfg.augmentation.erasing.mode == "none":
         return
     try:
-        from detaug.erasing.params import ErasingParams
-    except ImportError:  # the transforms are not installed in this checkout yet
-        return
-    kwargs = erasing_kwargs(cfg)
-    try:
-        ErasingParams(**kwargs)
-    except TypeError:  # argument set of the core differs; the transform will check
-        return
+        ErasingParams(**erasing_kwargs(cfg))
     except ValueError as exc:
         raise ConfigError(f"augmentation.erasing: {exc}") from exc
 
 
 def erasing_kwargs(cfg: DictConfig) -> dict:
-    """The keyword arguments of BoxAwareRandomErasing from ``cfg.augmentation.erasing``."""
+    """The keyword arguments of :class:`~detaug.erasing.ErasingParams` from ``cfg.augmentation.erasing``."""
     er = OmegaConf.to_container(cfg.augmentation.erasing, resolve=True)
     er.pop("device")
-    for key in ("scale", "ratio"):
-        er[key] = tuple(er[key])
-    if isinstance(er["count"], list):
-        er["count"] = tuple(er["count"])
-    if isinstance(er["fill"], list):
-        er["fill"] = tuple(er["fill"])
+    for key in ("scale", "ratio", "count", "fill", "fill_mask"):
+        if isinstance(er[key], list):
+            er[key] = tuple(er[key])
     return er
 
 

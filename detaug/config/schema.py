@@ -86,17 +86,27 @@ class ModelConfig:
 
 @dataclass
 class ErasingConfig:
-    """Arguments of :class:`detaug.BoxAwareRandomErasing` (paper defaults for detection)."""
+    """Arguments of :class:`detaug.erasing.ErasingParams`, with its defaults (a test checks
+    that the two agree), plus ``mode: none`` for the baseline and ``device``."""
 
+    #: "none" (baseline), "ire", "ore" or "i+ore" (any case).
     mode: str = "none"
     image_p: float = 0.5
-    object_p: float = 0.5
+    #: A probability, or a mapping from label (class index, 1-based) to probability with a
+    #: "default" entry for the other classes.
+    object_p: Any = 0.5
     scale: List[float] = field(default_factory=lambda: [0.02, 0.2])
     ratio: List[float] = field(default_factory=lambda: [0.3, 1 / 0.3])
+    #: "uniform" (the paper) or "log" (torchvision, timm).
     ratio_sampling: str = "uniform"
+    #: "fit" (the authors' code) or "paper" (Algorithm 1 as printed).
+    placement: str = "fit"
     max_attempts: int = 100
-    #: "random" | "random_normal" | "random_color" | a number | a per-channel list.
+    #: "random" | "random_normal" | "random_color" | "random_color_normal" | a number | a
+    #: per-channel list, in the image's units (0-255: the training pipeline erases uint8 images).
     fill: Any = "random"
+    #: Value written into instance masks under erased regions; null leaves them alone.
+    fill_mask: Any = None
     #: Image-level regions: an int or [min, max].
     count: Any = 1
     min_visibility: float = 0.0

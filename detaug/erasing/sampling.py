@@ -95,30 +95,29 @@ def _first_fit(u: np.ndarray, limits: np.ndarray, target_area: np.ndarray, param
     """One round of attempts. ``u``: uniforms ``[A, n, 4]`` (area, ratio, x, y); ``limits``: ``[A, 2]`` (w, h).
 
     Returns ``(found [A], offsets [A, 4])``: the first fitting attempt's rectangle relative
-    to the area's top-left corner.
+    to the area's top-left corner (zeros where none fits).
     """
     s_lo, s_hi = params.scale
     r_lo, r_hi = params.ratio
-    erase_area = (u[..., 0] * (s_hi - s_lo) + s_lo) * target_area[:, None]
+    side = np.sqrt((u[..., 0] * (s_hi - s_lo) + s_lo) * target_area[:, None])  # sqrt(S_e)
     if params.ratio_sampling == "log":
-        r = np.exp(u[..., 1] * (np.log(r_hi) - np.log(r_lo)) + np.log(r_lo))
+        root_r = np.exp((u[..., 1] * (np.log(r_hi) - np.log(r_lo)) + np.log(r_lo)) / 2)
     else:
-        r = u[..., 1] * (r_hi - r_lo) + r_lo
-    with np.errstate(over="ignore", invalid="ignore"):  # absurd ratios give inf sizes, which never fit
-        h = np.rint(np.sqrt(erase_area * r))  # round half to even, as the authors' round()
-        w = np.rint(np.sqrt(erase_area / r))
-        width, height = limits[:, :1], limits[:, 1:]
-        if params.placement == "fit":
-            fits = (w >= 1) & (h >= 1) & (w <= width) & (h <= height)
-            x, y = np.floor(u[..., 2] * (width - w + 1)), np.floor(u[..., 3] * (height - h + 1))
-        else:  # the paper: a point anywhere in the area, kept only if the region fits there
-            x, y = np.floor(u[..., 2] * width), np.floor(u[..., 3] * height)
-            fits = (w >= 1) & (h >= 1) & (x + w <= width) & (y + h <= height)
-        first = fits.argmax(axis=1)
-        rows = np.arange(len(u))
-        found = fits[rows, first]
-        rect = np.stack([x, y, x + w, y + h], axis=1)[rows, :, first]
-    return found, np.where(found[:, None], rect, 0).astype(np.int64)
+        root_r = np.sqrt(u[..., 1] * (r_hi - r_lo) + r_lo)
+    # H_e = sqrt(S_e r_e), W_e = sqrt(S_e / r_e), rounded half to even as the authors' round();
+    # taking the roots apart keeps absurd ratios finite (they never fit).
+    h, w = np.rint(side * root_r), np.rint(side / root_r)
+    width, height = limits[:, :1], limits[:, 1:]
+    if params.placement == "fit":
+        fits = (w >= 1) & (h >= 1) & (w <= width) & (h <= height)
+        x, y = np.floor(u[..., 2] * (width - w + 1)), np.floor(u[..., 3] * (height - h + 1))
+    else:  # the paper: a point anywhere in the area, kept only if the region fits there
+        x, y = np.floor(u[..., 2] * width), np.floor(u[..., 3] * height)
+        fits = (w >= 1) & (h >= 1) & (x + w <= width) & (y + h <= height)
+    rows, first = np.arange(len(u)), fits.argmax(axis=1)
+    found = fits[rows, first]
+    x, y, w, h = (np.where(found, v[rows, first], 0).astype(np.int64) for v in (x, y, w, h))
+    return found, np.stack([x, y, x + w, y + h], axis=1)
 
 
 def draw_regions(
@@ -154,7 +153,7 @@ def draw_regions(
         n = min(ATTEMPTS_PER_ROUND, params.max_attempts - start)
         ok, offsets = _first_fit(rng.random((len(todo), n, 4)), areas[todo, 2:] - areas[todo, :2], target_area[todo], params)
         hit = todo[ok]
-        rects[hit] = offsets[ok] + np.tile(areas[hit, :2], 2)
+        rects[hit] = offsets[ok] + areas[hit][:, [0, 1, 0, 1]]
         found[hit] = True
         todo = todo[~ok]
         if len(todo) == 0:
