@@ -255,7 +255,9 @@ def test_numpy_image_names_the_cause():
 def test_tv_masks_and_min_visibility_drop():
     img = tv_tensors.Image(torch.zeros(3, 100, 100))
     boxes = tv_tensors.BoundingBoxes([[0.0, 0, 100, 100], [10, 10, 20, 20]], format="XYXY", canvas_size=(100, 100))
-    masks = tv_tensors.Mask(torch.ones(2, 100, 100, dtype=torch.uint8))
+    masks = torch.zeros(2, 100, 100, dtype=torch.uint8)
+    masks[0], masks[1, 10:20, 10:20] = 1, 1  # instance masks filling their boxes
+    masks = tv_tensors.Mask(masks)
     target = {"boxes": boxes, "labels": torch.tensor([5, 6]), "masks": masks}
     kwargs = dict(mode="ire", image_p=1.0, scale=(0.5, 0.5), ratio=(1, 1))
     torch.manual_seed(0)

@@ -13,7 +13,7 @@ from detaug.tv import BoxAwareRandomErasing as TVErasing
 
 DEFAULTS = {f.name: f.default for f in dataclasses.fields(ErasingParams)}
 #: The batched module erases images only: it has no masks to fill and drops no boxes.
-NOT_BATCHED = {"fill_mask", "min_visibility"}
+NOT_BATCHED = {"fill_mask", "min_visibility", "occlude_keypoints"}
 
 
 def _defaults(callable_):

@@ -11,6 +11,10 @@ import numpy as np
 
 from detaug.erasing import ErasePlan, ErasingParams, apply_plan, box_visibility, sample_plan
 from detaug.erasing.params import check_probability, format_kwargs
+from detaug.erasing.visibility import keypoints_erased
+
+#: Columns albumentations keeps for each keypoint before the label fields.
+_KEYPOINT_COLUMNS = 5
 
 
 class BoxAwareRandomErasing(A.DualTransform):
@@ -58,12 +62,25 @@ class BoxAwareRandomErasing(A.DualTransform):
         count: number of image-level regions, or ``(min, max)`` to draw it uniformly;
             the area is split by the count (timm's ``min_count``/``max_count``). Default 1.
         min_visibility: boxes whose unerased fraction falls below this are dropped with
-            their labels; 0 keeps every box. Default 0.0.
+            their labels (the fraction of the instance mask's pixels when the sample
+            has instance masks); 0 keeps every box. Default 0.0.
+        object_area: ``"box"`` (the paper) or ``"mask"``: an ORE region's area is a
+            fraction of the object's instance-mask area, and the region (inside the box)
+            is redrawn until at least ``mask_cover`` of it is on the object. Default ``"box"``.
+        mask_cover: see ``object_area``. Default 0.5.
+        erase_within: ``"region"`` or ``"mask"``: erase only the object's pixels of each
+            ORE region, keeping the background inside it. Default ``"region"``.
+        occlude_keypoints: keypoints on erased pixels get COCO visibility 1 (occluded)
+            where it was 2; the visibility must be the first label field of
+            ``A.KeypointParams``. Default False.
         p: probability that the transform runs at all (albumentations' meaning).
             Default 1.0, so that ``image_p`` and ``object_p`` are the paper's p.
 
     Targets:
-        image, mask, masks, bboxes, keypoints (keypoints pass through unchanged)
+        image, mask, masks, bboxes, keypoints (unchanged unless ``occlude_keypoints``).
+        Instance masks: ``masks=`` with one mask per box, in the boxes' order (as
+        albumentations' instance-segmentation examples pass them); boxes without a
+        usable mask fall back to their box.
 
     Image types:
         uint8, float32 (any numeric dtype works); HW grayscale or HWC with any number
@@ -106,6 +123,10 @@ class BoxAwareRandomErasing(A.DualTransform):
         ratio_sampling: str = "uniform",
         placement: str = "fit",
         max_attempts: int = 100,
+        object_area: str = "box",
+        mask_cover: float = 0.5,
+        erase_within: str = "region",
+        occlude_keypoints: bool = False,
         fill: Union[str, float, Sequence[float]] = "random",
         fill_mask: Optional[Union[float, Sequence[float]]] = None,
         count: Union[int, Tuple[int, int]] = 1,
@@ -122,6 +143,10 @@ class BoxAwareRandomErasing(A.DualTransform):
             ratio_sampling=ratio_sampling,
             placement=placement,
             max_attempts=max_attempts,
+            object_area=object_area,
+            mask_cover=mask_cover,
+            erase_within=erase_within,
+            occlude_keypoints=occlude_keypoints,
             fill=fill,
             fill_mask=fill_mask,
             count=count,
@@ -142,11 +167,28 @@ class BoxAwareRandomErasing(A.DualTransform):
         they are the boxes this step received, not the pipeline's output) and which to keep."""
         height, width = params["shape"][:2]
         boxes, labels = _absolute_boxes(data.get("bboxes"), height, width)
-        plan = sample_plan((height, width), boxes, self.erasing, self._generator(), labels=labels)
+        masks = self._instance_masks(data.get("masks"), boxes)
+        plan = sample_plan((height, width), boxes, self.erasing, self._generator(), labels=labels, masks=masks)
         keep = None
         if self.erasing.min_visibility > 0 and boxes is not None and len(boxes):
-            keep = box_visibility(boxes, plan) >= self.erasing.min_visibility
+            keep = box_visibility(boxes, plan, masks=masks) >= self.erasing.min_visibility
         return {"plan": plan, "boxes": boxes, "keep": keep}
+
+    def _instance_masks(self, masks: Any, boxes: Optional[np.ndarray]) -> Optional[np.ndarray]:
+        """The sample's ``masks`` when they are instance masks: one per box, in the boxes' order."""
+        if masks is None or boxes is None or len(boxes) == 0:
+            return None
+        masks = np.asarray(masks)
+        masks = masks.any(axis=-1) if masks.ndim == 4 else masks  # (N, H, W, C) -> (N, H, W)
+        if masks.ndim == 3 and len(masks) == len(boxes):
+            return masks
+        if self.erasing.uses_masks:
+            raise ValueError(
+                f"object_area / erase_within 'mask' need one instance mask per box, in the boxes' order: got masks of "
+                f"shape {masks.shape} for {len(boxes)} boxes (albumentations drops boxes but not masks: "
+                "put this transform before crops that drop boxes)"
+            )
+        return None
 
     def set_random_seed(self, seed: Optional[int]) -> None:
         super().set_random_seed(seed)
@@ -189,8 +231,17 @@ class BoxAwareRandomErasing(A.DualTransform):
             return bboxes
         return bboxes[keep]
 
-    def apply_to_keypoints(self, keypoints: np.ndarray, **params: Any) -> np.ndarray:
-        return keypoints
+    def apply_to_keypoints(self, keypoints: np.ndarray, plan: ErasePlan, **params: Any) -> np.ndarray:
+        if not self.erasing.occlude_keypoints or len(plan) == 0 or len(keypoints) == 0:
+            return keypoints
+        # albumentations keeps x, y, angle, scale and one more column, then the label fields
+        if keypoints.shape[1] <= _KEYPOINT_COLUMNS:
+            raise ValueError("occlude_keypoints needs the COCO visibility as the first label field of "
+                             "A.KeypointParams(label_fields=['visibility', ...])")
+        out = keypoints.copy()
+        visible = out[:, _KEYPOINT_COLUMNS] == 2
+        out[visible & keypoints_erased(out[:, :2], plan), _KEYPOINT_COLUMNS] = 1
+        return out
 
     # ------------------------------------------------------------------ misc
     def get_transform_init_args_names(self) -> Tuple[str, ...]:

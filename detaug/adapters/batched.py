@@ -26,8 +26,10 @@ class BatchedBoxAwareRandomErasing(nn.Module):
 
     Args:
         mode, image_p, object_p, scale, ratio, ratio_sampling, placement, max_attempts,
-            fill, count: as in :class:`detaug.BoxAwareRandomErasing` (defaults from
-            :class:`~detaug.erasing.ErasingParams`).
+            object_area, mask_cover, erase_within, fill, count: as in
+            :class:`detaug.BoxAwareRandomErasing` (defaults from
+            :class:`~detaug.erasing.ErasingParams`). Instance masks are read from the
+            targets' ``"masks"`` (``[N, H, W]``, one per box).
         p: probability that erasing runs at all on an image. Default 1.0.
         seed: seed of the module's own generator (CPU); None draws from torch's global
             generator, reproducible under ``torch.manual_seed``. Default None.
@@ -72,6 +74,9 @@ class BatchedBoxAwareRandomErasing(nn.Module):
         ratio_sampling: str = "uniform",
         placement: str = "fit",
         max_attempts: int = 100,
+        object_area: str = "box",
+        mask_cover: float = 0.5,
+        erase_within: str = "region",
         fill: Any = "random",
         count: Union[int, Tuple[int, int]] = 1,
         p: float = 1.0,
@@ -89,7 +94,8 @@ class BatchedBoxAwareRandomErasing(nn.Module):
             raise ValueError(f"fill_scale must be a finite number, got {fill_scale!r}")
         self.erasing = ErasingParams(
             mode=mode, image_p=image_p, object_p=object_p, scale=scale, ratio=ratio, ratio_sampling=ratio_sampling,
-            placement=placement, max_attempts=max_attempts, fill=fill, count=count,
+            placement=placement, max_attempts=max_attempts, object_area=object_area, mask_cover=mask_cover,
+            erase_within=erase_within, fill=fill, count=count,
         )
         self.fill_scale = float(fill_scale)
         self.inplace = bool(inplace)
@@ -110,12 +116,13 @@ class BatchedBoxAwareRandomErasing(nn.Module):
             >>> BatchedBoxAwareRandomErasing.from_params(ErasingParams(mode="ore"))
             BatchedBoxAwareRandomErasing(mode='ore')
         """
-        if params.fill_mask is not None or params.min_visibility > 0:
+        if params.fill_mask is not None or params.min_visibility > 0 or params.occlude_keypoints:
             raise ValueError(
-                "the batched module erases images only: fill_mask must be None and min_visibility 0, "
-                f"got fill_mask={params.fill_mask!r}, min_visibility={params.min_visibility!r}"
+                "the batched module erases images only (targets come back unchanged): fill_mask must be None, "
+                f"min_visibility 0 and occlude_keypoints False, got fill_mask={params.fill_mask!r}, "
+                f"min_visibility={params.min_visibility!r}, occlude_keypoints={params.occlude_keypoints!r}"
             )
-        kwargs = {k: v for k, v in params.as_kwargs().items() if k not in ("fill_mask", "min_visibility")}
+        kwargs = {k: v for k, v in params.as_kwargs().items() if k not in ("fill_mask", "min_visibility", "occlude_keypoints")}
         return cls(**kwargs, p=p, seed=seed, inplace=inplace, fill_scale=fill_scale)
 
     @property
@@ -145,14 +152,16 @@ class BatchedBoxAwareRandomErasing(nn.Module):
             object, unchanged), else the images. The plans of the call are in
             ``self.last_plans``, the regions in ``self.last_regions``.
         """
-        boxes = labels = None
+        boxes = labels = masks = None
         if targets is not None:
             boxes = [boxes_to_xyxy(t["boxes"] if isinstance(t, dict) else t) for t in targets]
             labels = [t.get("labels") if isinstance(t, dict) else None for t in targets]
+            masks = [t.get("masks") if isinstance(t, dict) else None for t in targets]
         if self.seed is not None and self._generator is None:
             self._generator = torch.Generator().manual_seed(self.seed)
         out, self.last_plans = erase_batch(images, boxes, self._params(), self._generator, image_sizes, self.p,
-                                           self.inplace, labels if self.erasing.per_class else None)
+                                           self.inplace, labels if self.erasing.per_class else None,
+                                           masks if self.erasing.uses_masks else None)
         return (out, targets) if targets is not None else out
 
     def __getstate__(self) -> dict:

@@ -15,6 +15,7 @@ from torchvision.transforms.v2._utils import is_pure_tensor
 
 from detaug.erasing import ErasePlan, ErasingParams, apply_plan, box_visibility, sample_plan
 from detaug.erasing.params import check_probability, format_kwargs
+from detaug.erasing.visibility import keypoints_erased
 
 #: Columns of each box format: axis-aligned ones have 4, rotated ones 5 or 8.
 _COLUMNS = {"XYWHR": 5, "CXCYWHR": 5, "XYXYXYXY": 8}
@@ -57,7 +58,15 @@ class BoxAwareRandomErasing(v2.Transform):
         fill_mask: value for masks under erased regions; None leaves masks alone. Default None.
         count: image-level regions, or ``(min, max)``; area split by the count. Default 1.
         min_visibility: drop boxes (and their labels) whose unerased fraction falls below
-            this; 0 keeps all. Default 0.0.
+            this (of the instance mask's pixels when the sample has instance masks); 0
+            keeps all. Default 0.0.
+        object_area, mask_cover, erase_within: mask-aware ORE, as in
+            :class:`detaug.BoxAwareRandomErasing`; instance masks are the sample's
+            ``tv_tensors.Mask`` of shape ``[N, H, W]`` with one mask per box.
+        occlude_keypoints: in the target's ``"keypoints"`` tensor ``[N, K, 3]`` (the
+            torchvision Keypoint R-CNN / COCO layout: x, y, visibility), keypoints on erased
+            pixels get visibility 1 where it was 2. ``tv_tensors.KeyPoints`` carry no
+            visibility and pass through. Default False.
         p: probability that the transform runs at all. Default 1.0.
         inplace: erase the input tensor in place. Default False.
         plan_key: when set, the key under which the plan is added to the output's first
@@ -110,6 +119,10 @@ class BoxAwareRandomErasing(v2.Transform):
         ratio_sampling: str = "uniform",
         placement: str = "fit",
         max_attempts: int = 100,
+        object_area: str = "box",
+        mask_cover: float = 0.5,
+        erase_within: str = "region",
+        occlude_keypoints: bool = False,
         fill: Union[str, float, Sequence[float]] = "random",
         fill_mask: Optional[Union[float, Sequence[float]]] = None,
         count: Union[int, Tuple[int, int]] = 1,
@@ -134,6 +147,10 @@ class BoxAwareRandomErasing(v2.Transform):
             ratio_sampling=ratio_sampling,
             placement=placement,
             max_attempts=max_attempts,
+            object_area=object_area,
+            mask_cover=mask_cover,
+            erase_within=erase_within,
+            occlude_keypoints=occlude_keypoints,
             fill=fill,
             fill_mask=fill_mask,
             count=count,
@@ -162,6 +179,8 @@ class BoxAwareRandomErasing(v2.Transform):
         keep = params["keep"]
         if keep is not None and not bool(keep.all()):
             output = self._drop_boxes(output, keep)
+        if self.erasing.occlude_keypoints and len(params["plan"]):
+            self._occlude_keypoints(output, params["plan"])
         if self.plan_key is not None:
             target = _first_dict(output)
             if target is not None:
@@ -180,11 +199,39 @@ class BoxAwareRandomErasing(v2.Transform):
         if self.erasing.per_class and boxes is not None and sample is not None:
             found = [x for x in self._find_labels(sample) if isinstance(x, torch.Tensor) and len(x) == len(boxes)]
             labels = found[0].tolist() if found else None
-        plan = sample_plan((height, width), boxes, self.erasing, rng, labels=labels)
+        masks = self._instance_masks(flat_inputs, boxes)
+        plan = sample_plan((height, width), boxes, self.erasing, rng, labels=labels, masks=masks)
         keep = None
         if self.erasing.min_visibility > 0 and boxes is not None and len(boxes):
-            keep = torch.from_numpy(box_visibility(boxes, plan) >= self.erasing.min_visibility)
+            keep = torch.from_numpy(box_visibility(boxes, plan, masks=masks) >= self.erasing.min_visibility)
         return {"plan": plan, "keep": keep}
+
+    def _instance_masks(self, flat_inputs: list[Any], boxes: Optional[np.ndarray]) -> Optional[np.ndarray]:
+        """The sample's ``tv_tensors.Mask`` of shape ``[N, H, W]`` with one mask per box, if any."""
+        if boxes is None or len(boxes) == 0:
+            return None
+        masks = [x for x in flat_inputs if isinstance(x, tv_tensors.Mask) and x.ndim == 3]
+        for mask in masks:
+            if len(mask) == len(boxes):
+                return mask.as_subclass(torch.Tensor).detach().cpu().numpy() != 0
+        if self.erasing.uses_masks and masks:
+            raise ValueError(f"object_area / erase_within 'mask' need one instance mask per box: masks of shape "
+                             f"{tuple(masks[0].shape)} for {len(boxes)} boxes")
+        return None
+
+    def _occlude_keypoints(self, output: Any, plan: ErasePlan) -> None:
+        """COCO visibility 2 -> 1 for the target's ``"keypoints"`` ``[N, K, 3]`` on erased pixels."""
+        target = _first_dict(output)
+        keypoints = None if target is None else target.get("keypoints")
+        if not isinstance(keypoints, torch.Tensor) or isinstance(keypoints, tv_tensors.KeyPoints):
+            return  # tv_tensors.KeyPoints carry no visibility: they pass through
+        if keypoints.shape[-1] != 3:
+            raise ValueError(f'occlude_keypoints needs target["keypoints"] of shape [N, K, 3] (x, y, visibility), '
+                             f"got {tuple(keypoints.shape)}")
+        erased = torch.from_numpy(keypoints_erased(keypoints[..., :2].detach().cpu().numpy(), plan))
+        out = keypoints.clone()
+        out[..., 2] = torch.where(erased.to(out.device) & (out[..., 2] == 2), torch.ones_like(out[..., 2]), out[..., 2])
+        target["keypoints"] = out
 
     def transform(self, inpt: Any, params: dict[str, Any]) -> Any:
         plan: ErasePlan = params["plan"]

@@ -35,6 +35,13 @@ def _image_boxes(boxes: Any, index: int) -> Optional[np.ndarray]:
     return check_boxes(one, f"boxes[{index}]")
 
 
+def _image_masks(masks: Any, index: int) -> Optional[np.ndarray]:
+    if masks is None or masks[index] is None:
+        return None
+    one = masks[index]
+    return one.detach().cpu().numpy() if isinstance(one, torch.Tensor) else np.asarray(one)
+
+
 def _labels(labels: Any) -> Optional[list]:
     if labels is None:
         return None
@@ -64,6 +71,7 @@ def erase_batch(
     p: float = 1.0,
     inplace: bool = False,
     labels: Optional[Sequence[Any]] = None,
+    masks: Optional[Sequence[Any]] = None,
 ) -> Tuple[Images, List[ErasePlan]]:
     """Box-aware Random Erasing of every image of a batch, on the batch's device.
 
@@ -81,6 +89,8 @@ def erase_batch(
         inplace: write into ``images``. Default False.
         labels: per image, the labels of its boxes; needed only for a per-class
             ``object_p``. Default None.
+        masks: per image, its instance masks (``[N_i, h, w]``, one per box) or None; used
+            by ``object_area`` / ``erase_within="mask"``. Default None.
 
     Returns:
         ``(images, plans)``: the erased batch (a tensor or a list, as given) and one
@@ -116,7 +126,8 @@ def erase_batch(
             plans.append(ErasePlan.empty((height, width), params.fill))
             continue
         image_labels = None if labels is None else _labels(labels[index])
-        plan = sample_plan((height, width), _image_boxes(boxes, index), params, rng, labels=image_labels)
+        plan = sample_plan((height, width), _image_boxes(boxes, index), params, rng, labels=image_labels,
+                           masks=_image_masks(masks, index))
         erase_tensor(out[index][..., :height, :width], plan, inplace=True)
         plans.append(plan)
     return out, plans

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Optional, Union
 
 import numpy as np
 
-from detaug.erasing.fill import ResolvedFill, region_values, resolve_fill
+from detaug.erasing.fill import region_values, resolve_fill
 from detaug.erasing.plan import ErasePlan, Fill
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -57,10 +57,20 @@ def erase_array(image: np.ndarray, plan: ErasePlan, fill: Optional[Fill] = None,
     _check_size(plan, image.shape[0], image.shape[1])
     resolved = resolve_fill(plan.fill if fill is None else fill, image.dtype, 1 if image.ndim == 2 else image.shape[2])
     rng = np.random.default_rng(plan.seed)
-    for x1, y1, x2, y2 in plan.rects.tolist():
+    for (x1, y1, x2, y2), mask in zip(plan.rects.tolist(), _masks(plan)):
         values = region_values(resolved, rng, (), y2 - y1, x2 - x1)
-        out[y1:y2, x1:x2] = values if image.ndim == 3 else values[..., 0]
+        values = values if image.ndim == 3 else values[..., 0]
+        if mask is None:
+            out[y1:y2, x1:x2] = values
+        else:  # erase_within="mask": only the object's pixels of the region
+            region = out[y1:y2, x1:x2]
+            region[mask] = np.broadcast_to(values, region.shape)[mask]
     return out
+
+
+def _masks(plan: ErasePlan) -> list:
+    """Per region, the pixels to erase (None: all of them)."""
+    return list(plan.region_masks) if plan.region_masks is not None else [None] * len(plan)
 
 
 def _numpy_dtype(dtype: torch.dtype) -> np.dtype:
@@ -101,6 +111,8 @@ def erase_tensor(image: torch.Tensor, plan: ErasePlan, fill: Optional[Fill] = No
         tensor([[1., 1., 0.],
                 [2., 2., 0.]])
     """
+    import torch
+
     out = image if inplace else image.clone()
     if len(plan) == 0:
         return out
@@ -111,12 +123,17 @@ def erase_tensor(image: torch.Tensor, plan: ErasePlan, fill: Optional[Fill] = No
     resolved = resolve_fill(plan.fill if fill is None else fill, _numpy_dtype(image.dtype), channels)
     rng = np.random.default_rng(plan.seed)
     lead = tuple(image.shape[:-3])
-    for x1, y1, x2, y2 in plan.rects.tolist():
-        out[..., y1:y2, x1:x2] = _to_layout(region_values(resolved, rng, lead, y2 - y1, x2 - x1), image, resolved)
+    for (x1, y1, x2, y2), mask in zip(plan.rects.tolist(), _masks(plan)):
+        values = _to_layout(region_values(resolved, rng, lead, y2 - y1, x2 - x1), image)
+        region = out[..., y1:y2, x1:x2]
+        if mask is None:
+            region[...] = values
+        else:  # erase_within="mask": only the object's pixels of the region
+            region.copy_(torch.where(torch.tensor(mask, device=region.device), values, region))
     return out
 
 
-def _to_layout(values: np.ndarray, image: torch.Tensor, resolved: ResolvedFill) -> torch.Tensor:
+def _to_layout(values: np.ndarray, image: torch.Tensor) -> torch.Tensor:
     """Values drawn as ``(..., h, w, C)`` (or ``(C,)``) -> a tensor in the image's ``(..., C, h, w)`` layout."""
     import torch
 

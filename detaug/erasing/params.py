@@ -26,6 +26,12 @@ RATIO_SAMPLINGS = ("uniform", "log")
 #: printed: draw the size and a point uniform over the area together, and redraw both
 #: while the region does not fit (smaller regions are then more likely).
 PLACEMENTS = ("fit", "paper")
+#: What the area of an ORE region is a fraction of: the box (the paper) or the object's
+#: instance mask (when the sample has one per box; boxes without one use the box).
+OBJECT_AREAS = ("box", "mask")
+#: Which pixels of a region are erased: all of them (the paper), or only those on the
+#: object's instance mask (ORE regions of boxes that have a mask).
+ERASE_WITHIN = ("region", "mask")
 #: Upper bound of ``max_attempts``: attempts are drawn in rounds, so the bound keeps the
 #: worst case (no size ever fits) at milliseconds.
 MAX_ATTEMPTS_LIMIT = 10_000
@@ -158,6 +164,17 @@ class ErasingParams:
             drawn together, redrawn until the region fits). Default ``"fit"``.
         max_attempts: sizes (or size-and-point pairs) tried per image or box, at most
             :data:`MAX_ATTEMPTS_LIMIT`. Default 100 (the authors' code).
+        object_area: ``"box"`` (the paper: ORE's area S is the box's) or ``"mask"``: S is
+            the object's instance-mask area, and a region inside the box is redrawn until
+            at least ``mask_cover`` of it lies on the mask. Boxes without a mask use the
+            box. Default ``"box"``.
+        mask_cover: with ``object_area="mask"``, the least fraction of a region's area
+            that must lie on the object's mask. Default 0.5.
+        erase_within: ``"region"`` (every pixel of the region) or ``"mask"`` (only the
+            object's pixels inside an ORE region; the background in it is kept). Default
+            ``"region"``.
+        occlude_keypoints: mark keypoints under erased pixels as occluded (COCO
+            visibility 2 -> 1) instead of passing them through. Default False.
         fill: a name from :data:`~detaug.erasing.plan.RANDOM_FILLS` or a constant in the
             image's units. Default ``"random"``.
         fill_mask: constant for masks, or None to leave masks alone. Default None.
@@ -186,6 +203,10 @@ class ErasingParams:
     ratio_sampling: str = "uniform"
     placement: str = "fit"
     max_attempts: int = 100
+    object_area: str = "box"
+    mask_cover: float = 0.5
+    erase_within: str = "region"
+    occlude_keypoints: bool = False
     fill: Fill = "random"
     fill_mask: Optional[Union[float, Tuple[float, ...]]] = None
     count: Union[int, Tuple[int, int]] = 1
@@ -212,6 +233,12 @@ class ErasingParams:
         if not isinstance(attempts, numbers.Integral) or isinstance(attempts, bool) or not 1 <= attempts <= MAX_ATTEMPTS_LIMIT:
             raise ValueError(f"max_attempts must be an integer in [1, {MAX_ATTEMPTS_LIMIT}], got {self.max_attempts!r}")
         set_("max_attempts", int(attempts))
+        _choice("object_area", self.object_area, OBJECT_AREAS)
+        set_("mask_cover", check_probability("mask_cover", self.mask_cover))
+        _choice("erase_within", self.erase_within, ERASE_WITHIN)
+        if not isinstance(_plain(self.occlude_keypoints), bool):
+            raise ValueError(f"occlude_keypoints must be True or False, got {self.occlude_keypoints!r}")
+        set_("occlude_keypoints", bool(_plain(self.occlude_keypoints)))
         set_("fill", normalize_fill(self.fill, "fill"))
         if self.fill_mask is not None:
             fill_mask = normalize_fill(self.fill_mask, "fill_mask")
@@ -230,6 +257,11 @@ class ErasingParams:
     def uses_objects(self) -> bool:
         """Whether object-level regions are drawn (ORE or I+ORE)."""
         return self.mode in ("ore", "i+ore")
+
+    @property
+    def uses_masks(self) -> bool:
+        """Whether regions depend on instance masks (``object_area`` or ``erase_within`` is ``"mask"``)."""
+        return self.uses_objects and (self.object_area == "mask" or self.erase_within == "mask")
 
     @property
     def per_class(self) -> bool:

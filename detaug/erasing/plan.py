@@ -8,7 +8,7 @@ testing all read the plan.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence, Tuple, Union
+from typing import Any, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -41,6 +41,9 @@ class ErasePlan:
         seed: seed of the fill's random values (any non-negative integer), so that
             applying the plan twice gives the same pixels.
         image_size: ``(height, width)`` of the image the plan was drawn for.
+        region_masks: None (every pixel of every region is erased), or one entry per
+            region: None, or a bool array of the region's shape ``(y2 - y1, x2 - x1)``
+            marking the pixels to erase (``erase_within="mask"``: the object's pixels).
 
     Examples:
         >>> plan = ErasePlan.empty((4, 6))
@@ -55,6 +58,7 @@ class ErasePlan:
     fill: Fill = "random"
     seed: int = 0
     image_size: Tuple[int, int] = (0, 0)
+    region_masks: Optional[Tuple[Optional[np.ndarray], ...]] = None
 
     def __post_init__(self) -> None:
         rects = np.asarray(self.rects, dtype=np.int64)
@@ -82,6 +86,8 @@ class ErasePlan:
         object.__setattr__(self, "source", source)
         object.__setattr__(self, "seed", int(self.seed))
         object.__setattr__(self, "image_size", (height, width))
+        if self.region_masks is not None:
+            object.__setattr__(self, "region_masks", _check_region_masks(self.region_masks, rects))
         if not isinstance(self.fill, str):
             fill = tuple(float(v) for v in np.atleast_1d(np.asarray(self.fill, dtype=np.float64)))
             object.__setattr__(self, "fill", fill[0] if len(fill) == 1 else fill)
@@ -105,14 +111,17 @@ class ErasePlan:
         return (self.rects[:, 2] - self.rects[:, 0]) * (self.rects[:, 3] - self.rects[:, 1])
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (lists and numbers only)."""
-        return {
+        """A JSON-ready dict (lists and numbers only; region masks as lists of 0/1 rows)."""
+        data = {
             "rects": self.rects.tolist(),
             "source": self.source.tolist(),
             "fill": self.fill if isinstance(self.fill, (str, float)) else list(self.fill),
             "seed": int(self.seed),
             "image_size": list(self.image_size),
         }
+        if self.region_masks is not None:
+            data["region_masks"] = [None if m is None else m.astype(int).tolist() for m in self.region_masks]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ErasePlan:
@@ -126,6 +135,7 @@ class ErasePlan:
             fill,
             int(data.get("seed", 0)),
             tuple(data["image_size"]),
+            region_masks=data.get("region_masks"),
         )
 
     def __eq__(self, other: object) -> bool:
@@ -137,6 +147,30 @@ class ErasePlan:
             and self.fill == other.fill
             and self.seed == other.seed
             and self.image_size == other.image_size
+            and _same_masks(self.region_masks, other.region_masks)
         )
 
     __hash__ = None  # type: ignore[assignment]  # holds arrays: not hashable
+
+
+def _check_region_masks(masks: Sequence[Any], rects: np.ndarray) -> Tuple[Optional[np.ndarray], ...]:
+    if len(masks) != len(rects):
+        raise ValueError(f"region_masks has {len(masks)} entries for {len(rects)} regions")
+    out = []
+    for mask, (x1, y1, x2, y2) in zip(masks, rects.tolist()):
+        if mask is None:
+            out.append(None)
+            continue
+        mask = np.asarray(mask).astype(bool)
+        if mask.shape != (y2 - y1, x2 - x1):
+            raise ValueError(f"a region mask must have its region's shape {(y2 - y1, x2 - x1)}, got {mask.shape}")
+        mask.setflags(write=False)
+        out.append(mask)
+    return tuple(out)
+
+
+def _same_masks(a: Optional[Sequence[Any]], b: Optional[Sequence[Any]]) -> bool:
+    if a is None or b is None:
+        return a is b
+    return len(a) == len(b) and all((x is None and y is None) or (x is not None and y is not None and np.array_equal(x, y))
+                                    for x, y in zip(a, b))

@@ -11,6 +11,13 @@ and the attempt fails when the region sticks out.
 Image-level and box regions come from two independent streams split off the caller's
 generator, so for one seed the I+ORE plan is the IRE plan's image regions plus the ORE
 plan's box regions.
+
+With instance masks (one per box), ``object_area="mask"`` makes S the mask's area and
+accepts an attempt only when at least ``mask_cover`` of the region lies on the mask (a
+region inside the box that is mostly background teaches nothing about occluded
+objects; redrawing inside the box keeps ORE's guarantee that the region stays in its
+box, which "centred on a mask pixel" would not). ``erase_within="mask"`` records, per
+ORE region, which of its pixels are the object's.
 """
 
 from __future__ import annotations
@@ -57,6 +64,36 @@ def check_boxes(boxes: Any, name: str = "boxes") -> np.ndarray:
     return array[:, :4]
 
 
+def check_masks(masks: Any, n_boxes: int, image_size: Sequence[int]) -> list:
+    """Instance masks as a list of ``n_boxes`` bool ``(H, W)`` arrays or None (a box without a mask).
+
+    Args:
+        masks: an array ``[N, H, W]`` (any dtype; non-zero is the object) or a sequence of
+            ``N`` such arrays or None, aligned with the boxes.
+        n_boxes: the number of boxes.
+        image_size: ``(height, width)``.
+
+    Raises:
+        ValueError: a count or a shape that does not match.
+
+    Examples:
+        >>> [m.sum() if m is not None else None for m in check_masks([np.ones((2, 3)), None], 2, (2, 3))]
+        [np.int64(6), None]
+    """
+    if len(masks) != n_boxes:
+        raise ValueError(f"instance masks must be one per box, in the boxes' order: {len(masks)} masks for {n_boxes} boxes")
+    out = []
+    for i, mask in enumerate(masks):
+        if mask is None:
+            out.append(None)
+            continue
+        mask = np.asarray(mask)
+        if mask.shape != tuple(image_size[:2]):
+            raise ValueError(f"instance mask {i} has shape {mask.shape}, expected the image's (height, width) {tuple(image_size[:2])}")
+        out.append(mask.astype(bool, copy=False))
+    return out
+
+
 def clip_boxes(boxes: np.ndarray, image_size: Sequence[int]) -> np.ndarray:
     """Boxes ``[N, 4]`` clipped to the image ``(height, width)``."""
     height, width = int(image_size[0]), int(image_size[1])
@@ -91,11 +128,11 @@ def box_interiors(boxes: np.ndarray, image_size: Sequence[int]) -> tuple[np.ndar
     return interior, extent[:, 0] * extent[:, 1], valid
 
 
-def _first_fit(u: np.ndarray, limits: np.ndarray, target_area: np.ndarray, params: ErasingParams):
+def _attempts(u: np.ndarray, limits: np.ndarray, target_area: np.ndarray, params: ErasingParams):
     """One round of attempts. ``u``: uniforms ``[A, n, 4]`` (area, ratio, x, y); ``limits``: ``[A, 2]`` (w, h).
 
-    Returns ``(found [A], offsets [A, 4])``: the first fitting attempt's rectangle relative
-    to the area's top-left corner (zeros where none fits).
+    Returns ``(x, y, w, h, fits)``, each ``[A, n]``: each attempt's rectangle relative to
+    the area's top-left corner, and whether it fits.
     """
     s_lo, s_hi = params.scale
     r_lo, r_hi = params.ratio
@@ -114,10 +151,30 @@ def _first_fit(u: np.ndarray, limits: np.ndarray, target_area: np.ndarray, param
     else:  # the paper: a point anywhere in the area, kept only if the region fits there
         x, y = np.floor(u[..., 2] * width), np.floor(u[..., 3] * height)
         fits = (w >= 1) & (h >= 1) & (x + w <= width) & (y + h <= height)
-    rows, first = np.arange(len(u)), fits.argmax(axis=1)
-    found = fits[rows, first]
-    x, y, w, h = (np.where(found, v[rows, first], 0).astype(np.int64) for v in (x, y, w, h))
-    return found, np.stack([x, y, x + w, y + h], axis=1)
+    return x, y, w, h, fits
+
+
+def _on_mask(tables: list, x, y, w, h, fits: np.ndarray, cover: float) -> np.ndarray:
+    """``fits`` where at least ``cover`` of the attempt's area lies on its area's mask.
+
+    ``tables[i]``: the summed-area table of area i's mask crop, or None (no mask: unchanged).
+    """
+    fits = fits.copy()
+    for i, table in enumerate(tables):
+        if table is None:
+            continue
+        x1, y1, w1, h1 = (np.where(fits[i], v[i], 0).astype(np.int64) for v in (x, y, w, h))
+        on_mask = table[y1 + h1, x1 + w1] - table[y1, x1 + w1] - table[y1 + h1, x1] + table[y1, x1]
+        fits[i] &= on_mask >= cover * w1 * h1
+    return fits
+
+
+def _summed_area(mask: Optional[np.ndarray]) -> Optional[np.ndarray]:
+    if mask is None:
+        return None
+    table = np.zeros((mask.shape[0] + 1, mask.shape[1] + 1), np.int64)
+    table[1:, 1:] = mask.cumsum(axis=0).cumsum(axis=1)
+    return table
 
 
 def draw_regions(
@@ -125,14 +182,18 @@ def draw_regions(
     areas: np.ndarray,
     target_area: np.ndarray,
     params: ErasingParams,
+    area_masks: Optional[Sequence[Optional[np.ndarray]]] = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Draw one region inside each area: attempts a round at a time, the first that fits.
 
     Args:
         rng: the source of randomness.
-        params: ``scale``, ``ratio``, ``ratio_sampling``, ``placement``, ``max_attempts``.
         areas: int64 ``[A, 4]`` pixel-edge xyxy of the rectangles to draw inside.
         target_area: float ``[A]``, the area ``S`` that ``scale`` is a fraction of.
+        params: ``scale``, ``ratio``, ``ratio_sampling``, ``placement``, ``max_attempts``,
+            ``mask_cover``.
+        area_masks: per area, None or a bool mask of the area's shape: an attempt then
+            fits only if at least ``params.mask_cover`` of it lies on the mask.
 
     Returns:
         ``(rects, found)``: int64 ``[A, 4]`` regions (zeros where not found) and bool
@@ -146,14 +207,20 @@ def draw_regions(
     """
     areas = np.asarray(areas, dtype=np.int64).reshape(-1, 4)
     target_area = np.asarray(target_area, dtype=np.float64).reshape(-1)
+    tables = [_summed_area(m) for m in area_masks] if area_masks is not None else None
     rects = np.zeros((len(areas), 4), np.int64)
     found = np.zeros(len(areas), bool)
     todo = np.arange(len(areas))
     for start in range(0, params.max_attempts, ATTEMPTS_PER_ROUND):
         n = min(ATTEMPTS_PER_ROUND, params.max_attempts - start)
-        ok, offsets = _first_fit(rng.random((len(todo), n, 4)), areas[todo, 2:] - areas[todo, :2], target_area[todo], params)
+        x, y, w, h, fits = _attempts(rng.random((len(todo), n, 4)), areas[todo, 2:] - areas[todo, :2], target_area[todo], params)
+        if tables is not None:
+            fits = _on_mask([tables[i] for i in todo], x, y, w, h, fits, params.mask_cover)
+        rows, first = np.arange(len(todo)), fits.argmax(axis=1)
+        ok = fits[rows, first]
         hit = todo[ok]
-        rects[hit] = offsets[ok] + areas[hit][:, [0, 1, 0, 1]]
+        x, y, w, h = (v[rows[ok], first[ok]].astype(np.int64) for v in (x, y, w, h))
+        rects[hit] = np.stack([x, y, x + w, y + h], axis=1) + areas[hit][:, [0, 1, 0, 1]]
         found[hit] = True
         todo = todo[~ok]
         if len(todo) == 0:
@@ -170,11 +237,24 @@ def _image_areas(rng: np.random.Generator, height: int, width: int, params: Eras
     return areas, np.full(count, height * width / count), np.full(count, IMAGE_LEVEL, np.int64)
 
 
-def _object_areas(rng: np.random.Generator, boxes: np.ndarray, labels: Any, image_size: Sequence[int], params: ErasingParams):
-    """Box areas: each box independently with its probability, if a whole pixel fits inside it."""
+def _object_areas(rng: np.random.Generator, boxes: np.ndarray, labels: Any, masks: Optional[list],
+                  image_size: Sequence[int], params: ErasingParams):
+    """Box areas: each box independently with its probability, if a whole pixel fits inside it.
+
+    Returns ``(interior, S, source, area_masks)``; ``area_masks`` is None unless S comes from masks.
+    """
     chosen = np.flatnonzero(rng.random(len(boxes)) < params.object_probabilities(labels, len(boxes)))
     interior, area, valid = box_interiors(boxes[chosen], image_size)
-    return interior[valid], area[valid], chosen[valid]
+    interior, area, chosen = interior[valid], area[valid], chosen[valid]
+    if masks is None or params.object_area != "mask":
+        return interior, area, chosen, None
+    crops = []
+    for k, (index, (x1, y1, x2, y2)) in enumerate(zip(chosen.tolist(), interior.tolist())):
+        mask = masks[index]
+        pixels = 0 if mask is None else int(mask.sum())
+        crops.append(mask[y1:y2, x1:x2] if pixels else None)  # no mask, or an empty one: the box
+        area[k] = pixels or area[k]
+    return interior, area, chosen, crops
 
 
 def sample_plan(
@@ -183,6 +263,7 @@ def sample_plan(
     params: ErasingParams,
     rng: RandomLike = None,
     labels: Optional[Sequence[Any]] = None,
+    masks: Optional[Any] = None,
 ) -> ErasePlan:
     """Draw the regions to erase in one image.
 
@@ -190,7 +271,7 @@ def sample_plan(
     ``params.count`` of them, each with ``1 / count`` of the area (as timm). Each box
     (ORE, I+ORE) independently gets one region inside it with probability
     ``params.object_p`` (per class when it is a mapping), its area a fraction
-    ``scale`` of the box's area.
+    ``scale`` of the box's area (of its mask's with ``object_area="mask"``).
 
     Args:
         image_size: ``(height, width)`` (extra trailing entries such as channels are ignored).
@@ -200,13 +281,16 @@ def sample_plan(
         params: validated arguments.
         rng: a numpy Generator, a seed, or None.
         labels: one label per box; needed only for a per-class ``object_p``.
+        masks: instance masks, one per box (``[N, H, W]``, or a list with None for a box
+            without one); used by ``object_area="mask"`` and ``erase_within="mask"``.
 
     Returns:
         The plan; empty (no warning) when nothing is erased.
 
     Raises:
         ValueError: boxes that are not ``[N, >=4]`` finite numbers; a per-class
-            ``object_p`` without one label per box.
+            ``object_p`` without one label per box; masks that are not one per box of
+            the image's size.
 
     Examples:
         >>> params = ErasingParams(mode="ore", object_p=1.0)
@@ -221,22 +305,35 @@ def sample_plan(
     height, width = int(image_size[0]), int(image_size[1])
     fill_seed, image_seed, object_seed = (int(s) for s in rng.integers(0, 2**63, size=3))
     boxes = None if boxes is None else check_boxes(boxes)
+    if masks is not None:
+        masks = check_masks(masks, 0 if boxes is None else len(boxes), (height, width))
     parts = []
     if params.uses_image:
         stream = np.random.default_rng(image_seed)
-        parts.append(_regions(stream, *_image_areas(stream, height, width, params), params))
+        parts.append(_regions(stream, *_image_areas(stream, height, width, params), None, params))
     if params.uses_objects and boxes is not None and len(boxes):
         stream = np.random.default_rng(object_seed)
-        parts.append(_regions(stream, *_object_areas(stream, boxes, labels, (height, width), params), params))
+        parts.append(_regions(stream, *_object_areas(stream, boxes, labels, masks, (height, width), params), params))
     if not any(len(source) for _, source in parts):
         return ErasePlan.empty((height, width), params.fill, fill_seed)
-    rects, sources = zip(*parts)
-    return ErasePlan(np.concatenate(rects), np.concatenate(sources), params.fill, fill_seed, (height, width))
+    rects, sources = (np.concatenate(column) for column in zip(*parts))
+    region_masks = _region_masks(rects, sources, masks) if params.erase_within == "mask" and masks is not None else None
+    return ErasePlan(rects, sources, params.fill, fill_seed, (height, width), region_masks)
 
 
-def _regions(stream: np.random.Generator, areas: np.ndarray, target: np.ndarray, source: np.ndarray, params: ErasingParams):
+def _regions(stream: np.random.Generator, areas: np.ndarray, target: np.ndarray, source: np.ndarray,
+             area_masks: Optional[list], params: ErasingParams):
     """The regions found in ``areas`` and their sources (areas without a fitting attempt are dropped)."""
     if len(areas) == 0:
         return np.zeros((0, 4), np.int64), source
-    rects, found = draw_regions(stream, areas, target, params)
+    rects, found = draw_regions(stream, areas, target, params, area_masks)
     return rects[found], source[found]
+
+
+def _region_masks(rects: np.ndarray, sources: np.ndarray, masks: list) -> tuple:
+    """Per region, the object's pixels inside it (None for image-level regions and boxes without a mask)."""
+    out = []
+    for (x1, y1, x2, y2), source in zip(rects.tolist(), sources.tolist()):
+        mask = masks[source] if source >= 0 else None
+        out.append(None if mask is None else mask[y1:y2, x1:x2])
+    return tuple(out)
