@@ -13,6 +13,7 @@ void/boundary band, which belongs to no instance.
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Any, Mapping, Sequence, Tuple, Union
 
@@ -100,4 +101,8 @@ def coco_instance_masks(coco: Any, annotations: Sequence[Mapping[str, Any]], siz
     """
     if not annotations:
         return np.zeros((0, *size_hw), np.uint8)
-    return np.stack([coco.annToMask(dict(a)) for a in annotations]).astype(np.uint8)
+    with warnings.catch_warnings():
+        # pycocotools 2.0.x under numpy 2 warns on every decode that its array wrapper
+        # lacks a copy keyword; the decoded mask is right, the warning is noise
+        warnings.filterwarnings("ignore", message="__array__ implementation", category=DeprecationWarning)
+        return np.stack([coco.annToMask(dict(a)) for a in annotations]).astype(np.uint8)
