@@ -97,6 +97,16 @@ def test_voc_filename_cannot_leave_the_image_folder(tmp_path):
         VOCDetection(voc, "test")
 
 
+def test_voc_repeated_split_id_is_a_problem(tmp_path):
+    # results name images: with "a" twice, its detections would all go to one copy
+    voc = make_voc(tmp_path, [("a", (9, 9), [("dog", 1, 1, 3, 3, 0)]), ("b", (9, 9), [])])
+    (voc / "ImageSets" / "Main" / "test.txt").write_text("a\nb\na\n")
+    with pytest.raises(VOCAnnotationError, match=r"test\.txt:3: image id 'a' repeats line 1"):
+        VOCDetection(voc, "test")
+    with pytest.warns(VOCAnnotationWarning, match="repeats"):
+        assert VOCDetection(voc, "test", strict=False).image_names == ["a", "b"]
+
+
 # -- image files ------------------------------------------------------------------------
 def _png_header_only(path, width, height):
     """A PNG whose header claims width x height, with no pixel data (a 'bomb')."""
@@ -183,6 +193,9 @@ BAD_COCO = [
     ("area NaN", lambda d: d["annotations"][0].update(area=float("nan")), "'area' is nan, expected a finite number"),
     ("category without name", lambda d: d["categories"][0].pop("name"), "categories[0] (id 3): 'name' missing"),
     ("annotation not an object", lambda d: d["annotations"].append([1, 2]), "annotations[2]: 'entry' is a list, expected an object"),
+    # per-class results are keyed by name: a repeated name would hide a class
+    ("repeated category name", lambda d: d["categories"].append({"id": 4, "name": "cat"}),
+     "categories[1] and categories[0] share the name 'cat'"),
 ]
 
 
@@ -223,6 +236,12 @@ def test_coco_file_name_cannot_leave_the_image_folder(tmp_path, name):
     ann.write_text(json.dumps(data))
     with pytest.raises(COCOFormatError, match=r"instances\.json: images\[0\] \(id 1\): 'file_name' "):
         COCODetection(image_dir, ann, train=False)
+
+
+def test_coco_json_nested_too_deeply_is_named(tmp_path):
+    (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(COCOFormatError, match=r"deep\.json: JSON nested too deeply"):
+        evaluate_coco_results(tmp_path / "deep.json", [])
 
 
 def test_coco_json_that_is_not_utf8_is_named(tmp_path):
@@ -309,6 +328,13 @@ def test_voc_evaluator_refuses_shapes_it_would_have_reshaped():
     with pytest.raises(ValueError, match="index 0: expected boxes"):
         ev.update({0: {"boxes": [0, 0, 5, 5], "scores": [1], "labels": [1]}})  # a flat box
     assert ev.predictions == {}  # nothing half-added
+
+
+def test_voc_ground_truth_targets_are_not_reshaped_either():
+    with pytest.raises(ValueError, match=r"ground truth 0: expected boxes \[K, 4\].*got boxes \(2, 6\)"):
+        VOCEvaluator([{"boxes": np.zeros((2, 6)), "labels": [1, 1, 1]}], classes=["a"])
+    with pytest.raises(ValueError, match=r"ground truth 0: 'difficult' has shape \(1,\), expected \(2,\)"):
+        VOCEvaluator([{"boxes": np.ones((2, 4)), "labels": [1, 1], "difficult": [True]}], classes=["a"])
 
 
 @pytest.mark.parametrize("make", [

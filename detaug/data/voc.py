@@ -20,7 +20,7 @@ detectron2 uses). :mod:`detaug.evaluation` inverts it exactly (``xmin = x1 + 1``
 The untouched XML values stay available through :meth:`VOCDetection.get_annotation`.
 
 Problems in the data (malformed or hostile XML, a value that is not a finite number, a
-split-list id or ``<filename>`` that leaves its folder, a missing or unreadable image, an
+split-list id that repeats or leaves its folder, a ``<filename>`` that leaves its folder, a missing or unreadable image, an
 image larger than Pillow's ``MAX_IMAGE_PIXELS``, an XML ``<size>`` that is not the
 image's, an object whose class is not in the class list, an empty box ``xmax < xmin``
 or ``ymax < ymin``, a box with no area left once clipped to the image) raise
@@ -236,7 +236,7 @@ class VOCDetection(torch.utils.data.Dataset):
         if not split_file.is_file():
             available = sorted(p.stem for p in split_file.parent.glob("*.txt"))[:20]
             raise FileNotFoundError(f"{split_file}: split file not found (available: {available})")
-        names = []
+        first_line: Dict[str, int] = {}
         for ln, line in enumerate(read_utf8(split_file, VOCAnnotationError).splitlines(), 1):
             if not line.strip():
                 continue
@@ -246,8 +246,11 @@ class VOCDetection(torch.utils.data.Dataset):
             except ValueError as e:
                 self._problem(f"{split_file}:{ln}: image id {e}")
                 continue
-            names.append(name)
-        return names
+            if name in first_line:  # result files name images: a repeated id would split its detections
+                self._problem(f"{split_file}:{ln}: image id {name!r} repeats line {first_line[name]}")
+                continue
+            first_line[name] = ln
+        return list(first_line)
 
     def _find_image(self, name: str, filename: Optional[str], xml_path: Path) -> Optional[Path]:
         img_dir = self.root / "JPEGImages"

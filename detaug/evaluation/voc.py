@@ -39,7 +39,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .predictions import PredictionStore
+from .predictions import PredictionStore, as_prediction
 
 __all__ = [
     "MATCH_RULES",
@@ -327,15 +327,19 @@ def _gt_from_annotation(ann: Mapping[str, Any], label_of: Mapping[str, int]) -> 
     }
 
 
-def _gt_from_target(t: Mapping[str, Any]) -> Dict[str, np.ndarray]:
-    def arr(x, dtype):
-        return np.asarray(x.detach().cpu().numpy() if hasattr(x, "detach") else x, dtype=dtype)
-
-    boxes = arr(t["boxes"], np.float64).reshape(-1, 4)
-    labels = arr(t["labels"], np.int64).reshape(-1)
+def _gt_from_target(t: Mapping[str, Any], i: int) -> Dict[str, np.ndarray]:
+    # the same checks as a prediction's, with every score 1
+    labels = t["labels"].detach().cpu().numpy() if hasattr(t["labels"], "detach") else np.asarray(t["labels"])
+    checked = as_prediction(
+        {"boxes": t["boxes"], "labels": t["labels"], "scores": np.ones(labels.shape)}, f"ground truth {i}: "
+    )
     diff = t.get("difficult")
-    diff = np.zeros(len(labels), bool) if diff is None else arr(diff, bool).reshape(-1)
-    return {"boxes": to_devkit_boxes(boxes), "labels": labels, "difficult": diff}
+    diff = np.zeros(len(labels), bool) if diff is None else np.asarray(
+        diff.detach().cpu().numpy() if hasattr(diff, "detach") else diff, dtype=bool
+    )
+    if diff.shape != checked["labels"].shape:
+        raise ValueError(f"ground truth {i}: 'difficult' has shape {diff.shape}, expected {checked['labels'].shape}")
+    return {"boxes": to_devkit_boxes(checked["boxes"]), "labels": checked["labels"], "difficult": diff}
 
 
 def ground_truth(source: Any, classes: Sequence[str]) -> List[Dict[str, np.ndarray]]:
@@ -350,7 +354,9 @@ def ground_truth(source: Any, classes: Sequence[str]) -> List[Dict[str, np.ndarr
         One dict of numpy arrays per image.
 
     Raises:
-        ValueError: If an item is neither an annotation nor a target.
+        ValueError: If an item is neither an annotation nor a target, or a target's
+            ``boxes`` / ``labels`` / ``difficult`` are not finite ``[G, 4]`` / ``[G]`` /
+            ``[G]`` (nothing is reshaped to fit).
     """
     label_of = {c: i + 1 for i, c in enumerate(classes)}
     if hasattr(source, "get_annotation"):
@@ -360,7 +366,7 @@ def ground_truth(source: Any, classes: Sequence[str]) -> List[Dict[str, np.ndarr
         if "objects" in item:
             out.append(_gt_from_annotation(item, label_of))
         elif "boxes" in item and "labels" in item:
-            out.append(_gt_from_target(item))
+            out.append(_gt_from_target(item, i))
         else:
             raise ValueError(
                 f"ground truth {i}: expected a VOC annotation (with 'objects') or a target "

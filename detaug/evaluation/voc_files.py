@@ -10,6 +10,7 @@ and when files are missing the message says which split's files the folder does 
 from __future__ import annotations
 
 import glob
+import math
 import os
 import warnings
 from pathlib import Path
@@ -153,7 +154,7 @@ def _parse_line(line: str, where: str) -> Tuple[str, List[float]]:
         values = [float(v) for v in parts[1:]]
     except ValueError:
         raise ResultsFileError(f"{where}: non-numeric value in {shorten(line)}") from None
-    if not all(np.isfinite(values)):
+    if not all(map(math.isfinite, values)):
         raise ResultsFileError(f"{where}: score and coordinates must be finite numbers, got {shorten(line)}")
     return parts[0], values
 
