@@ -248,6 +248,10 @@ def test_coco_json_that_is_not_utf8_is_named(tmp_path):
     (tmp_path / "i.json").write_bytes(b'{"images": [], "annotations": [], "categories": [{"name": "\xff"}]}')
     with pytest.raises(COCOFormatError, match=r"i\.json:1: not UTF-8 text \(byte 0xff"):
         evaluate_coco_results(tmp_path / "i.json", [])
+    (tmp_path / "good.json").write_text(json.dumps(_instances()))
+    (tmp_path / "r.json").write_bytes(b'[\n{"image_id": 1, "category_id": 3, "bbox": [1, 1, 5, 5], "score": 0.9\xe9}]')
+    with pytest.raises(COCOFormatError, match=r"r\.json:2: not UTF-8 text \(byte 0xe9"):
+        evaluate_coco_results(tmp_path / "good.json", tmp_path / "r.json")
 
 
 # -- result files and predictions --------------------------------------------------------

@@ -202,7 +202,7 @@ def main(args: argparse.Namespace) -> int:
     json_path = _json_target(args.json)
     try:
         result = _evaluate_voc(args) if args.format == "voc" else _evaluate_coco(args)
-    except FileNotFoundError as e:
+    except OSError as e:  # a missing or unreadable input file (the message names it)
         raise UsageError(str(e)) from None
     if json_path is not None:
         _write_json(json_path, result)
