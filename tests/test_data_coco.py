@@ -84,9 +84,10 @@ def test_errors_name_the_file(tmp_path, coco_files):
 # (description, change to the JSON, error fragment): checked in the constructor, not a
 # bare KeyError at __getitem__
 BAD_JSON = [
-    ("unknown category", lambda d: d["annotations"][1].update(category_id=7), "category ids not in 'categories': [7]"),
-    ("no width", lambda d: d["images"][0].pop("width"), "image id 10 has width=None"),
-    ("zero height", lambda d: d["images"][1].update(height=0), "image id 11 has height=0"),
+    ("unknown category", lambda d: d["annotations"][1].update(category_id=7),
+     "annotations[1] (id 2): 'category_id' is 7, expected the id of an entry of 'categories'"),
+    ("no width", lambda d: d["images"][0].pop("width"), "images[0] (id 10): 'width' missing, expected a positive number"),
+    ("zero height", lambda d: d["images"][1].update(height=0), "images[1] (id 11): 'height' is 0, expected a positive number"),
 ]
 
 

@@ -110,7 +110,7 @@ BAD = [
     ("missing image", None, "image not found", 1, None),
     ("non-numeric", "<annotation><size><width>9</width><height>9</height></size><object><name>dog</name>"
      "<bndbox><xmin>a</xmin><ymin>1</ymin><xmax>4</xmax><ymax>4</ymax></bndbox></object></annotation>",
-     "not a number", 1, None),
+     "<xmin>a</xmin>, expected a finite number", 1, None),
 ]
 
 

@@ -2,6 +2,11 @@
 
 Conventions:
 
+* The instances JSON is checked record by record before pycocotools indexes it
+  (:mod:`detaug.data.coco_json`: integer unique ids, existing image and category ids,
+  ``bbox`` of 4 finite numbers, ...); an ``images[k].file_name`` must stay inside
+  ``image_dir`` (no absolute path, no ``..``). Each problem is one
+  :class:`~detaug.data.errors.COCOFormatError` naming the file, the record and the field.
 * Category ids (arbitrary, e.g. COCO's 1..90 with gaps) map to contiguous labels
   ``1..num_classes`` in increasing category-id order (0 is background):
   :attr:`COCODetection.category_id_to_label` and its inverse
@@ -17,12 +22,13 @@ Conventions:
   must see them all.
 * ``target["image_id"]`` is the dataset index, like every detaug dataset; the COCO image
   id is ``dataset.image_ids[idx]``.
+* With ``masks=True``, ``target["masks"]`` holds one 0/1 mask per box from the
+  annotation's ``segmentation`` (polygons or RLE, rasterised by pycocotools'
+  ``annToMask``); every used annotation must then have a valid ``segmentation``.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 import warnings
 from pathlib import Path
@@ -30,41 +36,15 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 import torch
-from PIL import Image
 
+from .checks import inside_folder
+from .coco_json import check_segmentation, load_coco
+from .errors import COCOFormatError
+from .images import read_rgb
+from .masks import coco_instance_masks
 from .transforms import apply_transforms
 
 __all__ = ["COCODetection", "load_coco"]
-
-
-def load_coco(ann_file: Union[str, os.PathLike]):
-    """Load a COCO instances JSON with pycocotools, quietly.
-
-    Args:
-        ann_file: Path to the JSON file.
-
-    Returns:
-        A ``pycocotools.coco.COCO`` object.
-
-    Raises:
-        FileNotFoundError: If the file does not exist.
-        ValueError: If it is not valid JSON or lacks ``images``/``annotations``/
-            ``categories``.
-    """
-    from pycocotools.coco import COCO
-
-    ann_file = Path(ann_file)
-    if not ann_file.is_file():
-        raise FileNotFoundError(f"{ann_file}: COCO annotation file not found")
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            coco = COCO(str(ann_file))
-    except ValueError as e:  # json.JSONDecodeError is a ValueError
-        raise ValueError(f"{ann_file}: not a valid COCO JSON ({e})") from None
-    missing = [k for k in ("images", "annotations", "categories") if k not in coco.dataset]
-    if missing:
-        raise ValueError(f"{ann_file}: COCO JSON lacks {missing}")
-    return coco
 
 
 class COCODetection(torch.utils.data.Dataset):
@@ -77,6 +57,8 @@ class COCODetection(torch.utils.data.Dataset):
             :mod:`detaug.data.transforms`).
         train: Training mode: leave out crowd boxes and images without usable boxes.
             Default True.
+        masks: Also return ``target["masks"]`` (uint8 ``[N, H, W]``, aligned with the
+            boxes) from each annotation's ``segmentation``. Default False.
 
     Attributes:
         coco: The pycocotools ``COCO`` object.
@@ -89,9 +71,9 @@ class COCODetection(torch.utils.data.Dataset):
 
     Raises:
         FileNotFoundError: If ``image_dir`` or ``ann_file`` does not exist.
-        ValueError: If the JSON is invalid, an image has no positive ``width`` and
-            ``height`` or an annotation's ``category_id`` is not in ``categories`` (the
-            file is named).
+        COCOFormatError: (a ``ValueError``) If the JSON breaks a rule of
+            :mod:`detaug.data.coco_json`, a ``file_name`` leaves ``image_dir``, or (with
+            ``masks=True``) a used annotation has no valid ``segmentation``.
 
     Examples:
         >>> import tempfile
@@ -111,6 +93,8 @@ class COCODetection(torch.utils.data.Dataset):
         ann_file: Union[str, os.PathLike],
         transforms: Optional[Callable] = None,
         train: bool = True,
+        *,
+        masks: bool = False,
     ) -> None:
         self.image_dir = Path(image_dir)
         if not self.image_dir.is_dir():
@@ -119,28 +103,30 @@ class COCODetection(torch.utils.data.Dataset):
         self.coco = load_coco(ann_file)
         self.transforms = transforms
         self.train = bool(train)
+        self.masks = bool(masks)
         cat_ids = sorted(self.coco.getCatIds())
         self.category_id_to_label: Dict[int, int] = {c: i + 1 for i, c in enumerate(cat_ids)}
         self.label_to_category_id: Dict[int, int] = {i + 1: c for i, c in enumerate(cat_ids)}
         self.classes: List[str] = [self.coco.cats[c]["name"] for c in cat_ids]
-        self._check()
-
+        self._check_file_names()
         self.num_degenerate = 0
         example = None
         ids = []
         for image_id in sorted(self.coco.imgs):
             usable = 0
             for ann in self.coco.imgToAnns.get(image_id, []):
-                if ann.get("iscrowd", 0):
+                if ann["iscrowd"]:
                     continue
                 if self._xyxy(ann, image_id) is None:
                     self.num_degenerate += 1
-                    example = example or (ann.get("id"), image_id)
+                    example = example or (ann["id"], image_id)
                 else:
                     usable += 1
             if usable or not self.train:
                 ids.append(image_id)
         self.image_ids: List[int] = ids
+        if self.masks:
+            self._check_segmentations()
         if self.num_degenerate:
             warnings.warn(
                 f"{self.ann_file}: {self.num_degenerate} non-crowd boxes have no area after "
@@ -150,27 +136,19 @@ class COCODetection(torch.utils.data.Dataset):
                 stacklevel=2,
             )
 
-    def _check(self) -> None:
-        """Reject what would otherwise fail later as a bare KeyError in ``__getitem__``."""
-        for image_id, info in self.coco.imgs.items():
-            for key in ("width", "height"):
-                value = info.get(key)
-                if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-                    raise ValueError(
-                        f"{self.ann_file}: image id {image_id} has {key}={value!r}, expected a "
-                        "positive number"
-                    )
-        unknown = {}
-        for ann in self.coco.anns.values():
-            if ann.get("category_id") not in self.category_id_to_label:
-                unknown.setdefault(ann.get("category_id"), ann.get("id"))
-        if unknown:
-            cat, ann_id = next(iter(unknown.items()))
-            raise ValueError(
-                f"{self.ann_file}: annotations use category ids not in 'categories': "
-                f"{sorted(unknown, key=repr)[:5]} (e.g. annotation id {ann_id} has "
-                f"category_id={cat!r}; categories: {sorted(self.category_id_to_label)[:10]})"
-            )
+    def _check_file_names(self) -> None:
+        for k, info in enumerate(self.coco.dataset["images"]):
+            try:
+                inside_folder(self.image_dir, info.get("file_name"))
+            except ValueError as e:
+                raise COCOFormatError(f"{self.ann_file}: images[{k}] (id {info['id']}): 'file_name' {e}") from None
+
+    def _check_segmentations(self) -> None:
+        position = {id(a): k for k, a in enumerate(self.coco.dataset["annotations"])}
+        for idx in range(len(self.image_ids)):
+            image = self.coco.imgs[self.image_ids[idx]]
+            for ann, _ in self._target_annotations(idx):
+                check_segmentation(ann, image, str(self.ann_file), position[id(ann)])
 
     def _xyxy(self, ann: Dict[str, Any], image_id: int) -> Optional[List[float]]:
         info = self.coco.imgs[image_id]
@@ -180,6 +158,18 @@ class COCODetection(torch.utils.data.Dataset):
         if not (x2 > x1 and y2 > y1):
             return None
         return [x1, y1, x2, y2]
+
+    def _target_annotations(self, idx: int) -> List[Tuple[Dict[str, Any], List[float]]]:
+        """The annotations of item ``idx`` that become target boxes, with their boxes."""
+        image_id = self.image_ids[idx]
+        used = []
+        for ann in self.coco.imgToAnns.get(image_id, []):
+            if ann["iscrowd"] and self.train:
+                continue
+            box = self._xyxy(ann, image_id)
+            if box is not None:
+                used.append((ann, box))
+        return used
 
     def __len__(self) -> int:
         return len(self.image_ids)
@@ -203,45 +193,52 @@ class COCODetection(torch.utils.data.Dataset):
             idx: Dataset index.
 
         Returns:
-            The target dict (see :meth:`__getitem__`).
+            The target dict (see :meth:`__getitem__`), without ``masks``.
         """
-        image_id = self.image_ids[idx]
-        boxes, labels, areas, crowd = [], [], [], []
-        for ann in self.coco.imgToAnns.get(image_id, []):
-            is_crowd = int(bool(ann.get("iscrowd", 0)))
-            if is_crowd and self.train:
-                continue
-            box = self._xyxy(ann, image_id)
-            if box is None:
-                continue
-            boxes.append(box)
-            labels.append(self.category_id_to_label[ann["category_id"]])
-            areas.append(float(ann.get("area", (box[2] - box[0]) * (box[3] - box[1]))))
-            crowd.append(is_crowd)
-        n = len(boxes)
+        used = self._target_annotations(idx)
+        n = len(used)
         return {
-            "boxes": torch.as_tensor(np.array(boxes, np.float32).reshape(n, 4)),
-            "labels": torch.as_tensor(labels, dtype=torch.int64),
+            "boxes": torch.as_tensor(np.array([b for _, b in used], np.float32).reshape(n, 4)),
+            "labels": torch.as_tensor([self.category_id_to_label[a["category_id"]] for a, _ in used], dtype=torch.int64),
             "image_id": idx,
-            "area": torch.as_tensor(areas, dtype=torch.float32),
-            "iscrowd": torch.as_tensor(crowd, dtype=torch.int64),
+            "area": torch.as_tensor([float(a["area"]) for a, _ in used], dtype=torch.float32),
+            "iscrowd": torch.as_tensor([int(a["iscrowd"]) for a, _ in used], dtype=torch.int64),
             "difficult": torch.zeros((n,), dtype=torch.bool),
         }
 
+    def load_masks(self, idx: int) -> np.ndarray:
+        """Instance masks of item ``idx`` from ``segmentation``, aligned with :meth:`get_target`.
+
+        Args:
+            idx: Dataset index.
+
+        Returns:
+            uint8 ``[N, H, W]`` of 0/1 (H, W from the JSON).
+        """
+        anns = [a for a, _ in self._target_annotations(idx)]
+        return coco_instance_masks(self.coco, anns, self.get_image_size(idx))
+
     def load_image(self, idx: int) -> np.ndarray:
-        """Decode item ``idx`` as an HWC uint8 RGB array.
+        """Decode item ``idx`` as an HWC uint8 RGB array (rules: :mod:`detaug.data.images`).
 
         Raises:
             FileNotFoundError: If the image file is missing (the path is named).
+            ImageFileError: If it cannot be decoded.
+            COCOFormatError: If its size is not the JSON's ``width`` x ``height``.
         """
         info = self.coco.imgs[self.image_ids[idx]]
-        path = self.image_dir / info["file_name"]
+        path = inside_folder(self.image_dir, info["file_name"])
         if not path.is_file():
             raise FileNotFoundError(
                 f"{path}: image of COCO image id {info['id']} not found ({self.ann_file})"
             )
-        with Image.open(path) as im:
-            return np.asarray(im.convert("RGB"))
+        image = read_rgb(path)
+        if image.shape[:2] != self.get_image_size(idx):
+            raise COCOFormatError(
+                f"{self.ann_file}: image id {info['id']} has width {info['width']} and height "
+                f"{info['height']}, but {path} is {image.shape[1]}x{image.shape[0]}"
+            )
+        return image
 
     def __getitem__(self, idx: int) -> Tuple[torch.Tensor, Dict[str, Any]]:
         """Return ``(image, target)`` for index ``idx``.
@@ -253,14 +250,19 @@ class COCODetection(torch.utils.data.Dataset):
             ``image`` float32 CHW in [0, 1]; ``target`` with ``boxes`` (float32 [N, 4]
             xyxy), ``labels`` (int64, contiguous), ``image_id`` (``idx``), ``area`` (the
             annotation's area; box area after a transform), ``iscrowd``, ``difficult``
-            (all False), plus whatever the transform adds.
+            (all False), ``masks`` (uint8 [N, H, W], with ``masks=True``), plus whatever
+            the transform adds.
         """
         if idx < 0:
             idx += len(self)
-        return apply_transforms(self.transforms, self.load_image(idx), self.get_target(idx))
+        target = self.get_target(idx)
+        if self.masks:
+            target["masks"] = torch.from_numpy(self.load_masks(idx))
+        return apply_transforms(self.transforms, self.load_image(idx), target)
 
     def __repr__(self) -> str:
         extra = "" if self.train else ", train=False"
+        extra += ", masks=True" if self.masks else ""
         if self.transforms is not None:
             extra += f", transforms={self.transforms!r}"
         return (

@@ -23,6 +23,14 @@ If it did not and a field has the wrong length, a field that was constant (all `
 ``difficult``, all-zero ``iscrowd``: the usual training case) is refilled with that
 constant; otherwise a ``ValueError`` explains the fix. Nothing is silently misaligned.
 
+Instance masks (``target["masks"]``, uint8 ``[N, H, W]``, one per box, when the dataset
+was built with ``masks=True``) go through the same transform as the image: on the
+albumentations path as its ``masks`` target (a list of HxW arrays), gathered with the
+surviving rows like ``labels``; on the torchvision path as a ``tv_tensors.Mask``, which
+``SanitizeBoundingBoxes`` filters with the boxes. Either way they come back as a plain
+uint8 tensor of the output image's size, aligned with the boxes, or a ``ValueError``
+says why they cannot be.
+
 Extra outputs are kept: ``applied_transforms`` of an albumentations ``Compose(...,
 save_applied_params=True)`` goes to ``target["applied_transforms"]``, and any extra key a
 torchvision-v2 transform adds to the target (e.g. ``erasing_plan``) is kept as is.
@@ -104,6 +112,17 @@ def _box_area(boxes: torch.Tensor) -> torch.Tensor:
     return ((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])).to(torch.float32)
 
 
+def _mask_array(masks: Any, n: int, size_hw: Tuple[int, int]) -> np.ndarray:
+    """``target["masks"]`` as uint8 ``[n, H, W]`` for the image's size, or a ValueError."""
+    arr = np.asarray(masks.numpy() if isinstance(masks, torch.Tensor) else masks)
+    if arr.shape != (n, *size_hw):
+        raise ValueError(
+            f"target['masks'] has shape {tuple(arr.shape)}, expected [{n}, {size_hw[0]}, "
+            f"{size_hw[1]}]: one mask of the image's size per box"
+        )
+    return arr.astype(np.uint8, copy=False)
+
+
 def _albumentations_fields(transform: Any) -> Tuple[str, ...]:
     processors = getattr(transform, "processors", None) or {}
     proc = processors.get("bboxes")
@@ -140,6 +159,8 @@ def _apply_albumentations(transform, image_np, target):
     n = boxes.shape[0]
     bboxes = np.concatenate([boxes, np.arange(n, dtype=np.float32)[:, None]], axis=1)
     kwargs = {f: target[f].numpy() for f in fields}
+    if "masks" in target:
+        kwargs["masks"] = list(_mask_array(target["masks"], n, image_np.shape[:2]))
     out = transform(image=image_np, bboxes=bboxes, **kwargs)
     new = np.asarray(out["bboxes"], dtype=np.float32).reshape(-1, bboxes.shape[1])
     keep = torch.as_tensor(np.rint(new[:, 4]).astype(np.int64))
@@ -147,6 +168,10 @@ def _apply_albumentations(transform, image_np, target):
     result["boxes"] = torch.as_tensor(new[:, :4].copy(), dtype=torch.float32)
     for key in _PER_BOX:
         result[key] = target[key][keep]
+    if "masks" in target:
+        h, w = np.asarray(out["image"]).shape[:2]
+        masks = np.zeros((n, h, w), np.uint8) if n == 0 else np.stack(out["masks"]).astype(np.uint8)
+        result["masks"] = torch.from_numpy(masks)[keep]
     result["area"] = _box_area(result["boxes"])
     if "applied_transforms" in out:
         result["applied_transforms"] = out["applied_transforms"]
@@ -162,11 +187,20 @@ def _apply_torchvision(transform, image_np, target):
     tv_target["boxes"] = tv_tensors.BoundingBoxes(
         target["boxes"], format="XYXY", canvas_size=(h, w)
     )
+    if "masks" in target:
+        tv_target["masks"] = tv_tensors.Mask(torch.from_numpy(_mask_array(target["masks"], len(target["boxes"]), (h, w))))
     out_image, out = transform(image, tv_target)
     result = dict(out)
     boxes = torch.as_tensor(out["boxes"]).as_subclass(torch.Tensor).to(torch.float32)
     result["boxes"] = boxes.reshape(-1, 4)
     n = result["boxes"].shape[0]
+    if "masks" in target:
+        result["masks"] = torch.as_tensor(out["masks"]).as_subclass(torch.Tensor).to(torch.uint8)
+        if result["masks"].shape[0] != n:
+            raise ValueError(
+                f"the torchvision transform left {n} boxes but {result['masks'].shape[0]} masks; "
+                "filter masks with the boxes (v2.SanitizeBoundingBoxes does it for a tv_tensors.Mask)"
+            )
     for key in _PER_BOX:
         value = torch.as_tensor(out[key]).as_subclass(torch.Tensor)
         if value.shape[0] != n:

@@ -6,6 +6,7 @@ Layout (the devkit's)::
         Annotations/<image_id>.xml
         JPEGImages/<image_id>.jpg
         ImageSets/Main/<split>.txt      # one image id per line
+        SegmentationObject/<image_id>.png   # optional instance masks (masks=True)
 
 Coordinate convention. The XML stores 1-based, inclusive pixel indices: a box covering the
 whole image is ``xmin=1, xmax=W``. Targets use 0-based continuous coordinates, so pixel
@@ -18,13 +19,17 @@ detectron2 uses). :mod:`detaug.evaluation` inverts it exactly (``xmin = x1 + 1``
 ``xmax = x2``), so a prediction equal to a target box has IoU 1 under the devkit rules.
 The untouched XML values stay available through :meth:`VOCDetection.get_annotation`.
 
-Problems in the data (malformed or hostile XML, a missing or unreadable image, an XML
-``<size>`` that is not the image's, an object whose class is not in the class list, an
-empty box ``xmax < xmin`` or ``ymax < ymin``, a box with no area left once clipped to the
-image) raise :class:`VOCAnnotationError` naming the file when ``strict=True`` (the
-default); with
+Problems in the data (malformed or hostile XML, a value that is not a finite number, a
+split-list id that repeats or leaves its folder, a ``<filename>`` that leaves its folder, a missing or unreadable image, an
+image larger than Pillow's ``MAX_IMAGE_PIXELS``, an XML ``<size>`` that is not the
+image's, an object whose class is not in the class list, an empty box ``xmax < xmin``
+or ``ymax < ymin``, a box with no area left once clipped to the image) raise
+:class:`VOCAnnotationError` naming the file when ``strict=True`` (the default); with
 ``strict=False`` they emit a :class:`VOCAnnotationWarning` naming the file, the object or
-image is left out, and the message is kept in :attr:`VOCDetection.problems`.
+image is left out, and the message is kept in :attr:`VOCDetection.problems`. Problems
+only decoding can find (a truncated image, a bad mask PNG) raise
+:class:`~detaug.data.errors.ImageFileError` naming the file when the item is read; image
+decoding follows :mod:`detaug.data.images` (16-bit grayscale is scaled, not clipped).
 """
 
 from __future__ import annotations
@@ -35,13 +40,16 @@ import sys
 import warnings
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
-from xml.etree.ElementTree import ParseError
 
 import numpy as np
 import torch
-from PIL import Image
 
+from .checks import inside_folder, read_utf8
+from .errors import ImageFileError, VOCAnnotationError, VOCAnnotationWarning
+from .images import image_size, read_rgb
+from .masks import read_voc_instance_masks
 from .transforms import apply_transforms
+from .voc_xml import parse_voc_xml
 
 __all__ = [
     "VOC_CLASSES",
@@ -60,14 +68,6 @@ VOC_CLASSES: Tuple[str, ...] = (
 )  # fmt: skip
 
 _IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".JPG", ".JPEG", ".PNG")
-
-
-class VOCAnnotationError(ValueError):
-    """A VOC annotation problem (the message starts with the offending file)."""
-
-
-class VOCAnnotationWarning(UserWarning):
-    """Warning for a VOC annotation problem when the dataset is not strict."""
 
 
 def voc_year(root: Union[str, os.PathLike]) -> Optional[int]:
@@ -98,116 +98,21 @@ def _caller_stacklevel() -> int:
     return level
 
 
-def _text(node, tag: str, path: Path, required: bool = True) -> Optional[str]:
-    child = node.find(tag)
-    if child is None or child.text is None or not child.text.strip():
-        if required:
-            raise VOCAnnotationError(f"{path}: missing <{tag}>")
-        return None
-    return child.text.strip()
-
-
-def _number(node, tag: str, path: Path) -> float:
-    text = _text(node, tag, path)
-    try:
-        value = float(text)
-    except ValueError:
-        raise VOCAnnotationError(f"{path}: <{tag}> is not a number: {text!r}") from None
-    if not np.isfinite(value):
-        raise VOCAnnotationError(f"{path}: <{tag}> is not finite: {text!r}")
-    return value
-
-
-def _flag(node, tag: str, path: Path, what: str) -> bool:
-    child = node.find(tag)
-    if child is None or child.text is None or not child.text.strip():
-        return False
-    text = child.text.strip()
-    try:
-        return bool(int(float(text)))
-    except ValueError:  # e.g. "yes": guessing could turn a difficult object into a normal one
-        raise VOCAnnotationError(
-            f"{path}: {what} has <{tag}>{text}</{tag}>, expected a number (0 or 1)"
-        ) from None
-
-
-def parse_voc_xml(path: Union[str, os.PathLike]) -> Dict[str, Any]:
-    """Parse one VOC annotation file with a hardened XML parser (defusedxml).
-
-    Coordinates are returned exactly as written (1-based, inclusive); nothing is
-    filtered here: class and box checks are the dataset's job.
-
-    Args:
-        path: The ``.xml`` file.
-
-    Returns:
-        A dict with ``filename`` (str or None), ``width`` and ``height`` (int or None when
-        ``<size>`` is absent), ``xml_path`` and ``objects``: a list of dicts with
-        ``name``, ``bbox`` (``(xmin, ymin, xmax, ymax)`` floats as in the file),
-        ``difficult``, ``truncated`` (bools) and any other simple child values
-        (e.g. ``pose``, ``occlusion_level``) as strings under ``extra``.
-
-    Raises:
-        VOCAnnotationError: If the file is malformed, forbidden by defusedxml (entities,
-            external references), misses ``<name>``/``<bndbox>`` values or has a
-            non-numeric ``<difficult>``/``<truncated>`` (e.g. ``yes``).
-        FileNotFoundError: If the file does not exist.
-
-    Examples:
-        >>> import tempfile, pathlib
-        >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.xml"
-        >>> _ = p.write_text("<annotation><size><width>5</width><height>4</height></size>"
-        ...     "<object><name>dog</name><difficult>1</difficult><bndbox><xmin>1</xmin>"
-        ...     "<ymin>2</ymin><xmax>5</xmax><ymax>4</ymax></bndbox></object></annotation>")
-        >>> ann = parse_voc_xml(p)
-        >>> ann["width"], ann["objects"][0]["bbox"], ann["objects"][0]["difficult"]
-        (5, (1.0, 2.0, 5.0, 4.0), True)
-    """
-    import defusedxml.ElementTree as ET
-    from defusedxml import DefusedXmlException
-
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: annotation file not found")
-    try:
-        root = ET.parse(str(path)).getroot()
-    except ParseError as e:
-        raise VOCAnnotationError(f"{path}: malformed XML ({e})") from None
-    except DefusedXmlException as e:
-        raise VOCAnnotationError(f"{path}: XML rejected by the hardened parser ({e!r})") from None
-    size = root.find("size")
-    width = height = None
-    if size is not None and size.find("width") is not None:
-        width = int(_number(size, "width", path))
-        height = int(_number(size, "height", path))
-    objects = []
-    for k, obj in enumerate(root.findall("object")):
-        name = _text(obj, "name", path)
-        box = obj.find("bndbox")
-        if box is None:
-            raise VOCAnnotationError(f"{path}: object {k} ({name}) has no <bndbox>")
-        bbox = tuple(_number(box, t, path) for t in ("xmin", "ymin", "xmax", "ymax"))
-        extra = {
-            c.tag: c.text.strip()
-            for c in obj
-            if len(c) == 0 and c.text and c.tag not in ("name", "difficult", "truncated")
-        }
-        objects.append(
-            {
-                "name": name,
-                "bbox": bbox,
-                "difficult": _flag(obj, "difficult", path, f"object {k} ({name})"),
-                "truncated": _flag(obj, "truncated", path, f"object {k} ({name})"),
-                "extra": extra,
-            }
+def _box_problem(obj: Dict[str, Any], k: int, w: float, h: float) -> Optional[str]:
+    """Why object ``k`` cannot be a training box (None if it can)."""
+    xmin, ymin, xmax, ymax = obj["bbox"]
+    coords = f"xmin={xmin:g} ymin={ymin:g} xmax={xmax:g} ymax={ymax:g}"
+    if xmax < xmin or ymax < ymin:
+        return f"object {k} ({obj['name']}) has an empty box {coords}"
+    # the training box is clipped to the image (get_target): it must keep an area
+    x1, x2 = min(max(xmin - 1.0, 0.0), w), min(max(xmax, 0.0), w)
+    y1, y2 = min(max(ymin - 1.0, 0.0), h), min(max(ymax, 0.0), h)
+    if x2 <= x1 or y2 <= y1:
+        return (
+            f"object {k} ({obj['name']}) lies outside the {w:g}x{h:g} image ({coords}): no "
+            "area left after clipping"
         )
-    return {
-        "filename": _text(root, "filename", path, required=False),
-        "width": width,
-        "height": height,
-        "objects": objects,
-        "xml_path": str(path),
-    }
+    return None
 
 
 class VOCDetection(torch.utils.data.Dataset):
@@ -224,7 +129,7 @@ class VOCDetection(torch.utils.data.Dataset):
         classes: Class names without background; label = index + 1. Defaults to the 20
             :data:`VOC_CLASSES`.
         transforms: Optional albumentations pipeline or torchvision-v2 callable applied
-            to image and boxes together (see :mod:`detaug.data.transforms`).
+            to image, boxes and masks together (see :mod:`detaug.data.transforms`).
         keep_difficult: Keep objects flagged ``difficult`` in the targets (flagged in
             ``target["difficult"]``). Default False, as the reference Faster R-CNN code
             trains; the evaluator always sees them through :meth:`get_annotation`.
@@ -238,6 +143,11 @@ class VOCDetection(torch.utils.data.Dataset):
             without a problem (counted in :attr:`ignored_objects`), to train or evaluate
             on a subset of the classes; every other check still follows ``strict``.
             Default False: such an object is a problem.
+        masks: Also return instance masks, ``target["masks"]`` (uint8 ``[N, H, W]`` of
+            0/1, aligned with ``target["boxes"]``), read from
+            ``SegmentationObject/<image id>.png`` (see :mod:`detaug.data.masks`; void
+            pixels belong to no mask). An image without that PNG gets no ``"masks"``
+            key. Default False (nothing is read).
 
     Attributes:
         classes: The class names (without background).
@@ -280,6 +190,7 @@ class VOCDetection(torch.utils.data.Dataset):
         check_images: bool = True,
         *,
         ignore_other_classes: bool = False,
+        masks: bool = False,
     ) -> None:
         self.root = Path(root)
         self.split = split
@@ -293,30 +204,16 @@ class VOCDetection(torch.utils.data.Dataset):
         self.keep_difficult = bool(keep_difficult)
         self.strict = bool(strict)
         self.ignore_other_classes = bool(ignore_other_classes)
+        self.masks = bool(masks)
         self.ignored_objects: Dict[str, int] = {}
         self.year = voc_year(self.root)
         self.use_07_metric = self.year is not None and self.year < 2010
         self.problems: List[str] = []
-
-        if not self.root.is_dir():
-            raise FileNotFoundError(f"{self.root}: VOC root folder not found")
-        ann_dir = self.root / "Annotations"
-        if not ann_dir.is_dir():
-            raise FileNotFoundError(f"{ann_dir}: Annotations folder not found")
-        split_file = self.root / "ImageSets" / "Main" / f"{split}.txt"
-        if not split_file.is_file():
-            available = sorted(p.stem for p in split_file.parent.glob("*.txt"))[:20]
-            raise FileNotFoundError(
-                f"{split_file}: split file not found (available: {available})"
-            )
-        names = [ln.split()[0] for ln in split_file.read_text().splitlines() if ln.strip()]
-
         self.image_names: List[str] = []
         self.dropped_images: List[str] = []
         self._annotations: List[Dict[str, Any]] = []
-        self._image_paths: List[Optional[Path]] = []
-        for name in names:
-            ann = self._load_one(name, ann_dir, check_images)
+        for name in self._split_names(split):
+            ann = self._load_one(name, check_images)
             if ann is None:
                 self.dropped_images.append(name)
             else:
@@ -330,61 +227,86 @@ class VOCDetection(torch.utils.data.Dataset):
         self.problems.append(message)
         warnings.warn(message, VOCAnnotationWarning, stacklevel=_caller_stacklevel())
 
-    def _find_image(self, name: str, filename: Optional[str]) -> Optional[Path]:
-        img_dir = self.root / "JPEGImages"
-        candidates = [img_dir / f"{name}.jpg"]
-        if filename:
-            candidates.append(img_dir / filename)
-        candidates += [img_dir / f"{name}{ext}" for ext in _IMAGE_EXTS]
-        for c in candidates:
-            if c.is_file():
-                return c
-        return None
+    def _split_names(self, split: str) -> List[str]:
+        if not self.root.is_dir():
+            raise FileNotFoundError(f"{self.root}: VOC root folder not found")
+        if not (self.root / "Annotations").is_dir():
+            raise FileNotFoundError(f"{self.root / 'Annotations'}: Annotations folder not found")
+        split_file = self.root / "ImageSets" / "Main" / f"{split}.txt"
+        if not split_file.is_file():
+            available = sorted(p.stem for p in split_file.parent.glob("*.txt"))[:20]
+            raise FileNotFoundError(f"{split_file}: split file not found (available: {available})")
+        first_line: Dict[str, int] = {}
+        for ln, line in enumerate(read_utf8(split_file, VOCAnnotationError).splitlines(), 1):
+            if not line.strip():
+                continue
+            name = line.split()[0]
+            try:  # the id becomes Annotations/<id>.xml: it must not leave the folder
+                inside_folder(self.root / "Annotations", f"{name}.xml")
+            except ValueError as e:
+                self._problem(f"{split_file}:{ln}: image id {e}")
+                continue
+            if name in first_line:  # result files name images: a repeated id would split its detections
+                self._problem(f"{split_file}:{ln}: image id {name!r} repeats line {first_line[name]}")
+                continue
+            first_line[name] = ln
+        return list(first_line)
 
-    def _load_one(self, name: str, ann_dir: Path, check_images: bool):
-        xml_path = ann_dir / f"{name}.xml"
-        try:
-            ann = parse_voc_xml(xml_path)
-        except (VOCAnnotationError, FileNotFoundError) as e:
-            self._problem(str(e))
-            return None
-        image_path = self._find_image(name, ann["filename"])
+    def _find_image(self, name: str, filename: Optional[str], xml_path: Path) -> Optional[Path]:
+        img_dir = self.root / "JPEGImages"
+        if (img_dir / f"{name}.jpg").is_file():
+            return img_dir / f"{name}.jpg"
+        if filename:
+            try:
+                candidate = inside_folder(img_dir, filename)
+            except ValueError as e:
+                raise VOCAnnotationError(f"{xml_path}: <filename> {e}") from None
+            if candidate.is_file():
+                return candidate
+        return next((img_dir / f"{name}{ext}" for ext in _IMAGE_EXTS if (img_dir / f"{name}{ext}").is_file()), None)
+
+    def _image_and_size(self, name: str, ann: Dict[str, Any], check_images: bool) -> Optional[Path]:
+        """Find the image and settle ``ann``'s width/height; raise on a problem."""
+        xml_path = Path(ann["xml_path"])
+        image_path = self._find_image(name, ann["filename"], xml_path)
         if image_path is None and check_images:
-            self._problem(
+            raise VOCAnnotationError(
                 f"{xml_path}: image not found in {self.root / 'JPEGImages'} "
                 f"(tried {name}.jpg and <filename>)"
             )
-            return None
-        image_size = None
-        if image_path is not None and check_images:
-            try:
-                with Image.open(image_path) as im:  # reads the header, decodes no pixel
-                    image_size = im.size
-            except OSError as e:  # PIL.UnidentifiedImageError is an OSError
-                self._problem(f"{xml_path}: cannot read the image {image_path} ({e})")
-                return None
         size = (ann["width"], ann["height"])
-        if None in size or min(size) <= 0:
-            if image_path is None:
-                self._problem(
+        valid_size = None not in size and min(size) > 0
+        if image_path is None or (valid_size and not check_images):
+            if not valid_size:
+                raise VOCAnnotationError(
                     f"{xml_path}: no valid <size> (width={size[0]}, height={size[1]}) and no "
                     "image to read it from"
                 )
-                return None
-            if image_size is None:
-                with Image.open(image_path) as im:
-                    image_size = im.size
-            ann["width"], ann["height"] = image_size
-        elif image_size is not None and tuple(image_size) != size:
-            self._problem(
+            return image_path
+        try:
+            actual = image_size(image_path)  # reads the header, decodes no pixel
+        except ImageFileError as e:
+            raise VOCAnnotationError(f"{xml_path}: cannot read the image {image_path} ({e})") from None
+        if not valid_size:
+            ann["width"], ann["height"] = actual
+        elif tuple(actual) != size:
+            raise VOCAnnotationError(
                 f"{xml_path}: <size> says {size[0]}x{size[1]} but the image {image_path} is "
-                f"{image_size[0]}x{image_size[1]} (width x height)"
+                f"{actual[0]}x{actual[1]} (width x height)"
             )
+        return image_path
+
+    def _load_one(self, name: str, check_images: bool) -> Optional[Dict[str, Any]]:
+        xml_path = self.root / "Annotations" / f"{name}.xml"
+        try:
+            ann = parse_voc_xml(xml_path)
+            image_path = self._image_and_size(name, ann, check_images)
+        except (VOCAnnotationError, FileNotFoundError) as e:
+            self._problem(str(e))
             return None
         w, h = float(ann["width"]), float(ann["height"])
         kept = []
         for k, obj in enumerate(ann["objects"]):
-            xmin, ymin, xmax, ymax = obj["bbox"]
             if obj["name"] not in self._label:
                 if self.ignore_other_classes:
                     self.ignored_objects[obj["name"]] = self.ignored_objects.get(obj["name"], 0) + 1
@@ -394,24 +316,12 @@ class VOCDetection(torch.utils.data.Dataset):
                     f"list ({len(self.classes)} classes: {self.classes[:5]}...)"
                 )
                 continue
-            if xmax < xmin or ymax < ymin:
-                self._problem(
-                    f"{xml_path}: object {k} ({obj['name']}) has an empty box "
-                    f"xmin={xmin:g} ymin={ymin:g} xmax={xmax:g} ymax={ymax:g}"
-                )
-                continue
-            # the training box is clipped to the image (get_target): it must keep an area
-            x1, x2 = min(max(xmin - 1.0, 0.0), w), min(max(xmax, 0.0), w)
-            y1, y2 = min(max(ymin - 1.0, 0.0), h), min(max(ymax, 0.0), h)
-            if x2 <= x1 or y2 <= y1:
-                self._problem(
-                    f"{xml_path}: object {k} ({obj['name']}) lies outside the "
-                    f"{ann['width']}x{ann['height']} image "
-                    f"(xmin={xmin:g} ymin={ymin:g} xmax={xmax:g} ymax={ymax:g}): no area "
-                    "left after clipping"
-                )
+            problem = _box_problem(obj, k, w, h)
+            if problem:
+                self._problem(f"{xml_path}: {problem}")
                 continue
             kept.append(obj)
+        ann["num_objects_in_file"] = len(ann["objects"])
         ann["objects"] = kept
         ann["image_name"] = name
         ann["image_path"] = str(image_path) if image_path is not None else None
@@ -441,9 +351,12 @@ class VOCDetection(torch.utils.data.Dataset):
 
         Returns:
             A dict: ``image_name``, ``filename``, ``image_path``, ``xml_path``, ``width``,
-            ``height`` and ``objects`` (``name``, ``bbox`` as 1-based inclusive
+            ``height``, ``num_objects_in_file`` (objects in the XML, rejected ones
+            included) and ``objects`` (``name``, ``bbox`` as 1-based inclusive
             ``(xmin, ymin, xmax, ymax)`` exactly as in the XML, ``difficult``,
-            ``truncated``, ``extra``). Objects rejected in non-strict mode are absent.
+            ``truncated``, ``extra``, ``index``: the position in the XML). Objects
+            rejected in non-strict mode or left out by ``ignore_other_classes`` are
+            absent.
         """
         ann = self._annotations[idx]
         out = dict(ann)
@@ -464,17 +377,20 @@ class VOCDetection(torch.utils.data.Dataset):
         """
         return self._label[name]
 
+    def _target_objects(self, idx: int) -> List[Dict[str, Any]]:
+        return [o for o in self._annotations[idx]["objects"] if self.keep_difficult or not o["difficult"]]
+
     def get_target(self, idx: int) -> Dict[str, Any]:
-        """Return the target of image ``idx`` without loading the image.
+        """Return the target of image ``idx`` without loading the image (nor masks).
 
         Args:
             idx: Dataset index.
 
         Returns:
-            The untransformed target dict (see :meth:`__getitem__`).
+            The untransformed target dict (see :meth:`__getitem__`), without ``masks``.
         """
         ann = self._annotations[idx]
-        objs = [o for o in ann["objects"] if self.keep_difficult or not o["difficult"]]
+        objs = self._target_objects(idx)
         w, h = float(ann["width"]), float(ann["height"])
         if objs:
             b = np.array([o["bbox"] for o in objs], dtype=np.float64)
@@ -494,7 +410,7 @@ class VOCDetection(torch.utils.data.Dataset):
         }
 
     def load_image(self, idx: int) -> np.ndarray:
-        """Decode image ``idx`` as an HWC uint8 RGB array.
+        """Decode image ``idx`` as an HWC uint8 RGB array (rules: :mod:`detaug.data.images`).
 
         Args:
             idx: Dataset index.
@@ -504,13 +420,41 @@ class VOCDetection(torch.utils.data.Dataset):
 
         Raises:
             FileNotFoundError: If the image file is missing.
+            ImageFileError: If it cannot be decoded (truncated, too large, ...).
+            VOCAnnotationError: If its size is not the XML's ``<size>``.
         """
         ann = self._annotations[idx]
-        path = ann["image_path"] or self._find_image(ann["image_name"], ann["filename"])
+        path = ann["image_path"] or self._find_image(ann["image_name"], ann["filename"], Path(ann["xml_path"]))
         if path is None or not Path(path).is_file():
             raise FileNotFoundError(f"{ann['xml_path']}: image file not found")
-        with Image.open(path) as im:
-            return np.asarray(im.convert("RGB"))
+        image = read_rgb(path)
+        if image.shape[:2] != self.get_image_size(idx):
+            raise VOCAnnotationError(
+                f"{ann['xml_path']}: <size> says {ann['width']}x{ann['height']} but the image "
+                f"{path} is {image.shape[1]}x{image.shape[0]} (width x height)"
+            )
+        return image
+
+    def load_masks(self, idx: int) -> Optional[np.ndarray]:
+        """Instance masks of image ``idx``, aligned with :meth:`get_target`'s boxes.
+
+        Args:
+            idx: Dataset index.
+
+        Returns:
+            uint8 ``[N, H, W]`` of 0/1, or None when ``SegmentationObject/<id>.png`` does
+            not exist.
+
+        Raises:
+            ImageFileError: If the PNG is not a valid instance mask of this image (see
+                :func:`detaug.data.masks.read_voc_instance_masks`).
+        """
+        ann = self._annotations[idx]
+        png = self.root / "SegmentationObject" / f"{ann['image_name']}.png"
+        if not png.is_file():
+            return None
+        indices = [o["index"] for o in self._target_objects(idx)]
+        return read_voc_instance_masks(png, indices, ann["num_objects_in_file"], self.get_image_size(idx))
 
     def __getitem__(self, idx: int) -> Tuple[torch.Tensor, Dict[str, Any]]:
         """Return ``(image, target)`` for index ``idx``.
@@ -522,23 +466,28 @@ class VOCDetection(torch.utils.data.Dataset):
             ``image``: float32 CHW tensor in [0, 1]. ``target``: ``boxes`` float32 [N, 4]
             (xyxy, 0-based continuous pixels), ``labels`` int64 [N] (1..num_classes),
             ``image_id`` (``idx``), ``area`` float32 [N], ``iscrowd`` int64 [N] (zeros),
-            ``difficult`` bool [N] (all False unless ``keep_difficult``), plus whatever
+            ``difficult`` bool [N] (all False unless ``keep_difficult``), ``masks`` uint8
+            [N, H, W] (with ``masks=True``, when the image has a mask PNG), plus whatever
             the transform adds (``applied_transforms``, ``erasing_plan``, ...).
         """
         if idx < 0:
             idx += len(self)
-        return apply_transforms(self.transforms, self.load_image(idx), self.get_target(idx))
+        target = self.get_target(idx)
+        if self.masks:
+            masks = self.load_masks(idx)
+            if masks is not None:
+                target["masks"] = torch.from_numpy(masks)
+        return apply_transforms(self.transforms, self.load_image(idx), target)
 
     def __repr__(self) -> str:
         extra = []
         if self.classes != list(VOC_CLASSES):
             extra.append(f"classes={self.classes}")
-        if self.keep_difficult:
-            extra.append("keep_difficult=True")
+        for flag in ("keep_difficult", "ignore_other_classes", "masks"):
+            if getattr(self, flag):
+                extra.append(f"{flag}=True")
         if not self.strict:
             extra.append("strict=False")
-        if self.ignore_other_classes:
-            extra.append("ignore_other_classes=True")
         if self.transforms is not None:
             extra.append(f"transforms={self.transforms!r}")
         args = ", ".join([f"root='{self.root}'", f"split='{self.split}'"] + extra)
@@ -554,6 +503,7 @@ def build_voc(
     check_images: bool = True,
     *,
     ignore_other_classes: bool = False,
+    masks: bool = False,
 ):
     """Build a VOC dataset from one or several ``(root, split)`` pairs (e.g. 07+12).
 
@@ -566,6 +516,7 @@ def build_voc(
         strict: See :class:`VOCDetection`.
         check_images: See :class:`VOCDetection`.
         ignore_other_classes: See :class:`VOCDetection`.
+        masks: See :class:`VOCDetection`.
 
     Returns:
         The :class:`VOCDetection` itself for one pair, else a
@@ -603,6 +554,7 @@ def build_voc(
             strict=strict,
             check_images=check_images,
             ignore_other_classes=ignore_other_classes,
+            masks=masks,
         )
         for root, split in pairs
     ]

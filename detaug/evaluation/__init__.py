@@ -2,38 +2,58 @@
 
 Both evaluators take predictions keyed by dataset index, in the dataset's label space and
 0-based continuous xyxy pixels (what the models output), and handle each format's
-conventions themselves. Their state is a plain picklable dict so a distributed engine can
-gather it and compute on rank 0.
+conventions themselves. They share one prediction store
+(:class:`~detaug.evaluation.predictions.PredictionStore`): a plain picklable dict that a
+distributed engine gathers and merges on rank 0.
 
-Modules: :mod:`~detaug.evaluation.voc` (devkit AP, result files),
-:mod:`~detaug.evaluation.coco` (COCOeval, results JSON).
+Modules: :mod:`~detaug.evaluation.predictions` (checking and storing predictions),
+:mod:`~detaug.evaluation.voc` (devkit matching and AP, both IoU rules),
+:mod:`~detaug.evaluation.voc_files` (devkit result files),
+:mod:`~detaug.evaluation.coco` (COCOeval, results JSON),
+:mod:`~detaug.evaluation.report` (AP table, JSON-safe results).
 """
 
-from ._common import as_prediction, format_ap_table
-from .coco import COCOEvaluator, evaluate_coco_results, predictions_to_coco, write_coco_results
+from detaug.data.errors import COCOFormatError, ResultsFileError
+
+from .coco import (
+    COCOEvaluator,
+    check_results,
+    evaluate_coco_results,
+    predictions_to_coco,
+    write_coco_results,
+)
+from .predictions import PredictionStore, as_prediction, as_prediction_map
+from .report import format_ap_table, jsonable
 from .voc import (
+    MATCH_RULES,
     VOCEvaluator,
     evaluate_class,
     evaluate_predictions,
-    evaluate_voc_results,
-    read_voc_results,
     to_devkit_boxes,
     voc_ap,
     voc_iou,
-    write_voc_results,
 )
+from .voc_files import evaluate_voc_results, read_voc_results, result_files_in, write_voc_results
 
 __all__ = [
+    "MATCH_RULES",
     "COCOEvaluator",
+    "COCOFormatError",
+    "PredictionStore",
+    "ResultsFileError",
     "VOCEvaluator",
     "as_prediction",
+    "as_prediction_map",
+    "check_results",
     "evaluate_class",
     "evaluate_coco_results",
     "evaluate_predictions",
     "evaluate_voc_results",
     "format_ap_table",
+    "jsonable",
     "predictions_to_coco",
     "read_voc_results",
+    "result_files_in",
     "to_devkit_boxes",
     "voc_ap",
     "voc_iou",

@@ -4,7 +4,10 @@ Predictions (0-based continuous xyxy, dataset labels) are converted to the COCO 
 format: ``bbox = [x1, y1, x2 - x1, y2 - y1]`` (COCO boxes are continuous, no ``+ 1``),
 ``category_id = label_to_category_id[label]``, ``image_id`` the COCO image id of the index.
 The headline metric is AP@[.5:.95]; note that AP50 here is NOT the VOC metric (101-point
-interpolation, IoU ``>=`` 0.5, crowd regions, at most 100 detections per image).
+interpolation, a detection matches the best *unmatched* ground truth, crowd regions, at
+most 100 detections per image; both count IoU ``>=`` 0.5 as a match under the devkit
+rule). The instances JSON and a results file are checked record by record before
+pycocotools sees them (:mod:`detaug.data.coco_json`, :func:`check_results`).
 """
 
 from __future__ import annotations
@@ -18,17 +21,19 @@ import warnings
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
+from detaug.data.checks import is_finite_number, shorten
+from detaug.data.errors import COCOFormatError
 from detaug.io import atomic_write_text
 
-from ._common import as_prediction_map
+from .predictions import Predictions, PredictionStore, as_prediction_map
 
-__all__ = ["COCOEvaluator", "evaluate_coco_results", "predictions_to_coco", "write_coco_results"]
+__all__ = ["COCOEvaluator", "check_results", "evaluate_coco_results", "predictions_to_coco", "write_coco_results"]
 
 STAT_NAMES = ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl")
 
 
 def predictions_to_coco(
-    predictions: Union[Mapping[int, Mapping[str, Any]], Sequence[Mapping[str, Any]]],
+    predictions: Predictions,
     image_ids: Sequence[int],
     label_to_category_id: Mapping[int, int],
 ) -> List[Dict[str, Any]]:
@@ -43,7 +48,8 @@ def predictions_to_coco(
         A list of ``{"image_id", "category_id", "bbox": [x, y, w, h], "score"}``.
 
     Raises:
-        ValueError: If an index has no image id or a label has no category id.
+        ValueError: If an index has no image id, a label has no category id or a
+            prediction is malformed (see :func:`~detaug.evaluation.as_prediction`).
 
     Examples:
         >>> predictions_to_coco({0: {"boxes": [[1., 2., 4., 6.]], "scores": [0.5],
@@ -70,7 +76,7 @@ def predictions_to_coco(
 
 def write_coco_results(
     path: Union[str, os.PathLike],
-    predictions: Union[Mapping[int, Mapping[str, Any]], Sequence[Mapping[str, Any]]],
+    predictions: Predictions,
     image_ids: Sequence[int],
     label_to_category_id: Mapping[int, int],
 ) -> Path:
@@ -140,11 +146,13 @@ def _run_cocoeval(coco_gt, results: List[Dict[str, Any]], img_ids: Optional[Sequ
     return out
 
 
-class COCOEvaluator:
+class COCOEvaluator(PredictionStore):
     """Accumulate predictions and evaluate them with pycocotools' COCOeval (bbox).
 
-    The state is a plain picklable dict (``state_dict()``), merged across ranks with
-    :meth:`merge` before :meth:`compute` on rank 0.
+    The prediction store (``update``, ``reset``, ``state_dict``, ``merge``) is
+    :class:`~detaug.evaluation.predictions.PredictionStore`'s, shared with
+    :class:`~detaug.evaluation.VOCEvaluator`: merge the ranks' states before
+    :meth:`compute` on rank 0.
 
     Args:
         coco_gt: A ``pycocotools.coco.COCO`` object, or a ``COCODetection`` (then its
@@ -192,44 +200,21 @@ class COCOEvaluator:
             label_to_category_id = {i + 1: c for i, c in enumerate(sorted(coco_gt.getCatIds()))}
         self.label_to_category_id = dict(label_to_category_id)
         self.image_ids = list(sorted(coco_gt.getImgIds()) if image_ids is None else image_ids)
-        self.state: Dict[str, Any] = {"predictions": {}}
+        super().__init__(len(self.image_ids))
 
     def __repr__(self) -> str:
         return (
             f"COCOEvaluator({len(self.image_ids)} images, {len(self.label_to_category_id)} classes) "
-            f"[{len(self.state['predictions'])} predicted]"
+            f"[{len(self.predictions)} predicted]"
         )
 
-    def reset(self) -> None:
-        """Forget all predictions."""
-        self.state = {"predictions": {}}
-
-    def update(self, predictions: Union[Mapping[int, Mapping[str, Any]], Sequence[Mapping[str, Any]]]) -> None:
-        """Add predictions ``{dataset index: {"boxes", "scores", "labels"}}``.
-
-        Args:
-            predictions: Mapping or list in index order; an index given again replaces
-                its predictions.
-
-        Raises:
-            ValueError: If an index is outside ``image_ids``.
-        """
-        preds = as_prediction_map(predictions)
-        bad = [k for k in preds if not 0 <= k < len(self.image_ids)]
-        if bad:
-            raise ValueError(f"prediction indices {bad[:5]} are outside [0, {len(self.image_ids)})")
-        self.state["predictions"].update(preds)
-
-    def state_dict(self) -> Dict[str, Any]:
-        """Return the state (plain dict of numpy arrays, picklable)."""
-        return {"predictions": dict(self.state["predictions"])}
-
-    def merge(self, states: Union[Mapping[str, Any], Sequence[Mapping[str, Any]]]) -> None:
-        """Merge one state or a list of states gathered from other ranks."""
-        if isinstance(states, Mapping):
-            states = [states]
-        for s in states:
-            self.update(s["predictions"])
+    def _check_prediction(self, index: int, pred: Dict[str, Any]) -> None:
+        unknown = [int(x) for x in pred["labels"] if int(x) not in self.label_to_category_id]
+        if unknown:
+            raise ValueError(
+                f"label {unknown[0]} of index {index} has no category id (labels: "
+                f"{sorted(self.label_to_category_id)[:10]})"
+            )
 
     def compute(self, seen_only: bool = False) -> Dict[str, Any]:
         """Run COCOeval.
@@ -244,10 +229,64 @@ class COCOEvaluator:
             no ground truth for an area range, as COCOeval reports it, also without any
             detection; per-class AP nan for a class without ground truth).
         """
-        preds = self.state["predictions"]
+        preds = self.predictions
         results = predictions_to_coco(preds, self.image_ids, self.label_to_category_id)
         img_ids = [self.image_ids[k] for k in sorted(preds)] if seen_only else self.image_ids
         return _run_cocoeval(self.coco_gt, results, img_ids)
+
+
+def _check_result(k: int, r: Any, where: str) -> None:
+    record = f"{where}: results[{k}]"
+    if not isinstance(r, dict):
+        raise COCOFormatError(f"{record} is {shorten(r, 60)}, expected an object {{image_id, category_id, bbox, score}}")
+    for field in ("image_id", "category_id"):
+        value = r.get(field)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise COCOFormatError(f"{record}: {field!r} is {shorten(value, 60)}, expected an integer id")
+    box = r.get("bbox")
+    if not (isinstance(box, list) and len(box) == 4 and all(is_finite_number(v) for v in box)) or min(box[2:]) < 0:
+        raise COCOFormatError(
+            f"{record}: 'bbox' is {shorten(box, 60)}, expected [x, y, width, height]: 4 finite "
+            "numbers, width and height >= 0"
+        )
+    if not is_finite_number(r.get("score")):
+        raise COCOFormatError(f"{record}: 'score' is {shorten(r.get('score'), 60)}, expected a finite number")
+
+
+def check_results(results: Any, where: str, coco_gt: Any) -> List[Dict[str, Any]]:
+    """Check a COCO results list against the ground truth before COCOeval sees it.
+
+    Args:
+        results: The parsed results.
+        where: The file (or ``"results"``) named in messages.
+        coco_gt: The ground-truth ``COCO`` object.
+
+    Returns:
+        ``results``, unchanged.
+
+    Raises:
+        COCOFormatError: (a ``ValueError``) If it is not a list of ``{image_id (int),
+            category_id (int), bbox (4 finite numbers, width and height >= 0), score
+            (finite)}`` or names an image or category id not in the annotations
+            (COCOeval would ignore those silently).
+    """
+    if not isinstance(results, list):
+        raise COCOFormatError(
+            f"{where}: expected a list of {{image_id, category_id, bbox, score}} objects, got "
+            f"{type(results).__name__}"
+        )
+    for k, r in enumerate(results):
+        _check_result(k, r, where)
+    unknown = {r["image_id"] for r in results} - set(coco_gt.getImgIds())
+    if unknown:
+        raise COCOFormatError(f"{where}: image ids not in the annotations: {sorted(unknown)[:5]}")
+    unknown = {r["category_id"] for r in results} - set(coco_gt.getCatIds())
+    if unknown:
+        raise COCOFormatError(
+            f"{where}: category ids not in the annotations: {sorted(unknown)[:5]} "
+            f"(categories: {sorted(coco_gt.getCatIds())[:10]})"
+        )
+    return results
 
 
 def evaluate_coco_results(
@@ -264,36 +303,16 @@ def evaluate_coco_results(
 
     Raises:
         FileNotFoundError: If a file is missing.
-        ValueError: If the results are not a JSON list of detections or name an image
-            id or a category id that is not in the annotations.
+        COCOFormatError: (a ``ValueError``) If a file is not UTF-8 JSON, the annotations
+            break a rule of :mod:`detaug.data.coco_json`, or the results fail
+            :func:`check_results`.
     """
-    from ..data.coco import load_coco
+    from detaug.data.coco_json import load_coco, read_json
 
     coco_gt = load_coco(annotations) if isinstance(annotations, (str, os.PathLike)) else annotations
     if isinstance(results, (str, os.PathLike)):
-        path = Path(results)
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: results file not found")
-        try:
-            results = json.loads(path.read_text())
-        except ValueError as e:
-            raise ValueError(f"{path}: not valid JSON ({e})") from None
-        where = str(path)
+        where, results = str(results), read_json(results)
     else:
         where = "results"
-    if not isinstance(results, list) or any(
-        not isinstance(r, dict) or not {"image_id", "category_id", "bbox", "score"} <= set(r) for r in results
-    ):
-        raise ValueError(f"{where}: expected a list of {{image_id, category_id, bbox, score}} dicts")
-    unknown = {r["image_id"] for r in results} - set(coco_gt.getImgIds())
-    if unknown:
-        raise ValueError(f"{where}: image ids not in the annotations: {sorted(unknown)[:5]}")
-    unknown = {r["category_id"] for r in results} - set(coco_gt.getCatIds())
-    if unknown:
-        # COCOeval would ignore them silently (they match no category)
-        raise ValueError(
-            f"{where}: category ids not in the annotations: {sorted(unknown, key=repr)[:5]} "
-            f"(categories: {sorted(coco_gt.getCatIds())[:10]})"
-        )
+    check_results(results, where, coco_gt)
     return _run_cocoeval(coco_gt, results, sorted(coco_gt.getImgIds()))
-
