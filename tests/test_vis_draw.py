@@ -8,6 +8,7 @@ import torch
 
 from detaug.erasing import ErasePlan
 from detaug.vis import (
+    DROPPED_COLOR,
     EDGE_COLOR,
     IMAGE_LEVEL_COLOR,
     PALETTE,
@@ -221,7 +222,7 @@ def test_masks_accept_torch_and_reject_wrong_shapes():
 def test_grid_size_titles_and_legend():
     cells = [np.full((20, 30, 3), v, np.uint8) for v in (10, 20, 30, 40, 50)]
     grid = make_grid(cells, titles=list("abcde"), ncols=3, pad=2, title_height=12, legend=default_legend(2))
-    legend_rows = 18 * 3 + 2  # 3 entries of 18 px, one per row: a 98 px wide grid has room for one column
+    legend_rows = 18 * 2 + 2  # 2 entries of 18 px, one per row: a 98 px wide grid has room for one column
     assert grid.shape == (2 * (20 + 12 + 2) + 2 + legend_rows, 3 * (30 + 2) + 2, 3)
     # First cell's pixels sit under its title; the last row's unused cell stays white.
     assert (grid[2 + 12 : 2 + 12 + 20, 2 : 2 + 30] == 10).all()
@@ -238,18 +239,41 @@ def test_caption_takes_one_line_below_the_cells():
 
 
 def test_legend_wraps_to_the_grid_width():
-    legend = default_legend(5)  # 6 entries
+    legend = [(f"entry {k}", (0, 0, 0)) for k in range(6)]
     wide = make_grid([np.zeros((20, 400, 3), np.uint8)] * 3, ncols=3, pad=2, title_height=0, legend=legend)
     narrow = make_grid([np.zeros((20, 400, 3), np.uint8)], ncols=1, pad=2, title_height=0, legend=legend)
     assert wide.shape[0] - 24 == 18 * 2 + 2  # cells take 2 + 20 + 2 rows; 3 columns of entries
     assert narrow.shape[0] - 24 == 18 * 6 + 2  # one entry per row
 
 
+def test_legend_shows_each_box_colour_in_use_once():
+    legend = default_legend(3, dropped=True)
+    assert [color for _, color in legend] == [IMAGE_LEVEL_COLOR, PALETTE[:3], DROPPED_COLOR]
+    assert len(default_legend(20)[1][1]) == len(PALETTE)  # colours repeat after the palette
+    grid = make_grid([np.full((20, 400, 3), 255, np.uint8)], pad=2, title_height=0, legend=legend)
+    for color in PALETTE[:3]:
+        assert _is(grid[24:], color).any()  # a stripe of each
+
+
 def test_legend_mentions_masks_only_when_drawn():
     assert not any("mask" in text for text, _ in default_legend(2))
-    assert all("mask" in text for text, _ in default_legend(2, masks=True)[1:])
+    assert "mask" in default_legend(2, masks=True)[1][0]
 
 
 def test_grid_needs_cells():
     with pytest.raises(ValueError, match="at least one"):
         make_grid([])
+
+
+def test_rows_and_columns_fit_their_drawings_unscaled():
+    small, wide, tall = np.full((10, 20, 3), 7, np.uint8), np.full((10, 40, 3), 8, np.uint8), np.full((30, 20, 3), 9, np.uint8)
+    grid = make_grid([small, wide, tall, small], ncols=2, pad=0, title_height=0)
+    assert grid.shape == (10 + 30, 20 + 40, 3)  # column widths 20 and 40, row heights 10 and 30
+    assert (grid[:10, :20] == 7).all() and (grid[:10, 20:] == 8).all() and (grid[10:, :20] == 9).all()
+    assert (grid[20:30, 30:50] == 7).all() and (grid[10:20, 20:] == 255).all()  # centred, white around
+
+
+def test_a_cell_size_reduces_larger_drawings_keeping_their_aspect_ratio():
+    fitted = make_grid([np.full((30, 40, 3), 9, np.uint8)], pad=0, title_height=0, cell_size=(15, 40))
+    assert fitted.shape == (15, 40, 3)
+    assert (fitted[:, 10:30] == 9).all() and (fitted[:, :10] == 255).all()  # 30x40 -> 15x20

@@ -94,8 +94,14 @@ def font(size: int) -> ImageFont.ImageFont:
 
 def label_size(width: int, height: int) -> int:
     """Default font size of class names on a ``width`` x ``height`` drawing: 1/24 of the
-    shorter side, at least 12 px (smaller text is hard to read on a screen)."""
-    return max(12, min(width, height) // 24)
+    shorter side, at least 13 px, the size of a grid's titles (smaller text is hard to
+    read on a screen).
+
+    Examples:
+        >>> label_size(256, 384), label_size(640, 480)
+        (13, 20)
+    """
+    return max(13, min(width, height) // 24)
 
 
 def line_width_for(width: int, height: int) -> int:
@@ -234,13 +240,13 @@ def _overlap(a: Sequence[float], b: Sequence[float]) -> float:
 
 
 def _place_label(box, size: Tuple[int, int], canvas_size: Tuple[int, int], taken: List[Sequence[float]]):
-    """Top-left corner of a ``size`` label for ``box``: above it, inside its top, below it
-    or inside its bottom, the first that overlaps no label placed before (else the least)."""
+    """Top-left corner of a ``size`` label for ``box``: above it or inside its top, then
+    below it or inside its bottom, each at its left and its right end; the first that
+    overlaps no label placed before (else the one that overlaps least)."""
     (w, h), (cw, ch) = size, canvas_size
-    x1, y1, _, y2 = box
-    x = min(max(x1, 0), max(cw - w, 0))
-    candidates = [(x, y1 - h), (x, y1 + 1), (x, y2 + 1), (x, y2 - h)]
-    candidates = [(cx, min(max(cy, 0), max(ch - h, 0))) for cx, cy in candidates]
+    x1, y1, x2, y2 = box
+    candidates = [(x, y) for ys in ((y1 - h, y1 + 1), (y2 + 1, y2 - h)) for y in ys for x in (x1, x2 - w)]
+    candidates = [(min(max(x, 0), max(cw - w, 0)), min(max(y, 0), max(ch - h, 0))) for x, y in candidates]
     return min(candidates, key=lambda c: sum(_overlap((c[0], c[1], c[0] + w, c[1] + h), t) for t in taken))
 
 
