@@ -1,19 +1,22 @@
 """See what box-aware Random Erasing does: a grid of augmented images with boxes and erased regions.
 
 With a training config, the images go through the config's real training pipeline (the
-same transforms ``tools/train_det.py`` builds), so what you see is what the model gets::
+same transforms ``detaug-train`` builds), so what you see is what the model gets::
 
-    python tools/visualize.py --config configs/synthetic_frcnn_small_iore.yaml --num 16 --out erased.png
-    python tools/visualize.py --config configs/synthetic_frcnn_small_iore.yaml --compare --num 4 --out compare.png
+    detaug-vis --config synthetic_frcnn_small_iore --num 16
+    detaug-vis --config synthetic_frcnn_small_iore --compare --num 3
 
-On your own images, without a config (VOC XML folder or COCO JSON)::
+On your own images, without a config (a folder of VOC XML files or a COCO JSON)::
 
-    python tools/visualize.py --images path/to/JPEGImages --annotations path/to/Annotations \\
-        --mode ore --object-p 1 --scale 0.1 0.3 --out mine.png
+    detaug-vis --images path/to/JPEGImages --annotations path/to/Annotations \\
+        --mode ore --object-p 1 --scale 0.1 0.3 --out runs/vis/mine.png
 
 Each cell shows ground-truth box k (solid) with its class name and the regions erased
-inside it (dashed) in colour k, and image-level regions dashed in magenta; a legend
-says so, and cells are titled with the image id.
+inside it (dashed) in colour k, image-level regions dashed in magenta and, when the
+dataset has instance masks, each mask's outline with its erased part tinted; a legend
+says so. ``--compare`` draws each image under baseline, IRE, ORE and I+ORE with the same
+seed, and its caption says whether I+ORE's regions are exactly IRE's plus ORE's.
+``python tools/visualize.py`` in a checkout is the same command.
 """
 
 from __future__ import annotations
@@ -21,297 +24,213 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import Any, List, Sequence, Tuple
 
-import numpy as np
+from detaug.cli._common import add_version, run_command
+from detaug.errors import UsageError
 
-MODES = ("none", "ire", "ore", "i+ore")
-COMPARE_MODES = ("none", "ire", "ore", "i+ore")
-MODE_TITLES = {"none": "baseline", "ire": "IRE", "ore": "ORE", "i+ore": "I+ORE"}
+DEFAULT_OUT = Path("runs", "vis", "erased.png")
+DEFAULT_COMPARE_OUT = Path("runs", "vis", "compare.png")
 
 
 def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         description="Draw augmented images with their boxes and the erased regions into a grid PNG.",
+        epilog=__doc__.split("::", 1)[1].split("Each cell", 1)[0].rstrip(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         add_help=add_help,
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     src = p.add_argument_group("source (a training config, or images + annotations)")
-    src.add_argument("--config", help="training config YAML; its training pipeline is used")
-    src.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides, as in train_det.py")
-    src.add_argument("--split", default="train", help="'train', or the name of one of the config's test splits")
-    src.add_argument("--images", help="folder of images (without --config)")
-    src.add_argument("--annotations", help="VOC XML folder or COCO instances JSON (without --config)")
-    src.add_argument("--classes", nargs="*", help="class names for --annotations (default: the names found)")
+    src.add_argument("--config", metavar="NAME_OR_YAML", help="training config: a preset name (e.g. synthetic_frcnn_small_iore) or a YAML "
+                                      "file; the images go through its training pipeline")
+    src.add_argument("--set", dest="overrides", action="append", nargs="+", default=[], metavar="KEY=VALUE",
+                     help="override config keys, as for detaug-train (e.g. --set data.root=data/synthetic)")
+    src.add_argument("--split", default="train", metavar="NAME", help="'train' (default) or the name of one of the config's test splits")
+    src.add_argument("--images", metavar="DIR", help="folder of images (with --annotations, instead of --config)")
+    src.add_argument("--annotations", metavar="DIR_OR_JSON", help="folder of VOC XML files, or a COCO instances JSON (with --images)")
+    src.add_argument("--classes", nargs="+", metavar="NAME", help="class names of VOC XML annotations (default: the names found)")
     er = p.add_argument_group("erasing (without --config; with --config they override the config)")
-    er.add_argument("--mode", choices=MODES, help="erasing mode (default: the config's, else i+ore)")
-    er.add_argument("--image-p", type=float, help="probability of image-level erasing (paper: 0.5)")
-    er.add_argument("--object-p", type=float, help="probability of erasing inside each box (paper: 0.5)")
+    er.add_argument("--mode", metavar="MODE", help="erasing mode: none, ire, ore or i+ore (default: the config's; without --config, i+ore)")
+    er.add_argument("--image-p", type=float, metavar="P", help="probability of image-level erasing (paper: 0.5)")
+    er.add_argument("--object-p", type=float, metavar="P", help="probability of erasing inside each box (paper: 0.5)")
     er.add_argument("--scale", type=float, nargs=2, metavar=("S_L", "S_H"), help="area fraction range (paper: 0.02 0.2)")
     er.add_argument("--ratio", type=float, nargs=2, metavar=("R_1", "R_2"), help="aspect ratio range (paper: 0.3 3.33)")
     er.add_argument("--fill", help="random | random_normal | random_color | random_color_normal | a number")
-    er.add_argument("--count", type=int, nargs="+", help="image-level regions: N or MIN MAX")
-    er.add_argument("--hflip-p", type=float, help="horizontal flip probability (without --config default 0.5)")
+    er.add_argument("--count", type=int, nargs="+", metavar="N", help="image-level regions per image: N, or MIN MAX")
+    er.add_argument("--hflip-p", type=float, metavar="P", help="horizontal flip probability (default: the config's, 0.5 without)")
     out = p.add_argument_group("output")
-    out.add_argument("--num", type=int, default=16, help="number of images")
-    out.add_argument("--seed", type=int, default=0, help="seed of the image choice and of the augmentation")
-    out.add_argument("--compare", action="store_true", help="each image under baseline, IRE, ORE and I+ORE, same seed")
-    out.add_argument("--ncols", type=int, default=4, help="columns of the grid (with --compare: 4, one per mode)")
-    out.add_argument("--zoom", type=float, default=2.0, help="cell magnification")
-    out.add_argument("--out", default="erased.png", help="output PNG")
-    return p
+    out.add_argument("--num", type=int, default=16, metavar="N", help="number of images (default: 16)")
+    out.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the image choice and of each image's augmentation "
+                                                         "(default: 0)")
+    out.add_argument("--compare", action="store_true",
+                     help="draw each image under baseline, IRE, ORE and I+ORE: one row per image, one column per mode")
+    out.add_argument("--ncols", type=int, default=4, metavar="N", help="columns of the grid (default: 4; --compare: one per mode)")
+    out.add_argument("--zoom", type=float, default=2.0, metavar="Z", help="drawing scale: 2 enlarges small images, 0.5 halves "
+                                                             "photos (default: 2)")
+    out.add_argument("--out", metavar="PNG", help=f"output PNG (default: {DEFAULT_OUT}; with --compare, {DEFAULT_COMPARE_OUT})")
+    return add_version(p)
 
 
-# ----------------------------------------------------------------------------- building the sources
+# ----------------------------------------------------------------------------- checking and loading
 
 
-def _erasing_overrides(args) -> List[str]:
-    pairs = []
+def _check_args(args: argparse.Namespace, modes: Sequence[str]) -> None:
+    """Reject incompatible or invalid options before any work (UsageError)."""
+    if not args.config and not (args.images or args.annotations):
+        raise UsageError("give --config (a training config or preset name) or --images and --annotations")
+    if bool(args.images) != bool(args.annotations):
+        raise UsageError("--images and --annotations go together: give both")
+    if args.config and args.images:
+        raise UsageError("give either --config or --images/--annotations, not both")
+    if args.classes and args.config:
+        raise UsageError("--classes is for --annotations; a config names its classes (data.classes)")
+    if args.mode is not None and args.mode.lower() not in modes:
+        raise UsageError(f"--mode {args.mode!r} is not an erasing mode; choose one of {', '.join(modes)}")
+    if args.compare and args.mode is not None:
+        raise UsageError("--compare draws every mode; leave out --mode")
+    for name, value, least in (("--num", args.num, 1), ("--ncols", args.ncols, 1)):
+        if value < least:
+            raise UsageError(f"{name} must be at least {least}, got {value}")
+    if args.zoom <= 0:
+        raise UsageError(f"--zoom must be positive, got {args.zoom}")
+
+
+def _erasing_overrides(args: argparse.Namespace) -> List[str]:
     e = "augmentation.erasing."
-    if args.mode:
-        pairs.append(f"{e}mode={args.mode}")
-    if args.image_p is not None:
-        pairs.append(f"{e}image_p={args.image_p}")
-    if args.object_p is not None:
-        pairs.append(f"{e}object_p={args.object_p}")
-    if args.scale:
-        pairs.append(f"{e}scale=[{args.scale[0]},{args.scale[1]}]")
-    if args.ratio:
-        pairs.append(f"{e}ratio=[{args.ratio[0]},{args.ratio[1]}]")
-    if args.fill:
-        pairs.append(f"{e}fill={args.fill}")
-    if args.count:
-        pairs.append(f"{e}count={args.count[0] if len(args.count) == 1 else list(args.count[:2])}")
+    given = [
+        ("mode", args.mode and args.mode.lower()),
+        ("image_p", args.image_p),
+        ("object_p", args.object_p),
+        ("scale", args.scale and f"[{args.scale[0]},{args.scale[1]}]"),
+        ("ratio", args.ratio and f"[{args.ratio[0]},{args.ratio[1]}]"),
+        ("fill", args.fill),
+        ("count", args.count and (args.count[0] if len(args.count) == 1 else f"[{args.count[0]},{args.count[1]}]")),
+    ]
+    pairs = [f"{e}{key}={value}" for key, value in given if value is not None]
     if args.hflip_p is not None:
         pairs.append(f"augmentation.hflip_p={args.hflip_p}")
     return pairs
 
 
-def _config_dataset(cfg, split: str, transforms):
-    """The config's dataset for ``split`` with ``transforms`` (the training pipeline)."""
+def _load_config(args: argparse.Namespace):
+    """The config: the given one, or (for --images) the defaults with I+ORE, plus the options."""
+    from detaug.config import load_config
+
+    overrides = [x for group in args.overrides for x in group] + _erasing_overrides(args)
+    if args.config:
+        return load_config(args.config, overrides=overrides)
+    return load_config(overrides=["augmentation.erasing.mode=i+ore", *overrides])
+
+
+def _pipelines(base, modes: Sequence[str]) -> List[Tuple[str, Any, Any]]:
+    """``(mode, transforms, device_erasing)`` of the config under each mode."""
+    from omegaconf import OmegaConf
+
+    from detaug.pipeline import build_device_erasing, build_transforms
+
+    out = []
+    for mode in modes:
+        cfg = OmegaConf.merge(base, {"augmentation": {"erasing": {"mode": mode}}})
+        out.append((mode, build_transforms(cfg, train=True, save_applied_params=True), build_device_erasing(cfg)))
+    return out
+
+
+def _config_dataset(cfg, split: str):
+    """The config's dataset for ``split`` (``train`` or a test split) and its class names."""
     from detaug.data import COCODetection, build_voc
     from detaug.pipeline import build_datasets
 
     if split == "train":
         bundle = build_datasets(cfg, train=True, test=False, save_applied_params=True)
-        bundle.train.transforms = transforms
         return bundle.train, bundle.classes
     bundle = build_datasets(cfg, train=False, test=True)
     if split not in bundle.splits:
-        raise SystemExit(f"error: --split {split!r} is not a split of this config; valid: ['train', {', '.join(map(repr, bundle.splits))}]")
+        raise UsageError(f"--split {split!r} is not a split of this config; choose one of "
+                         f"{', '.join(['train', *bundle.splits])}")
     s = bundle.splits[split]
     if cfg.data.kind == "coco":
-        return COCODetection(s.image_dir, s.ann_file, transforms=transforms, train=True), bundle.classes
-    return build_voc([(s.root, s.split)], classes=bundle.classes, transforms=transforms, keep_difficult=True), bundle.classes
+        return COCODetection(s.image_dir, s.ann_file, train=True), bundle.classes
+    return build_voc([(s.root, s.split)], classes=bundle.classes, keep_difficult=True), bundle.classes
 
 
-class _FolderVOC:
-    """VOC XML files in a folder + an image folder, without ImageSets (for --images/--annotations)."""
+def _dataset(args: argparse.Namespace, cfg):
+    """The dataset to draw from and its class names; data problems become one-line errors."""
+    from detaug.data import VOCAnnotationError
+    from detaug.data.folder import folder_dataset
 
-    def __init__(self, images: Path, annotations: Path, classes: Optional[Sequence[str]]):
-        from detaug.data import parse_voc_xml
-
-        files = sorted(annotations.glob("*.xml"))
-        if not files:
-            raise SystemExit(f"error: no .xml files in {annotations}")
-        self.anns = [parse_voc_xml(f) for f in files]
-        names = sorted({o["name"] for a in self.anns for o in a["objects"]})
-        self.classes = tuple(classes) if classes else tuple(names)
-        unknown = sorted(set(names) - set(self.classes))
-        if unknown:
-            raise SystemExit(f"error: classes {unknown} found in the annotations are not in --classes")
-        self.images = images
-        self.transforms = None
-
-    def __len__(self) -> int:
-        return len(self.anns)
-
-    def __getitem__(self, idx: int):
-        import torch
-        from PIL import Image
-
-        from detaug.data import apply_transforms
-
-        ann = self.anns[idx]
-        name = ann["filename"] or Path(ann["xml_path"]).stem + ".jpg"
-        path = self.images / name
-        if not path.is_file():
-            raise SystemExit(f"error: image {path} of annotation {ann['xml_path']} not found")
-        image = np.asarray(Image.open(path).convert("RGB"))
-        objs = ann["objects"]
-        boxes = torch.tensor([[o["bbox"][0] - 1, o["bbox"][1] - 1, o["bbox"][2], o["bbox"][3]] for o in objs], dtype=torch.float32).reshape(-1, 4)
-        target = {
-            "boxes": boxes,
-            "labels": torch.tensor([self.classes.index(o["name"]) + 1 for o in objs], dtype=torch.int64),
-            "image_id": idx,
-            "area": (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]),
-            "iscrowd": torch.zeros(len(objs), dtype=torch.int64),
-            "difficult": torch.tensor([o["difficult"] for o in objs], dtype=torch.bool),
-            "image_name": Path(name).stem,
-        }
-        return apply_transforms(self.transforms, image, target)
-
-
-def _folder_dataset(args):
-    images, annotations = Path(args.images), Path(args.annotations)
-    if not images.is_dir():
-        raise SystemExit(f"error: --images {images} is not a folder")
-    if annotations.is_dir():
-        return _FolderVOC(images, annotations, args.classes)
-    if annotations.suffix.lower() == ".json" and annotations.is_file():
-        from detaug.data import COCODetection
-
-        ds = COCODetection(images, annotations, train=True)
-        return ds
-    raise SystemExit(f"error: --annotations {annotations} is neither a folder of VOC XML files nor a COCO JSON file")
-
-
-def _default_config(args):
-    """A config for --images/--annotations: only the augmentation block matters."""
-    from detaug.config import load_config
-
-    overrides = ["augmentation.erasing.mode=i+ore"] + _erasing_overrides(args)
-    return load_config(overrides=overrides)
-
-
-# ----------------------------------------------------------------------------- drawing
-
-
-def find_plan(target: dict):
-    """The erasing plan recorded in a target (albumentations applied params or ``erasing_plan``).
-
-    With albumentations, regions inside boxes that ``min_visibility`` dropped are
-    re-indexed (source -2) so that colours still match the surviving boxes.
-    """
-    from detaug.erasing import ErasePlan
-    from detaug.vis import remap_dropped
-
-    plan = target.get("erasing_plan")
-    if isinstance(plan, ErasePlan):
-        return plan
-    for _name, params in target.get("applied_transforms", []) or []:
-        if isinstance(params, dict) and isinstance(params.get("plan"), ErasePlan):
-            return remap_dropped(params["plan"], params.get("keep"))
-    return None
-
-
-def render(dataset, transforms, indices: Sequence[int], seed: int, classes: Sequence[str], title_prefix: str = "",
-           zoom: float = 1.0, device_erasing=None):
-    """Draw ``dataset[i]`` for each index with ``transforms`` seeded by ``seed``.
-
-    ``device_erasing`` (a :class:`~detaug.erasing.BatchedBoxAwareRandomErasing`, for
-    configs that erase on the device) is applied to each image as the training engine
-    applies it to a batch. Returns ``(cells, titles, max_boxes, dropped)``.
-    """
-    import torch
-
-    from detaug.erasing import regions_to_plans
-    from detaug.vis import draw_sample
-
-    if transforms is not None and hasattr(transforms, "set_random_seed"):
-        transforms.set_random_seed(seed)
-    torch.manual_seed(seed)
-    cells, titles, max_boxes, dropped = [], [], 0, False
-    for i in indices:
-        image, target = dataset[i]
-        plan = find_plan(target)
-        if device_erasing is not None:
-            (image,), _ = device_erasing([image], [target])
-            plan = regions_to_plans(device_erasing.last_regions, [tuple(image.shape[-2:])],
-                                    device_erasing.erasing.fill)[0]
-        dropped = dropped or (plan is not None and bool((plan.source < -1).any()))
-        max_boxes = max(max_boxes, len(target["boxes"]))
-        cells.append(draw_sample(image, target["boxes"].numpy(), target["labels"].tolist(), plan, classes,
-                                 line_width=2 if zoom >= 2 else 1, zoom=zoom))
-        image_id = target.get("image_name") or _image_name(dataset, i) or target.get("image_id", i)
-        n_regions = 0 if plan is None else len(plan)
-        titles.append(f"{title_prefix}{image_id} ({n_regions} erased)")
-    return cells, titles, max_boxes, dropped
-
-
-def _image_name(dataset, idx: int) -> Optional[str]:
-    for attr in ("image_names", "ids"):
-        names = getattr(dataset, attr, None)
-        if names is not None:
-            try:
-                return str(names[idx])
-            except (IndexError, KeyError, TypeError):
-                return None
-    return None
-
-
-def main(args) -> Path:
-    from omegaconf import OmegaConf
-
-    from detaug.config import ConfigError, load_config
-    from detaug.pipeline import build_device_erasing, build_transforms
-    from detaug.vis import default_legend, make_grid
-
-    if args.num < 1:
-        raise SystemExit("error: --num must be at least 1")
-    if bool(args.images) != bool(args.annotations):
-        raise SystemExit("error: --images and --annotations go together")
-    if args.config and args.images:
-        raise SystemExit("error: give either --config or --images/--annotations, not both")
-    if not args.config and not args.images:
-        raise SystemExit("error: give --config (a training config) or --images and --annotations")
     try:
         if args.config:
-            base = load_config(args.config, overrides=list(args.set) + _erasing_overrides(args))
+            dataset, classes = _config_dataset(cfg, args.split)
         else:
-            base = _default_config(args)
-        modes = COMPARE_MODES if args.compare else (base.augmentation.erasing.mode,)
-        cfgs = []
-        for mode in modes:
-            cfg = OmegaConf.merge(base, {"augmentation": {"erasing": {"mode": mode}}})
-            cfgs.append((mode, cfg, build_transforms(cfg, train=True, save_applied_params=True),
-                         build_device_erasing(cfg)))
-    except ConfigError as exc:
-        raise SystemExit(f"error: {exc}")
-
-    if args.config:
-        dataset, classes = _config_dataset(base, args.split, cfgs[0][2])
-    else:
-        dataset = _folder_dataset(args)
-        classes = dataset.classes
+            dataset = folder_dataset(args.images, args.annotations, args.classes)
+            classes = dataset.classes
+    except (FileNotFoundError, VOCAnnotationError, ValueError) as exc:
+        if isinstance(exc, UsageError):
+            raise
+        source = "--config's data" if args.config else "--images/--annotations"
+        raise UsageError(f"{source}: {exc}") from exc
     if len(dataset) == 0:
-        raise SystemExit("error: the dataset is empty")
-    rng = np.random.default_rng(args.seed)
-    indices = sorted(rng.choice(len(dataset), size=min(args.num, len(dataset)), replace=False).tolist())
+        raise UsageError("the dataset has no images to draw")
+    return dataset, classes
 
-    per_mode = []
-    for mode, cfg, tf, device_erasing in cfgs:
-        dataset.transforms = tf
-        prefix = f"{MODE_TITLES[mode]}: " if args.compare else ""
-        per_mode.append(render(dataset, tf, indices, args.seed, classes, prefix, zoom=args.zoom,
-                               device_erasing=device_erasing))
-    if args.compare:  # one row per image, one column per mode
-        cells = [per_mode[m][0][k] for k in range(len(indices)) for m in range(len(modes))]
-        titles = [per_mode[m][1][k] for k in range(len(indices)) for m in range(len(modes))]
-        ncols = len(modes)
+
+# ----------------------------------------------------------------------------- the command
+
+
+def _grid(drawn: dict, args: argparse.Namespace):
+    """The drawings laid out: one row per image and one column per mode with --compare."""
+    from detaug.vis import compare_caption, default_legend, make_grid
+
+    per_mode = list(drawn.values())
+    if args.compare:
+        samples = [mode[k] for k in range(len(per_mode[0])) for mode in per_mode]
     else:
-        cells, titles = per_mode[0][:2]
-        ncols = args.ncols
-    max_boxes = max(m[2] for m in per_mode)
-    dropped = any(m[3] for m in per_mode)
-    grid = make_grid(cells, titles, ncols=ncols, legend=default_legend(max_boxes, dropped=dropped))
+        samples = per_mode[0]
+    dropped = any(s.plan is not None and bool((s.plan.source < -1).any()) for s in samples)
+    legend = default_legend(max(s.num_boxes for s in samples), dropped=dropped, masks=any(s.has_masks for s in samples))
+    return make_grid([s.image for s in samples], [s.title for s in samples],
+                     ncols=len(per_mode) if args.compare else args.ncols, legend=legend,
+                     caption=compare_caption(drawn) if args.compare else None)
+
+
+def main(args: argparse.Namespace) -> Path:
+    """Draw the grid and write it; return the PNG's path.
+
+    Raises:
+        UsageError: invalid options, config or data (ConfigError is one).
+    """
     import io
 
+    import numpy as np
     from PIL import Image
 
+    from detaug.erasing import MODES
     from detaug.io import atomic_write_bytes
+    from detaug.vis import draw_items
 
+    _check_args(args, ("none", *MODES))
+    base = _load_config(args)
+    modes = ("none", *MODES) if args.compare else (base.augmentation.erasing.mode,)
+    pipelines = _pipelines(base, modes)
+    dataset, classes = _dataset(args, base)
+    rng = np.random.default_rng(args.seed)
+    indices = sorted(rng.choice(len(dataset), size=min(args.num, len(dataset)), replace=False).tolist())
+    drawn = {}
+    for mode, transforms, device_erasing in pipelines:
+        dataset.transforms = transforms
+        prefix = ("baseline: " if mode == "none" else f"{mode.upper()}: ") if args.compare else ""
+        drawn[mode] = draw_items(dataset, indices, args.seed, classes, args.zoom, device_erasing, prefix)
+    grid = _grid(drawn, args)
     buffer = io.BytesIO()
-    Image.fromarray(grid).save(buffer, format="PNG")
-    out = atomic_write_bytes(args.out, buffer.getvalue())
-    print(f"wrote {out} ({grid.shape[1]}x{grid.shape[0]} px, {len(cells)} cells)")
+    Image.fromarray(grid).save(buffer, format="PNG", optimize=True)
+    out = atomic_write_bytes(args.out or (DEFAULT_COMPARE_OUT if args.compare else DEFAULT_OUT), buffer.getvalue())
+    print(f"wrote {out} ({grid.shape[1]}x{grid.shape[0]} px, {len(indices)} images x {len(modes)} modes)")
     return out
 
 
 def run(argv=None) -> int:
-    """Console entry point."""
-    main(get_args_parser().parse_args(argv))
-    return 0
+    """Console entry point (``detaug-vis``)."""
+    return run_command(get_args_parser(), main, argv)
 
 
 if __name__ == "__main__":

@@ -1,26 +1,33 @@
-"""Drawing erased regions and boxes onto images (numpy in, numpy out; no display needed).
+"""Drawing erased regions, boxes, labels and instance masks onto an image (numpy in, numpy out).
 
-Colours say where a region came from: the ground-truth box ``k`` and every region
-erased inside it share palette colour ``k`` (box solid, region dashed); image-level
-regions are dashed in :data:`IMAGE_LEVEL_COLOR`.
+Colours say where a region came from: the ground-truth box ``k``, its mask and every
+region erased inside it share palette colour ``k`` (box solid, region dashed, mask a thin
+outline, the mask's erased pixels tinted); image-level regions are dashed in
+:data:`IMAGE_LEVEL_COLOR`. Every outline has a dark edge, so it stays visible on noise
+and on objects of its own colour, and class names are written in black or white,
+whichever contrasts more, on a patch of the box colour.
 """
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Any, List, Optional, Sequence, Tuple
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from detaug.erasing.plan import ErasePlan
+from detaug.erasing.plan import IMAGE_LEVEL, ErasePlan
+
+Color = Tuple[int, int, int]
 
 #: Colour of image-level (IRE) regions.
-IMAGE_LEVEL_COLOR = (255, 0, 255)
+IMAGE_LEVEL_COLOR: Color = (255, 0, 255)
 #: Colour of regions erased inside a box that a ``min_visibility`` policy then dropped
-#: (plan source ``-2`` after :func:`remap_dropped`).
-DROPPED_COLOR = (160, 160, 160)
-#: Colours of boxes (and of the ORE regions inside them), cycled by box index.
-PALETTE = (
+#: (plan source ``-2`` after :func:`detaug.vis.remap_dropped`).
+DROPPED_COLOR: Color = (160, 160, 160)
+#: Colour of the edge drawn around every outline.
+EDGE_COLOR: Color = (0, 0, 0)
+#: Colours of boxes (and of the regions and masks drawn for them), cycled by box index.
+PALETTE: Tuple[Color, ...] = (
     (0, 200, 0),
     (0, 160, 255),
     (255, 160, 0),
@@ -30,33 +37,85 @@ PALETTE = (
     (255, 90, 90),
     (120, 255, 60),
 )
+#: How much of a mask's erased pixels the box colour covers.
+MASK_TINT = 0.55
 
 
-def box_color(index: int) -> tuple[int, int, int]:
-    """Palette colour of box ``index`` (and of the ORE regions drawn inside it)."""
+def box_color(index: int) -> Color:
+    """Palette colour of box ``index`` (and of the regions and mask drawn for it)."""
     return PALETTE[index % len(PALETTE)]
 
 
-def remap_dropped(plan: ErasePlan, keep: Optional[np.ndarray]) -> ErasePlan:
-    """Re-index a plan's sources to the boxes that survived a drop policy.
+def region_color(source: int) -> Color:
+    """Colour of a plan region with this source index (box, image level, or dropped box)."""
+    if source >= 0:
+        return box_color(source)
+    return IMAGE_LEVEL_COLOR if source == IMAGE_LEVEL else DROPPED_COLOR
 
-    Regions inside a kept box point at its new index; regions inside a dropped box get
-    source ``-2`` (drawn in :data:`DROPPED_COLOR`); image-level regions stay ``-1``.
+
+def relative_luminance(color: Sequence[int]) -> float:
+    """WCAG 2 relative luminance of an sRGB colour (0 black .. 1 white).
 
     Examples:
-        >>> plan = ErasePlan(np.zeros((3, 4)), np.array([-1, 0, 2]), image_size=(5, 5))
-        >>> remap_dropped(plan, np.array([False, True, True])).source.tolist()
-        [-1, -2, 1]
+        >>> relative_luminance((0, 0, 0)), relative_luminance((255, 255, 255))
+        (0.0, 1.0)
     """
-    if keep is None:
-        return plan
-    keep = np.asarray(keep, bool)
-    new_index = np.where(keep, np.cumsum(keep) - 1, -2)
-    source = np.where(plan.source >= 0, new_index[np.clip(plan.source, 0, None)], plan.source)
-    return ErasePlan(plan.rects, source, plan.fill, plan.seed, plan.image_size)
+    c = np.asarray(color, np.float64)[:3] / 255.0
+    linear = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    return float(np.dot(linear, (0.2126, 0.7152, 0.0722)))
 
 
-def to_uint8_hwc(image) -> np.ndarray:
+def contrast_ratio(a: Sequence[int], b: Sequence[int]) -> float:
+    """WCAG 2 contrast ratio of two colours, 1 (none) .. 21 (black on white).
+
+    Examples:
+        >>> round(contrast_ratio((0, 0, 0), (255, 255, 255)), 1)
+        21.0
+    """
+    la, lb = sorted((relative_luminance(a), relative_luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def text_color(background: Sequence[int]) -> Color:
+    """Black or white, whichever contrasts more with ``background``.
+
+    Examples:
+        >>> text_color((255, 255, 0)), text_color((0, 0, 160))
+        ((0, 0, 0), (255, 255, 255))
+    """
+    black, white = (0, 0, 0), (255, 255, 255)
+    return black if contrast_ratio(background, black) >= contrast_ratio(background, white) else white
+
+
+def font(size: int) -> ImageFont.ImageFont:
+    """Pillow's built-in scalable font at ``size`` pixels (its fixed bitmap font without FreeType)."""
+    return ImageFont.load_default(size=size)
+
+
+def label_size(width: int, height: int) -> int:
+    """Default font size of class names on a ``width`` x ``height`` drawing: 1/24 of the
+    shorter side, at least 13 px, the size of a grid's titles (smaller text is hard to
+    read on a screen).
+
+    Examples:
+        >>> label_size(256, 384), label_size(640, 480)
+        (13, 20)
+    """
+    return max(13, min(width, height) // 24)
+
+
+def line_width_for(width: int, height: int) -> int:
+    """Default outline width on a ``width`` x ``height`` drawing: 1 px up to about 240 px on
+    the shorter side, then 1 px more per 160 px, so that outlines stay visible in a grid.
+
+    Examples:
+        >>> line_width_for(192, 128), line_width_for(320, 240), line_width_for(640, 480)
+        (1, 2, 3)
+    """
+    return max(1, round(min(width, height) / 160))
+
+
+def to_uint8_hwc(image: Any) -> np.ndarray:
     """An HWC uint8 RGB array from a numpy HW/HWC or torch CHW image (uint8 or float in [0, 1]).
 
     Examples:
@@ -76,47 +135,191 @@ def to_uint8_hwc(image) -> np.ndarray:
     return np.ascontiguousarray(image[:, :, :3])
 
 
-def _dashed_rectangle(draw: ImageDraw.ImageDraw, rect, color, width: int, dash: int = 4) -> None:
-    x1, y1, x2, y2 = (float(v) for v in rect)
-    x2, y2 = x2 - 1, y2 - 1  # regions are pixel-edge exclusive; outline the last pixel row/column
-    for (ax, ay, bx, by) in ((x1, y1, x2, y1), (x2, y1, x2, y2), (x2, y2, x1, y2), (x1, y2, x1, y1)):
-        length = max(abs(bx - ax), abs(by - ay))
-        steps = max(int(length // dash), 1)
-        for i in range(0, steps, 2):
-            t0, t1 = i / steps, min((i + 1) / steps, 1.0)
-            draw.line(
-                [(ax + (bx - ax) * t0, ay + (by - ay) * t0), (ax + (bx - ax) * t1, ay + (by - ay) * t1)],
-                fill=color,
-                width=width,
-            )
+def label_text(label: Any, class_names: Optional[Sequence[str]] = None) -> str:
+    """The text drawn for one label: a name as given, or an int label's class name.
+
+    Int labels count from 1 (0 is the background, as torchvision detection models
+    number them), so label ``k`` is ``class_names[k - 1]``; without a name, the number.
+
+    Examples:
+        >>> label_text("circle"), label_text(2, ["circle", "star"]), label_text(7, ["circle"])
+        ('circle', 'star', '7')
+    """
+    if isinstance(label, bytes):
+        return label.decode()
+    if isinstance(label, str):
+        return label
+    index = int(label)
+    if class_names is not None and 0 < index <= len(class_names):
+        return str(class_names[index - 1])
+    return str(index)
+
+
+# ----------------------------------------------------------------------------- outlines
+
+
+def _outline(draw: ImageDraw.ImageDraw, box, color: Color, width: int, dash: int = 0) -> None:
+    """Outline pixels ``x1..x2``, ``y1..y2`` (inclusive) inwards, ``width`` thick, dashed
+    when ``dash`` > 0, on a dark edge one pixel wider on each side."""
+    x1, y1, x2, y2 = (round(float(v)) for v in box)
+    draw.rectangle([x1 - 1, y1 - 1, x2 + 1, y2 + 1], outline=EDGE_COLOR, width=width + 2)
+    if dash <= 0:
+        draw.rectangle([x1, y1, x2, y2], outline=color, width=width)
+        return
+    for x in range(x1, x2 + 1, 2 * dash):  # top and bottom edges
+        x_end = min(x + dash - 1, x2)
+        draw.rectangle([x, y1, x_end, y1 + width - 1], fill=color)
+        draw.rectangle([x, y2 - width + 1, x_end, y2], fill=color)
+    for y in range(y1, y2 + 1, 2 * dash):  # left and right edges
+        y_end = min(y + dash - 1, y2)
+        draw.rectangle([x1, y, x1 + width - 1, y_end], fill=color)
+        draw.rectangle([x2 - width + 1, y, x2, y_end], fill=color)
+
+
+def _last_pixel(box: np.ndarray) -> np.ndarray:
+    """Continuous ``x1, y1, x2, y2`` -> the first and last covered pixel (inclusive)."""
+    x1, y1, x2, y2 = box
+    return np.array([x1, y1, max(x2 - 1, x1), max(y2 - 1, y1)])
+
+
+# ----------------------------------------------------------------------------- masks
+
+
+def _zoom_masks(masks: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
+    """Nearest-neighbour resize of ``[N, H, W]`` masks to ``size`` ``(height, width)``,
+    sampling at pixel centres as PIL's nearest resize does."""
+    _, h, w = masks.shape
+    rows = np.minimum(((np.arange(size[0]) + 0.5) * h / size[0]).astype(int), h - 1)
+    cols = np.minimum(((np.arange(size[1]) + 0.5) * w / size[1]).astype(int), w - 1)
+    return masks[:, rows][:, :, cols]
+
+
+def _inner_edge(mask: np.ndarray, width: int) -> np.ndarray:
+    """Pixels of ``mask`` within ``width`` pixels (4-neighbourhood) of its border."""
+    inner = mask.copy()
+    for _ in range(width):
+        padded = np.pad(inner, 1)
+        inner = inner & padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
+    return mask & ~inner
+
+
+def _erased_area(plan: Optional[ErasePlan], shape: Tuple[int, int]) -> np.ndarray:
+    """Boolean ``[H, W]``: the pixels under any of the plan's regions."""
+    covered = np.zeros(shape, bool)
+    if plan is not None:
+        for x1, y1, x2, y2 in plan.rects:
+            covered[y1:y2, x1:x2] = True
+    return covered
+
+
+def _draw_masks(canvas: np.ndarray, masks: Any, plan: Optional[ErasePlan], width: int) -> np.ndarray:
+    """Tint each mask's erased pixels and outline each mask, in its box colour."""
+    if hasattr(masks, "detach"):
+        masks = masks.detach().cpu().numpy()
+    masks = np.asarray(masks).astype(bool)
+    if masks.ndim != 3:
+        raise ValueError(f"masks must be [N, H, W], got shape {masks.shape}")
+    erased = masks & _erased_area(plan, masks.shape[1:])
+    size = canvas.shape[:2]
+    masks, erased = _zoom_masks(masks, size), _zoom_masks(erased, size)
+    out = canvas.astype(np.float32)
+    for k in range(len(masks)):
+        color = np.array(box_color(k), np.float32)
+        out[erased[k]] = (1 - MASK_TINT) * out[erased[k]] + MASK_TINT * color
+        out[_inner_edge(masks[k], width)] = color
+    return (out + 0.5).astype(np.uint8)
+
+
+# ----------------------------------------------------------------------------- labels
+
+
+def _overlap(a: Sequence[float], b: Sequence[float]) -> float:
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    return max(w, 0) * max(h, 0)
+
+
+def _place_label(box, size: Tuple[int, int], canvas_size: Tuple[int, int], taken: List[Sequence[float]]):
+    """Top-left corner of a ``size`` label for ``box``: above it or inside its top, then
+    below it or inside its bottom, each at its left and its right end; the first that
+    overlaps no label placed before (else the one that overlaps least)."""
+    (w, h), (cw, ch) = size, canvas_size
+    x1, y1, x2, y2 = box
+    candidates = [(x, y) for ys in ((y1 - h, y1 + 1), (y2 + 1, y2 - h)) for y in ys for x in (x1, x2 - w)]
+    candidates = [(min(max(x, 0), max(cw - w, 0)), min(max(y, 0), max(ch - h, 0))) for x, y in candidates]
+    return min(candidates, key=lambda c: sum(_overlap((c[0], c[1], c[0] + w, c[1] + h), t) for t in taken))
+
+
+def _draw_labels(draw: ImageDraw.ImageDraw, boxes: np.ndarray, texts: Sequence[str], size: int,
+                 canvas_size: Tuple[int, int]) -> None:
+    face = font(size)
+    pad = max(1, size // 6)
+    _, top, _, bottom = face.getbbox("Hg")  # cap height + descender: every label patch is as tall
+    h = bottom - top + 2 * pad
+    taken: List[Sequence[float]] = []
+    for k, text in enumerate(texts):
+        w = round(draw.textlength(text, font=face)) + 2 * pad
+        x, y = _place_label(boxes[k], (w, h), canvas_size, taken)
+        taken.append((x, y, x + w, y + h))
+        color = box_color(k)
+        draw.rectangle([x, y, x + w - 1, y + h - 1], fill=color)
+        draw.text((x + pad, y + pad - top), text, fill=text_color(color), font=face)
+
+
+# ----------------------------------------------------------------------------- the sample
+
+
+def _zoomed(image: Any, zoom: float) -> Image.Image:
+    canvas = Image.fromarray(to_uint8_hwc(image))
+    if zoom <= 0:
+        raise ValueError(f"zoom must be positive, got {zoom!r}")
+    if zoom == 1.0:
+        return canvas
+    size = (max(1, round(canvas.width * zoom)), max(1, round(canvas.height * zoom)))
+    # Enlarged pixels stay sharp squares; reduced photos are filtered rather than aliased.
+    return canvas.resize(size, Image.NEAREST if zoom > 1 else Image.LANCZOS)
 
 
 def draw_sample(
-    image,
+    image: Any,
     boxes: Optional[np.ndarray] = None,
-    labels: Optional[Sequence[int]] = None,
+    labels: Optional[Sequence[Any]] = None,
     plan: Optional[ErasePlan] = None,
     class_names: Optional[Sequence[str]] = None,
-    line_width: int = 1,
+    line_width: Optional[int] = None,
     show_labels: bool = True,
     zoom: float = 1.0,
+    masks: Any = None,
+    font_size: Optional[int] = None,
 ) -> np.ndarray:
-    """Draw ground-truth boxes, their class names and the erased regions onto a copy of ``image``.
+    """Draw boxes, class names, instance masks and the erased regions onto a copy of ``image``.
 
     Args:
         image: numpy HW/HWC or torch CHW image, uint8 or float in [0, 1].
         boxes: ``[N, 4]`` xyxy absolute pixels. Default None.
-        labels: ``[N]`` class labels; names come from ``class_names[label - 1]`` (label 0
-            is background) when given. Default None.
+        labels: ``[N]`` labels: class names (str, as an albumentations pipeline with
+            string labels returns them) or ints (names from ``class_names[label - 1]``,
+            0 being the background; the number itself without ``class_names``).
+            Default None.
         plan: the erased regions (from a transform's recorded plan). Default None.
         class_names: class names without background. Default None.
-        line_width: outline width in pixels. Default 1.
-        show_labels: write the class name above each box. Default True.
-        zoom: magnify the image (nearest neighbour) before drawing, so that outlines
-            and names stay sharp on small images. Default 1.0.
+        line_width: outline width in pixels at the drawn size, on a one-pixel dark edge
+            each side. Default :func:`line_width_for` the drawing's size.
+        show_labels: write each box's class name on a patch of its colour. Default True.
+        zoom: scale the image before drawing (nearest neighbour when enlarging, Lanczos
+            when reducing), so that outlines and text are drawn at the final resolution.
+            Default 1.0.
+        masks: ``[N, H, W]`` instance masks (bool or uint8, numpy or torch) aligned with
+            ``boxes``: each is outlined in its box colour, and its pixels under the
+            plan's regions (the erased part of the object) are tinted in that colour.
+            Default None.
+        font_size: text height in pixels; default :func:`label_size` of the drawing.
 
     Returns:
         uint8 HWC RGB array of the image's size times ``zoom``.
+
+    Raises:
+        ValueError: if ``zoom`` is not positive or ``masks`` is not ``[N, H, W]``.
 
     Examples:
         >>> plan = ErasePlan(np.array([[2, 2, 6, 6]]), np.array([-1]), image_size=(10, 10))
@@ -124,99 +327,22 @@ def draw_sample(
         >>> tuple(out[2, 2]) == IMAGE_LEVEL_COLOR, out.shape
         (True, (10, 10, 3))
     """
-    canvas = Image.fromarray(to_uint8_hwc(image))
-    if zoom <= 0:
-        raise ValueError(f"zoom must be positive, got {zoom!r}")
-    if zoom != 1.0:
-        canvas = canvas.resize((max(1, round(canvas.width * zoom)), max(1, round(canvas.height * zoom))), Image.NEAREST)
+    canvas = _zoomed(image, zoom)
+    line_width = line_width or line_width_for(*canvas.size)
+    if masks is not None:
+        canvas = Image.fromarray(_draw_masks(np.asarray(canvas), masks, plan, line_width))
     draw = ImageDraw.Draw(canvas)
     if plan is not None:
         for rect, src in zip(plan.rects, plan.source):
-            color = box_color(int(src)) if src >= 0 else IMAGE_LEVEL_COLOR if src == -1 else DROPPED_COLOR
-            _dashed_rectangle(draw, np.asarray(rect, np.float64) * zoom, color, line_width, dash=max(4, int(3 * zoom)))
-    if boxes is not None:
-        font = ImageFont.load_default()
-        for k, box in enumerate(np.asarray(boxes, dtype=np.float64).reshape(-1, 4)):
-            color = box_color(k)
-            x1, y1, x2, y2 = box * zoom
-            draw.rectangle([x1, y1, max(x2 - 1, x1), max(y2 - 1, y1)], outline=color, width=line_width)
-            if show_labels and labels is not None and k < len(labels):
-                label = int(labels[k])
-                name = class_names[label - 1] if class_names is not None and 0 < label <= len(class_names) else str(label)
-                draw.text((x1 + 1, max(y1 - 10, 0)), name, fill=color, font=font)
+            dash = max(4, round(3 * zoom))
+            _outline(draw, _last_pixel(np.asarray(rect, np.float64) * zoom), region_color(int(src)), line_width, dash)
+    if boxes is None:
+        return np.asarray(canvas)
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4) * zoom
+    for k, box in enumerate(boxes):
+        _outline(draw, _last_pixel(box), box_color(k), line_width)
+    if show_labels and labels is not None:
+        labels = labels.tolist() if hasattr(labels, "tolist") else list(labels)
+        texts = [label_text(label, class_names) for label in labels[: len(boxes)]]
+        _draw_labels(draw, boxes, texts, font_size or label_size(*canvas.size), canvas.size)
     return np.asarray(canvas)
-
-
-def make_grid(
-    cells: Sequence[np.ndarray],
-    titles: Optional[Sequence[str]] = None,
-    ncols: int = 4,
-    cell_size: Optional[tuple[int, int]] = None,
-    legend: Optional[Sequence[tuple[str, tuple[int, int, int]]]] = None,
-    pad: int = 4,
-    title_height: int = 14,
-) -> np.ndarray:
-    """Lay out HWC uint8 images in a grid with titles above each cell and an optional legend row.
-
-    Cells are resized (nearest) to ``cell_size`` ``(height, width)``, by default the
-    largest cell's size.
-
-    Returns:
-        uint8 HWC RGB array.
-
-    Examples:
-        >>> grid = make_grid([np.zeros((8, 8, 3), np.uint8)] * 3, ncols=2, pad=0, title_height=0)
-        >>> grid.shape
-        (16, 16, 3)
-    """
-    if not cells:
-        raise ValueError("make_grid needs at least one cell")
-    if cell_size is None:
-        cell_size = (max(c.shape[0] for c in cells), max(c.shape[1] for c in cells))
-    ch, cw = cell_size
-    ncols = max(1, min(ncols, len(cells)))
-    nrows = (len(cells) + ncols - 1) // ncols
-    width = ncols * (cw + pad) + pad
-    legend_cols = max(1, min(3, width // 340))
-    legend_height = 16 * ((len(legend) + legend_cols - 1) // legend_cols) + pad if legend else 0
-    height = nrows * (ch + title_height + pad) + pad + legend_height
-    grid = Image.new("RGB", (width, height), (255, 255, 255))
-    draw = ImageDraw.Draw(grid)
-    font = ImageFont.load_default()
-    for i, cell in enumerate(cells):
-        r, c = divmod(i, ncols)
-        x = pad + c * (cw + pad)
-        y = pad + r * (ch + title_height + pad)
-        if titles is not None and title_height:
-            draw.text((x, y), str(titles[i]), fill=(0, 0, 0), font=font)
-        img = Image.fromarray(to_uint8_hwc(cell))
-        if img.size != (cw, ch):
-            img = img.resize((cw, ch), Image.NEAREST)
-        grid.paste(img, (x, y + title_height))
-    if legend:
-        y0 = height - legend_height
-        col_width = max(width // legend_cols, 1)
-        for i, (text, color) in enumerate(legend):
-            r, c = divmod(i, legend_cols)
-            x, y = pad + c * col_width, y0 + r * 16
-            draw.rectangle([x, y + 3, x + 10, y + 13], outline=color, fill=color)
-            draw.text((x + 14, y + 2), text, fill=(0, 0, 0), font=font)
-    return np.asarray(grid)
-
-
-def default_legend(num_boxes: int = 3, dropped: bool = False) -> list[tuple[str, tuple[int, int, int]]]:
-    """Legend entries: the image-level colour, one per box colour (the palette repeats
-    after ``len(PALETTE)`` boxes) and, with ``dropped``, the colour of regions in dropped boxes.
-
-    Examples:
-        >>> [text for text, _ in default_legend(2)][1]
-        'box 0 (solid), regions erased in it (dashed)'
-    """
-    entries = [("image-level erased region (dashed)", IMAGE_LEVEL_COLOR)]
-    wraps = num_boxes > len(PALETTE)
-    for k in range(min(max(num_boxes, 1), len(PALETTE))):
-        boxes = f"box {k}, {k + len(PALETTE)}, ..." if wraps else f"box {k}"
-        entries.append((f"{boxes} (solid), regions erased in it (dashed)", box_color(k)))
-    if dropped:
-        entries.append(("region in a box dropped by min_visibility", DROPPED_COLOR))
-    return entries
