@@ -86,7 +86,6 @@ def _regions(plan, image_level):
     return {(tuple(r), int(s)) for r, s in zip(plan.rects[keep].tolist(), plan.source[keep])}
 
 
-@pytest.mark.xfail(strict=False, reason="needs the core's independent image/box streams")
 def test_iore_plans_are_the_ire_regions_plus_the_ore_regions(dataset):
     indices = list(range(len(dataset)))
     drawn = {}

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Union
+from typing import Callable, List, Optional, Sequence, Union
 
-from .voc import _IMAGE_EXTS, VOCAnnotationError, VOCDetection, parse_voc_xml
+from .voc import VOCAnnotationError, VOCDetection, parse_voc_xml
 
 __all__ = ["VOCFolder", "folder_dataset"]
 
@@ -37,9 +37,9 @@ def _class_names(files: Sequence[Path], strict: bool) -> List[str]:
 class VOCFolder(VOCDetection):
     """VOC XML files in one folder, their images in another; every XML file is an image.
 
-    Images are found by the XML's ``<filename>`` (its last component only, so that a
-    path in the file cannot leave the image folder), else by the XML's stem with a
-    usual image extension.
+    Images are found as :class:`~detaug.data.voc.VOCDetection` finds them: ``<stem>.jpg``,
+    then the XML's ``<filename>`` (refused if it leaves the image folder), then the
+    stem with another usual image extension.
 
     Args:
         images: the image folder.
@@ -74,39 +74,18 @@ class VOCFolder(VOCDetection):
         keep_difficult: bool = True,
         strict: bool = True,
     ) -> None:
-        self.image_dir, ann_dir = Path(images), Path(annotations)
-        for what, folder in (("image", self.image_dir), ("annotation", ann_dir)):
+        images, annotations = Path(images), Path(annotations)
+        for what, folder in (("image", images), ("annotation", annotations)):
             if not folder.is_dir():
                 raise FileNotFoundError(f"{folder}: {what} folder not found")
-        files = sorted(ann_dir.glob("*.xml"))
+        files = sorted(annotations.glob("*.xml"))
         if not files:
-            raise FileNotFoundError(f"{ann_dir}: no .xml annotation files in this folder")
-        # The state VOCDetection.__init__ sets up, for a split that is "every XML file".
-        self.root, self.split, self.year, self.use_07_metric = ann_dir.parent, None, None, False
-        self.classes = list(_class_names(files, strict) if classes is None else classes)
-        if not self.classes or len(set(self.classes)) != len(self.classes):
-            raise ValueError(f"classes must be non-empty and without duplicates, got {self.classes}")
-        self._label: Dict[str, int] = {c: i + 1 for i, c in enumerate(self.classes)}
-        self.transforms, self.keep_difficult, self.strict = transforms, bool(keep_difficult), bool(strict)
-        self.ignore_other_classes, self.ignored_objects, self.problems = False, {}, []
-        self.image_names, self.dropped_images, self._annotations = [], [], []
-        for f in files:
-            ann = self._load_one(f.stem, ann_dir, check_images=True)
-            (self.dropped_images if ann is None else self.image_names).append(f.stem)
-            if ann is not None:
-                self._annotations.append(ann)
-
-    def _find_image(self, name: str, filename: Optional[str]) -> Optional[Path]:
-        candidates = [Path(filename).name] if filename else []
-        candidates += [name + ext for ext in _IMAGE_EXTS]
-        for candidate in candidates:
-            path = self.image_dir / candidate
-            if candidate and path.is_file():
-                return path
-        return None
+            raise FileNotFoundError(f"{annotations}: no .xml annotation files in this folder")
+        super().__init__(annotations.parent, None, _class_names(files, strict) if classes is None else classes,
+                         transforms, keep_difficult, strict, annotations_dir=annotations, images_dir=images)
 
     def __repr__(self) -> str:
-        return f"VOCFolder(images='{self.image_dir}', annotations='{self.root}') [{len(self)} images]"
+        return f"VOCFolder(images='{self.images_dir}', annotations='{self.annotations_dir}') [{len(self)} images]"
 
 
 def folder_dataset(images: PathLike, annotations: PathLike, classes: Optional[Sequence[str]] = None,

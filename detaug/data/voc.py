@@ -125,7 +125,8 @@ class VOCDetection(torch.utils.data.Dataset):
         root: A ``VOCdevkit/VOC20xx`` folder (``Annotations``, ``JPEGImages``,
             ``ImageSets/Main``).
         split: Name of the image set, e.g. ``"trainval"`` (reads
-            ``ImageSets/Main/<split>.txt``).
+            ``ImageSets/Main/<split>.txt``); None: every ``.xml`` file of the
+            annotation folder, sorted (a loose folder, see :mod:`detaug.data.folder`).
         classes: Class names without background; label = index + 1. Defaults to the 20
             :data:`VOC_CLASSES`.
         transforms: Optional albumentations pipeline or torchvision-v2 callable applied
@@ -148,6 +149,8 @@ class VOCDetection(torch.utils.data.Dataset):
             ``SegmentationObject/<image id>.png`` (see :mod:`detaug.data.masks`; void
             pixels belong to no mask). An image without that PNG gets no ``"masks"``
             key. Default False (nothing is read).
+        annotations_dir: The folder of the XML files. Default ``root / "Annotations"``.
+        images_dir: The folder of the images. Default ``root / "JPEGImages"``.
 
     Attributes:
         classes: The class names (without background).
@@ -191,9 +194,13 @@ class VOCDetection(torch.utils.data.Dataset):
         *,
         ignore_other_classes: bool = False,
         masks: bool = False,
+        annotations_dir: Optional[Union[str, os.PathLike]] = None,
+        images_dir: Optional[Union[str, os.PathLike]] = None,
     ) -> None:
         self.root = Path(root)
         self.split = split
+        self.annotations_dir = Path(annotations_dir) if annotations_dir is not None else self.root / "Annotations"
+        self.images_dir = Path(images_dir) if images_dir is not None else self.root / "JPEGImages"
         self.classes: List[str] = list(VOC_CLASSES if classes is None else classes)
         if not self.classes:
             raise ValueError("classes must not be empty")
@@ -227,11 +234,13 @@ class VOCDetection(torch.utils.data.Dataset):
         self.problems.append(message)
         warnings.warn(message, VOCAnnotationWarning, stacklevel=_caller_stacklevel())
 
-    def _split_names(self, split: str) -> List[str]:
+    def _split_names(self, split: Optional[str]) -> List[str]:
         if not self.root.is_dir():
             raise FileNotFoundError(f"{self.root}: VOC root folder not found")
-        if not (self.root / "Annotations").is_dir():
-            raise FileNotFoundError(f"{self.root / 'Annotations'}: Annotations folder not found")
+        if not self.annotations_dir.is_dir():
+            raise FileNotFoundError(f"{self.annotations_dir}: Annotations folder not found")
+        if split is None:
+            return sorted(p.stem for p in self.annotations_dir.glob("*.xml"))
         split_file = self.root / "ImageSets" / "Main" / f"{split}.txt"
         if not split_file.is_file():
             available = sorted(p.stem for p in split_file.parent.glob("*.txt"))[:20]
@@ -242,7 +251,7 @@ class VOCDetection(torch.utils.data.Dataset):
                 continue
             name = line.split()[0]
             try:  # the id becomes Annotations/<id>.xml: it must not leave the folder
-                inside_folder(self.root / "Annotations", f"{name}.xml")
+                inside_folder(self.annotations_dir, f"{name}.xml")
             except ValueError as e:
                 self._problem(f"{split_file}:{ln}: image id {e}")
                 continue
@@ -253,7 +262,7 @@ class VOCDetection(torch.utils.data.Dataset):
         return list(first_line)
 
     def _find_image(self, name: str, filename: Optional[str], xml_path: Path) -> Optional[Path]:
-        img_dir = self.root / "JPEGImages"
+        img_dir = self.images_dir
         if (img_dir / f"{name}.jpg").is_file():
             return img_dir / f"{name}.jpg"
         if filename:
@@ -271,7 +280,7 @@ class VOCDetection(torch.utils.data.Dataset):
         image_path = self._find_image(name, ann["filename"], xml_path)
         if image_path is None and check_images:
             raise VOCAnnotationError(
-                f"{xml_path}: image not found in {self.root / 'JPEGImages'} "
+                f"{xml_path}: image not found in {self.images_dir} "
                 f"(tried {name}.jpg and <filename>)"
             )
         size = (ann["width"], ann["height"])
@@ -297,7 +306,7 @@ class VOCDetection(torch.utils.data.Dataset):
         return image_path
 
     def _load_one(self, name: str, check_images: bool) -> Optional[Dict[str, Any]]:
-        xml_path = self.root / "Annotations" / f"{name}.xml"
+        xml_path = self.annotations_dir / f"{name}.xml"
         try:
             ann = parse_voc_xml(xml_path)
             image_path = self._image_and_size(name, ann, check_images)
