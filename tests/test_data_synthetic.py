@@ -122,3 +122,69 @@ def test_invalid_arguments(tmp_path, kwargs, name):
     with pytest.raises(ValueError, match=name):
         generate_synthetic(tmp_path, **kwargs)
     assert not any(tmp_path.iterdir())
+
+
+def _png(path: Path) -> np.ndarray:
+    from PIL import Image
+
+    with Image.open(path) as im:
+        assert im.mode == "P"  # the devkit's palette PNG
+        return np.asarray(im)
+
+
+@pytest.mark.parametrize("split", ["train", "test", "test_occ40"])
+def test_instance_masks_in_voc_and_coco_layout(split):
+    """SegmentationObject value k is the k-th XML object's visible pixels; the class map, the
+    COCO RLE and the difficult flag all agree with it."""
+    from pycocotools import mask as mask_utils
+
+    info = small_synthetic()
+    root = info.voc_root
+    main = (root / "ImageSets" / "Main" / f"{split}.txt").read_text()
+    assert (root / "ImageSets" / "Segmentation" / f"{split}.txt").read_text() == main
+    voc = VOCDetection(root, split, classes=info.classes, keep_difficult=True)
+    coco = json.loads(info.coco_annotations[split].read_text())
+    anns = {}
+    for a in coco["annotations"]:
+        anns.setdefault(a["image_id"], []).append(a)
+    for i, name in enumerate(voc.image_names):
+        inst = _png(root / "SegmentationObject" / f"{name}.png")
+        sem = _png(root / "SegmentationClass" / f"{name}.png")
+        objects = voc.get_annotation(i)["objects"]
+        assert inst.shape == voc.get_image_size(i) and set(np.unique(inst)) <= set(range(len(objects) + 1))
+        coco_anns = anns[i + 1]  # image ids follow the split order, from 1
+        assert len(coco_anns) == len(objects)
+        for k, (obj, a) in enumerate(zip(objects, coco_anns), start=1):
+            mask = inst == k
+            if mask.any():  # inside the (amodal) box: 1-based inclusive devkit pixels
+                ys, xs = np.nonzero(mask)
+                xmin, ymin, xmax, ymax = obj["bbox"]
+                assert xs.min() >= xmin - 1 and xs.max() <= xmax - 1
+                assert ys.min() >= ymin - 1 and ys.max() <= ymax - 1
+            assert (sem[mask] == info.classes.index(obj["name"]) + 1).all()
+            assert np.array_equal(mask_utils.decode(a["segmentation"]).astype(bool), mask)
+            if not split.startswith("test_occ"):  # occlusion splits keep the clean scene's flag
+                # generator rule: difficult = less than 25 % of the full shape (COCO area) visible
+                assert obj["difficult"] == (mask.sum() < 0.25 * a["area"])
+        assert ((sem > 0) == (inst > 0)).all()
+
+
+def test_occluded_masks_lose_what_the_occluder_hides():
+    info = small_synthetic()
+    root = info.voc_root
+    clean = (root / "ImageSets" / "Main" / "test.txt").read_text().split()
+    occluded = (root / "ImageSets" / "Main" / "test_occ60.txt").read_text().split()
+    coco = json.loads(info.coco_annotations["test_occ60"].read_text())["annotations"]
+    by_image = {}
+    for a in coco:  # k-th annotation of an image = k-th XML object = value k in the PNG
+        a["k"] = len(by_image.setdefault(a["image_id"], [])) + 1
+        by_image[a["image_id"]].append(a)
+    for j, (c, o) in enumerate(zip(clean, occluded)):
+        before = _png(root / "SegmentationObject" / f"{c}.png")
+        after = _png(root / "SegmentationObject" / f"{o}.png")
+        assert ((after > 0) <= (after == before)).all()  # no pixel changes owner
+        for a in by_image[j + 1]:
+            lost = int(((before == a["k"]) & (after != a["k"])).sum())
+            # the occluder hid occluded_fraction of the full shape (rounded to 4 decimals)
+            assert lost <= a["occluded_fraction"] * a["area"] + 5e-5 * a["area"] + 1e-9
+            assert ((after == a["k"]) <= (before == a["k"])).all()

@@ -1,118 +1,89 @@
-"""The reproducible study on the built-in data: baseline, IRE, ORE and I+ORE under occlusion.
+"""The occlusion study on the built-in data, in one resumable command.
 
-    python tools/occlusion_study.py --out study/
+    detaug-study --out runs/study --jobs 2         # or: python tools/occlusion_study.py ...
+    detaug-study --dry-run                         # the matrix, what is done, the estimated cost
 
-1. trains the four synthetic configs (``configs/synthetic_frcnn_small_{baseline,ire,ore,iore}.yaml``)
-   for each training seed, with the same budget (``--set`` overrides apply to all);
-2. gathers their final clean / occluded-split metrics (``tools/compare_runs.py``);
-3. evaluates every checkpoint with test-time occluders at several levels and seeds
-   (``tools/occlusion_eval.py``);
-4. writes ``<out>/runs.md``, ``<out>/occlusion.csv``, ``<out>/occlusion.png``,
-   ``<out>/occlusion.md`` and ``<out>/STUDY.md`` (the commands, the machine and the tables).
+Trains every scheme of the matrix (default: baseline, IRE, ORE, I+ORE with 5 training
+seeds; Cutout and GridDropout with 3; baseline and I+ORE at 24 epochs with 3; see
+``detaug/robustness/schemes.py``) into ``<out>/runs/<scheme>_s<seed>``, then evaluates
+every last checkpoint under test-time occluders and writes the report. Runs of one seed
+share their initial weights and data order, so schemes are compared seed by seed.
 
-Finished runs are reused, interrupted ones resumed, so the study can be re-run or
-extended (more seeds) without starting over.
+Run the same command again to continue: finished runs are reused, interrupted ones are
+resumed (``--resume``), a run folder trained with another config is an error. Ctrl-C or
+SIGTERM stops the running trainings after they save a checkpoint. Progress goes to the
+terminal and ``<out>/study.log``; each run's output to ``<out>/logs/<run>.log``; wall
+time per run, over every invocation, to ``<out>/timings.json``.
 """
 
 from __future__ import annotations
 
 import argparse
-import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-SCHEMES = {"baseline": "baseline", "IRE": "ire", "ORE": "ore", "I+ORE": "iore"}
+from detaug.cli._common import EXIT_FAILURE, add_version, run_command
+
+#: What every run of the study shares unless --set says otherwise: a 300-image test set
+#: (+ 3 x 300 in the generator's occluded splits); the data goes to <out>/data.
+STUDY_OVERRIDES = ("data.synthetic_num_test=300",)
 
 
 def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], add_help=add_help,
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--out", default="study", help="output folder")
-    p.add_argument("--train-seeds", type=int, nargs="+", default=[0], help="training seeds per scheme")
-    p.add_argument("--schemes", nargs="+", default=list(SCHEMES), choices=list(SCHEMES))
-    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides for every run")
-    p.add_argument("--levels", default="0,0.2,0.4,0.6", help="test-time occlusion levels")
-    p.add_argument("--occlusion-seeds", type=int, nargs="+", default=[0, 1])
-    p.add_argument("--kinds", nargs="+", default=["object", "image"], choices=["object", "image"])
-    p.add_argument("--device", default="auto")
-    return p
+    p = argparse.ArgumentParser(prog="detaug-study", description=__doc__.split("\n\n")[0], add_help=add_help,
+                                epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", default="runs/study", help="study folder: runs, logs, tables, plot (default: runs/study)")
+    p.add_argument("--schemes", metavar="FILE", help="YAML matrix replacing the default one (format: "
+                   "detaug/robustness/schemes.py)")
+    p.add_argument("--only", nargs="+", metavar="LABEL", help="train and report only these schemes (by label)")
+    p.add_argument("--seeds", type=int, metavar="N", help="at most N training seeds per scheme (default: the matrix's)")
+    p.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
+                   help="config overrides for every run, after the study's own "
+                        f"({' '.join(STUDY_OVERRIDES)} data.root=<out>/data) and before each scheme's")
+    p.add_argument("--device", default="auto", help="training and evaluation device: auto, cpu, cuda, cuda:1 (default: auto)")
+    p.add_argument("--jobs", type=int, default=1, metavar="N", help="train N runs at once (default: 1)")
+    p.add_argument("--threads", type=int, metavar="N",
+                   help="torch threads per run (OMP_NUM_THREADS; default: CPU cores // --jobs)")
+    p.add_argument("--dry-run", action="store_true", help="print the matrix, what is done and the estimated cost; "
+                   "train nothing")
+    p.add_argument("--train-only", action="store_true", help="stop after the training phase")
+    return add_version(p)
 
 
-def _run(cmd, log) -> None:
-    log(" ".join(cmd))
-    res = subprocess.run(cmd)
-    if res.returncode != 0:
-        raise SystemExit(f"error: command failed ({res.returncode}): {' '.join(cmd)}")
+def main(args: argparse.Namespace) -> int:
+    from detaug.errors import UsageError
+    from detaug.robustness import study_plan
+    from detaug.robustness.training import TrainingFailed, train_runs
 
-
-def _finished(folder: Path) -> bool:
-    from detaug.robustness.runs import load_run
-
-    try:
-        load_run(folder)
-    except (FileNotFoundError, ValueError):
-        return False
-    return (folder / "checkpoint_last.pth").is_file()
-
-
-def main(args) -> Path:
+    if args.jobs < 1 or (args.threads is not None and args.threads < 1):
+        raise UsageError("--jobs and --threads must be >= 1")
     out = Path(args.out).resolve()
+    plan = study_plan.make_plan(out, args.schemes, args.only, args.seeds, [*STUDY_OVERRIDES, f"data.root={out / 'data'}", *args.set],
+                                args.device)
+    threads = args.threads or max(1, study_plan.cpu_cores() // args.jobs)
+    print(study_plan.describe(plan, args.jobs, threads))
+    if args.dry_run:
+        return 0
     out.mkdir(parents=True, exist_ok=True)
-    log = lambda m: print(f"[study] {m}", flush=True)  # noqa: E731
+    log = study_plan.logger(out / "study.log")
+    log(f"detaug-study {' '.join(sys.argv[1:])}: {len(plan.todo)} run(s) to train, {len(plan.finished)} finished")
     started = time.time()
-    runs, names = [], []
-    train_minutes = {}
-    for scheme in args.schemes:
-        for seed in args.train_seeds:
-            folder = out / "runs" / f"{SCHEMES[scheme]}_s{seed}"
-            runs.append(folder)
-            names.append(scheme)
-            if _finished(folder):
-                log(f"{scheme} seed {seed}: finished run reused ({folder})")
-                continue
-            t0 = time.time()
-            cmd = [sys.executable, "-m", "detaug.cli.train"]
-            if (folder / "checkpoint_last.pth").is_file():
-                cmd += ["--resume", str(folder), "--device", args.device]
-            else:
-                config = f"synthetic_frcnn_small_{SCHEMES[scheme]}"
-                cmd += ["--config", str(config), "--output-dir", str(folder), "--device", args.device,
-                        "--set", f"seed={seed}", *args.set]
-            _run(cmd, log)
-            train_minutes[f"{scheme} seed {seed}"] = (time.time() - t0) / 60
-
-    _run([sys.executable, "-m", "detaug.cli.compare", *map(str, runs), "--out", str(out / "runs.md")], log)
-    _run([sys.executable, "-m", "detaug.cli.occlusion", *map(str, runs), "--names", *names, "--levels", args.levels,
-          "--seeds", *map(str, args.occlusion_seeds), "--kinds", *args.kinds, "--device", args.device,
-          "--out", str(out)], log)
-
-    import torch
-
-    machine = (f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, "
-               f"Python {platform.python_version()}, torch {torch.__version__}, "
-               f"{'CUDA ' + torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'CPU only'}")
-    command = "python tools/occlusion_study.py " + " ".join(sys.argv[1:])
-    timing = "\n".join(f"- {k}: {v:.1f} min" for k, v in train_minutes.items()) or "- (all runs reused)"
-    text = (
-        f"# Occlusion study on the synthetic set\n\n"
-        f"Command: `{command}`\n\nMachine: {machine}\n\n"
-        f"Training time per run:\n{timing}\n\nTotal: {(time.time() - started) / 60:.1f} min\n\n"
-        f"## Final metrics (clean test split and the generator's occluded split)\n\n{(out / 'runs.md').read_text()}\n"
-        f"## Test-time occlusion\n\n![occlusion](occlusion.png)\n\n{(out / 'occlusion.md').read_text()}\n"
-    )
-    from detaug.io import atomic_write_bytes as atomic_write
-
-    path = atomic_write(out / "STUDY.md", text.encode())
-    log(f"wrote {path}")
-    return path
+    try:
+        train_runs(plan.todo, args.jobs, threads, out, log)
+    except TrainingFailed as exc:
+        log(f"error: {exc}")
+        return EXIT_FAILURE
+    log(f"training phase done in {(time.time() - started) / 60:.1f} min")
+    if args.train_only:
+        return 0
+    log("evaluation phase: not available yet in this version (use --train-only)")
+    return 0
 
 
 def run(argv=None) -> int:
-    """Console entry point."""
-    main(get_args_parser().parse_args(argv))
-    return 0
+    """Console entry point (``detaug-study``)."""
+    return run_command(get_args_parser(), main, argv)
 
 
 if __name__ == "__main__":

@@ -20,8 +20,28 @@ Output layout (``<root>/synthetic-seed<seed>-<settings hash>/``)::
     VOCdevkit/SYNTH/Annotations/*.xml
     VOCdevkit/SYNTH/JPEGImages/*.jpg
     VOCdevkit/SYNTH/ImageSets/Main/{train,test,test_occ20,...,test_occluded}.txt
-    annotations/instances_<split>.json     # COCO; file_name relative to JPEGImages
+    VOCdevkit/SYNTH/SegmentationObject/*.png   # instance masks (visible pixels)
+    VOCdevkit/SYNTH/SegmentationClass/*.png
+    VOCdevkit/SYNTH/ImageSets/Segmentation/<split>.txt
+    annotations/instances_<split>.json     # COCO (RLE masks); file_name relative to JPEGImages
     manifest.json                          # settings, splits, counts; written last
+
+Instance masks, as the VOC devkit and COCO store them. Every object's *visible* pixels
+(objects painted later hide earlier ones; in the occlusion splits the occluder band hides
+more) are written as
+
+* ``SegmentationObject/<id>.png``: a palette ("P") PNG with the devkit's colour map; pixel
+  value ``k > 0`` is the ``k``-th ``<object>`` of the annotation XML in document order,
+  0 the background (255, the devkit's "void", is not used);
+* ``SegmentationClass/<id>.png``: the same with the object's class index (1-based, in
+  :data:`SYNTHETIC_CLASSES` order) instead of ``k``;
+* ``ImageSets/Segmentation/<split>.txt``: the same lists as ``ImageSets/Main``;
+* COCO ``segmentation``: the visible mask as compressed RLE (``pycocotools.mask.encode``).
+  COCO ``area`` stays the object's full (amodal) pixel count, from which ``difficult``
+  (less than 25 % visible) is decided.
+
+An object completely hidden by later ones has an empty mask. Masks do not change the
+images or boxes: the random streams that draw the scenes are untouched.
 
 The folder is built under a temporary name and renamed into place when complete, so an
 interrupted run never leaves a folder that looks finished; calling again with the same
@@ -51,7 +71,8 @@ __all__ = ["SYNTHETIC_CLASSES", "SyntheticDatasetInfo", "generate_synthetic"]
 
 SYNTHETIC_CLASSES: Tuple[str, ...] = ("circle", "square", "triangle", "star", "cross", "ring")
 
-_FORMAT_VERSION = 1
+# 2: instance masks (SegmentationObject/Class, COCO segmentation); images and boxes as in 1
+_FORMAT_VERSION = 2
 _SIZES = (128, 160, 192)
 
 
@@ -225,8 +246,12 @@ def _make_scene(seed: int, index: int, s: Dict[str, Any]):
     return img, objects, rng
 
 
-def _occlude(img: np.ndarray, objects, level: float, rng: np.random.Generator) -> np.ndarray:
-    """Cover a fraction >= ``level`` of every object's pixels with a clutter band."""
+def _occlude(img: np.ndarray, objects, level: float, rng: np.random.Generator):
+    """Cover a fraction >= ``level`` of every object's pixels with a clutter band.
+
+    Returns ``(image, covered)``: the occluded image and the boolean mask of the pixels
+    the bands cover.
+    """
     img = img.copy()
     h, w = img.shape[:2]
     covered = np.zeros((h, w), bool)
@@ -253,7 +278,7 @@ def _occlude(img: np.ndarray, objects, level: float, rng: np.random.Generator) -
     for o in objects:
         o["occluded_fraction"] = float((o["mask"] & covered).sum() / o["mask"].sum())
         o["occlusion_level"] = float(level)
-    return img
+    return img, covered
 
 
 # -- writing ------------------------------------------------------------------------
@@ -270,7 +295,7 @@ def _xml(name: str, w: int, h: int, objects, occluded: bool) -> str:
         f"  <filename>{name}.jpg</filename>",
         "  <source><database>detaug synthetic</database></source>",
         f"  <size><width>{w}</width><height>{h}</height><depth>3</depth></size>",
-        "  <segmented>0</segmented>",
+        "  <segmented>1</segmented>",
     ]
     for o in objects:
         c0, r0, c1, r1 = _box(o["mask"])
@@ -295,6 +320,51 @@ def _xml(name: str, w: int, h: int, objects, occluded: bool) -> str:
         ]
     lines.append("</annotation>")
     return "\n".join(lines) + "\n"
+
+
+def _voc_palette() -> List[int]:
+    """The VOC devkit's colour map (``VOClabelcolormap.m``): 256 RGB triples, flattened."""
+    palette = []
+    for i in range(256):
+        r = g = b = 0
+        c = i
+        for j in range(8):
+            r |= ((c >> 0) & 1) << (7 - j)
+            g |= ((c >> 1) & 1) << (7 - j)
+            b |= ((c >> 2) & 1) << (7 - j)
+            c >>= 3
+        palette += [r, g, b]
+    return palette
+
+
+_PALETTE = _voc_palette()
+
+
+def _png(values: np.ndarray) -> bytes:
+    """A palette PNG of a uint8 label map (values kept exactly: the full 256-entry palette)."""
+    image = Image.fromarray(values.astype(np.uint8))
+    image.putpalette(_PALETTE)  # mode L -> P
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _label_maps(objects, shape: Tuple[int, int], visible: List[np.ndarray]):
+    """Instance map (k-th object -> k) and class map (class index + 1) of the visible masks."""
+    instance = np.zeros(shape, np.uint8)
+    semantic = np.zeros(shape, np.uint8)
+    for k, (o, vis) in enumerate(zip(objects, visible), start=1):
+        instance[vis] = k  # visible masks are disjoint: later objects already cut earlier ones
+        semantic[vis] = o["cls"] + 1
+    return instance, semantic
+
+
+def _rle(mask: np.ndarray) -> Dict[str, Any]:
+    """COCO compressed RLE of a boolean mask, JSON-ready."""
+    from pycocotools import mask as mask_utils
+
+    rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
+    return {"size": [int(v) for v in rle["size"]], "counts": rle["counts"].decode("ascii")}
 
 
 def _settings(seed, num_train, num_test, occlusion_levels, max_objects, min_size, max_size,
@@ -334,85 +404,107 @@ def _info(folder: Path, manifest: Dict[str, Any]) -> SyntheticDatasetInfo:
     )
 
 
-def _write_dataset(tmp: Path, s: Dict[str, Any]) -> Dict[str, Any]:
-    voc = tmp / "VOCdevkit" / "SYNTH"
-    for sub in ("Annotations", "JPEGImages", "ImageSets/Main"):
-        (voc / sub).mkdir(parents=True, exist_ok=True)
-    (tmp / "annotations").mkdir()
-    categories = [{"id": i + 1, "name": c, "supercategory": "shape"} for i, c in enumerate(SYNTHETIC_CLASSES)]
-    splits: Dict[str, List[str]] = {}
-    coco: Dict[str, Dict[str, list]] = {}
-    ann_id = [0]
+class _Writer:
+    """Writes images, annotations and masks of every split into a dataset folder."""
 
-    def emit(split: str, name: str, img: np.ndarray, objects, occluded: bool) -> None:
+    def __init__(self, tmp: Path, settings: Dict[str, Any]):
+        self.tmp, self.settings = tmp, settings
+        self.voc = tmp / "VOCdevkit" / "SYNTH"
+        for sub in ("Annotations", "JPEGImages", "ImageSets/Main", "ImageSets/Segmentation",
+                    "SegmentationObject", "SegmentationClass"):
+            (self.voc / sub).mkdir(parents=True, exist_ok=True)
+        (tmp / "annotations").mkdir()
+        self.splits: Dict[str, List[str]] = {}
+        self.coco: Dict[str, Dict[str, list]] = {}
+        self.ann_id = 0
+
+    def emit(self, split: str, name: str, img: np.ndarray, objects, hidden: Optional[np.ndarray] = None) -> None:
+        """Write one image; ``hidden``: the occluder's pixels in an occlusion split."""
+        occluded = hidden is not None
         h, w = img.shape[:2]
         buf = io.BytesIO()
         Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(
-            buf, format="JPEG", quality=s["jpeg_quality"]
+            buf, format="JPEG", quality=self.settings["jpeg_quality"]
         )
-        (voc / "JPEGImages" / f"{name}.jpg").write_bytes(buf.getvalue())
-        (voc / "Annotations" / f"{name}.xml").write_text(_xml(name, w, h, objects, occluded))
-        splits.setdefault(split, []).append(name)
-        c = coco.setdefault(split, {"images": [], "annotations": []})
+        (self.voc / "JPEGImages" / f"{name}.jpg").write_bytes(buf.getvalue())
+        (self.voc / "Annotations" / f"{name}.xml").write_text(_xml(name, w, h, objects, occluded))
+        visible = [o["visible"] & ~hidden if occluded else o["visible"] for o in objects]
+        instance, semantic = _label_maps(objects, (h, w), visible)
+        (self.voc / "SegmentationObject" / f"{name}.png").write_bytes(_png(instance))
+        (self.voc / "SegmentationClass" / f"{name}.png").write_bytes(_png(semantic))
+        self.splits.setdefault(split, []).append(name)
+        c = self.coco.setdefault(split, {"images": [], "annotations": []})
         image_id = len(c["images"]) + 1
         c["images"].append({"id": image_id, "file_name": f"{name}.jpg", "width": w, "height": h})
-        for o in objects:
-            c0, r0, c1, r1 = _box(o["mask"])
-            ann_id[0] += 1
-            a = {
-                "id": ann_id[0],
-                "image_id": image_id,
-                "category_id": o["cls"] + 1,
-                # COCO: continuous xywh, x = 0-based left edge, w = pixel count
-                "bbox": [c0, r0, c1 - c0 + 1, r1 - r0 + 1],
-                "area": int(o["mask"].sum()),
-                "iscrowd": 0,
-                "difficult": int(o["difficult"]),
-            }
-            if occluded:
-                a["occlusion_level"] = o["occlusion_level"]
-                a["occluded_fraction"] = round(o["occluded_fraction"], 4)
-            c["annotations"].append(a)
+        for o, vis in zip(objects, visible):
+            c["annotations"].append(self._coco_annotation(o, vis, image_id, occluded))
 
+    def _coco_annotation(self, o: Dict[str, Any], visible: np.ndarray, image_id: int, occluded: bool):
+        c0, r0, c1, r1 = _box(o["mask"])
+        self.ann_id += 1
+        a = {
+            "id": self.ann_id,
+            "image_id": image_id,
+            "category_id": o["cls"] + 1,
+            # COCO: continuous xywh, x = 0-based left edge, w = pixel count
+            "bbox": [c0, r0, c1 - c0 + 1, r1 - r0 + 1],
+            "area": int(o["mask"].sum()),
+            "segmentation": _rle(visible),
+            "iscrowd": 0,
+            "difficult": int(o["difficult"]),
+        }
+        if occluded:
+            a["occlusion_level"] = o["occlusion_level"]
+            a["occluded_fraction"] = round(o["occluded_fraction"], 4)
+        return a
+
+    def finish(self) -> Dict[str, Any]:
+        """Write the split lists and COCO files (with the union split); return the manifest."""
+        s, splits, coco = self.settings, self.splits, self.coco
+        occ_names = [n for lv in s["occlusion_levels"] for n in splits.get(_occ_split(lv), [])]
+        if occ_names:
+            splits["test_occluded"] = occ_names
+            c = {"images": [], "annotations": []}
+            for lv in s["occlusion_levels"]:
+                part = coco[_occ_split(lv)]
+                offset = len(c["images"])
+                c["images"] += [dict(im, id=im["id"] + offset) for im in part["images"]]
+                c["annotations"] += [dict(a, image_id=a["image_id"] + offset) for a in part["annotations"]]
+            coco["test_occluded"] = c
+        splits["trainval"] = list(splits["train"])
+        coco["trainval"] = coco["train"]
+        categories = [{"id": i + 1, "name": c, "supercategory": "shape"} for i, c in enumerate(SYNTHETIC_CLASSES)]
+        for split, names in splits.items():
+            for layout in ("Main", "Segmentation"):
+                (self.voc / "ImageSets" / layout / f"{split}.txt").write_text("\n".join(names) + "\n")
+            data = dict(coco[split], categories=categories, info={"description": f"detaug synthetic {split}"})
+            (self.tmp / "annotations" / f"instances_{split}.json").write_text(json.dumps(data))
+        return {
+            "settings": s,
+            "splits": sorted(splits),
+            "counts": {k: len(v) for k, v in sorted(splits.items())},
+            "occlusion_splits": {_occ_split(v): v for v in s["occlusion_levels"]},
+        }
+
+
+def _write_dataset(tmp: Path, s: Dict[str, Any]) -> Dict[str, Any]:
+    writer = _Writer(tmp, s)
     seed = s["seed"]
-    for i in range(s["num_train"]):
+    for i in range(s["num_train"] + s["num_test"]):
         img, objs, _ = _make_scene(seed, i, s)
         for o in objs:
             o["difficult"] = o["visible"].sum() < 0.25 * o["mask"].sum()
-        emit("train", f"train_{i:05d}", img, objs, False)
-    for j in range(s["num_test"]):
-        i = s["num_train"] + j
-        img, objs, _rng = _make_scene(seed, i, s)
-        for o in objs:
-            o["difficult"] = o["visible"].sum() < 0.25 * o["mask"].sum()
-        emit("test", f"test_{j:05d}", img, objs, False)
+        if i < s["num_train"]:
+            writer.emit("train", f"train_{i:05d}", img, objs)
+            continue
+        j = i - s["num_train"]
+        writer.emit("test", f"test_{j:05d}", img, objs)
         for k, level in enumerate(s["occlusion_levels"]):
             occ_rng = np.random.default_rng([seed, 104729, i, k])
-            occ = _occlude(img, objs, level, occ_rng)
+            occ, covered = _occlude(img, objs, level, occ_rng)
             split = _occ_split(level)
-            emit(split, f"{split}_{j:05d}", occ, objs, True)
-    occ_names = [n for lv in s["occlusion_levels"] for n in splits.get(_occ_split(lv), [])]
-    if occ_names:
-        splits["test_occluded"] = occ_names
-        c = {"images": [], "annotations": []}
-        for lv in s["occlusion_levels"]:
-            part = coco[_occ_split(lv)]
-            offset = len(c["images"])
-            c["images"] += [dict(im, id=im["id"] + offset) for im in part["images"]]
-            c["annotations"] += [dict(a, image_id=a["image_id"] + offset) for a in part["annotations"]]
-        coco["test_occluded"] = c
-    splits["trainval"] = list(splits["train"])
-    coco["trainval"] = coco["train"]
-    for split, names in splits.items():
-        (voc / "ImageSets" / "Main" / f"{split}.txt").write_text("\n".join(names) + "\n")
-        data = dict(coco[split], categories=categories, info={"description": f"detaug synthetic {split}"})
-        (tmp / "annotations" / f"instances_{split}.json").write_text(json.dumps(data))
-    return {
-        "settings": s,
-        "splits": sorted(splits),
-        "counts": {k: len(v) for k, v in sorted(splits.items())},
-        "occlusion_splits": {_occ_split(v): v for v in s["occlusion_levels"]},
-    }
+            writer.emit(split, f"{split}_{j:05d}", occ, objs, covered)
+    return writer.finish()
 
 
 def generate_synthetic(

@@ -1,0 +1,50 @@
+"""detaug-study end to end on a tiny budget: resume an interrupted run, train, reuse."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from detaug.robustness.schemes import DEFAULT_SCHEMES
+from detaug.robustness.training import NEW, StudyRun, train_command
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ["schedule.epochs=1", "data.synthetic_num_train=8", "data.synthetic_num_test=2", "data.batch_size=4",
+        "data.workers=0", "schedule.warmup_iters=1", "model.min_size=96", "model.max_size=160",
+        "evaluation.save_predictions=false", "runtime.tensorboard=false"]
+
+
+def _study(out: Path, *extra: str) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, str(ROOT / "tools" / "occlusion_study.py"), "--out", str(out), "--only", "baseline",
+           "IRE", "--seeds", "1", "--device", "cpu", "--set", *TINY, *extra]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+
+
+def test_tiny_study_resumes_trains_and_reuses(tmp_path):
+    out = tmp_path / "study"
+    # an interrupted run, as the study would have started it
+    run = StudyRun(DEFAULT_SCHEMES[0], 0, out / "runs" / "baseline_s0")
+    common = ["data.synthetic_num_test=300", f"data.root={out / 'data'}", *TINY]
+    stopped = subprocess.run([*train_command(run, NEW, common, "cpu"), "--stop-after-iters", "1"],
+                             capture_output=True, text=True, timeout=600)
+    assert stopped.returncode == 0, stopped.stderr[-2000:]
+
+    dry = _study(out, "--dry-run")
+    assert dry.returncode == 0, dry.stderr[-2000:]
+    assert "2 runs in" in dry.stdout and "0 finished, 1 to resume, 1 new" in dry.stdout
+    assert not (out / "runs" / "ire_s0").exists()  # a dry run trains nothing
+
+    res = _study(out, "--train-only")
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    assert "start baseline_s0 (resume" in res.stdout and "start ire_s0 (new" in res.stdout
+    for name in ("baseline_s0", "ire_s0"):
+        records = [json.loads(x) for x in (out / "runs" / name / "metrics.jsonl").read_text().splitlines()]
+        assert [r["epoch"] for r in records if r["type"] == "eval"] == [1]
+    ledger = json.loads((out / "timings.json").read_text())
+    assert [s["state"] for s in ledger["baseline_s0"]["sessions"]] == ["resume"]
+    assert (out / "study.log").read_text().count("detaug-study") == 1
+
+    again = _study(out, "--train-only")
+    assert again.returncode == 0 and "0 run(s) to train, 2 finished" in again.stdout
