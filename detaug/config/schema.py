@@ -102,6 +102,15 @@ class ErasingConfig:
     #: "fit" (the authors' code) or "paper" (Algorithm 1 as printed).
     placement: str = "fit"
     max_attempts: int = 100
+    #: "box" (the paper) or "mask": ORE's area is a fraction of the object's instance mask
+    #: (the synthetic set and COCO have them; VOC's SegmentationObject where present).
+    object_area: str = "box"
+    #: With object_area: mask, the least fraction of a region that must lie on the object.
+    mask_cover: float = 0.5
+    #: "region" (every pixel) or "mask" (only the object's pixels of an ORE region).
+    erase_within: str = "region"
+    #: Mark keypoints under erased pixels occluded (no training config has keypoints yet).
+    occlude_keypoints: bool = False
     #: "random" | "random_normal" | "random_color" | "random_color_normal" | a number | a
     #: per-channel list, in the image's units (0-255: the training pipeline erases uint8 images).
     fill: Any = "random"

@@ -68,14 +68,21 @@ def _check_paths(splits: Sequence[Any]) -> None:
                                   "(see docs/training.md for the dataset layout)")
 
 
+def erasing_needs_masks(cfg: DictConfig) -> bool:
+    """Whether the training erasing reads instance masks (``object_area`` / ``erase_within``: mask)."""
+    er = cfg.augmentation.erasing
+    return er.mode not in ("none", "ire") and "mask" in (er.object_area, er.erase_within)
+
+
 def _make(cfg: DictConfig, splits: List[Any], transforms: Any, classes, is_train: bool):
     from detaug.data import COCODetection, DetectionConcatDataset, build_voc
 
     d = cfg.data
+    masks = is_train and erasing_needs_masks(cfg)  # VOC SegmentationObject PNGs, COCO polygons
     if d.kind in ("voc", "synthetic"):
         return build_voc([(s.root, s.split) for s in splits], classes=classes, transforms=transforms,
-                         keep_difficult=d.keep_difficult if is_train else True)
-    parts = [COCODetection(s.image_dir, s.ann_file, transforms=transforms, train=is_train) for s in splits]
+                         keep_difficult=d.keep_difficult if is_train else True, masks=masks)
+    parts = [COCODetection(s.image_dir, s.ann_file, transforms=transforms, train=is_train, masks=masks) for s in splits]
     return parts[0] if len(parts) == 1 else DetectionConcatDataset(parts)
 
 
