@@ -1,251 +1,210 @@
-"""Images per second of the training data pipeline, with erasing off and on.
+"""Per-sample time of a detection training pipeline on real-size photos, and erasing's share of it.
 
-The per-image transforms are the training tool's: :func:`detaug.pipeline.build_transforms`
-(``train=True``) of a training config, by default the synthetic preset
-``synthetic_frcnn_small_iore`` (horizontal flip, box-aware Random Erasing I+ORE), applied
-by ``detaug.data.VOCDetection`` (decode the JPEG, transforms, float CHW tensor) and batched
-by a ``DataLoader`` with N workers. So by default this measures what training runs (the
-synthetic images are 128-192 px; the model's own resizing is not part of the data
-pipeline). ``--resize N`` adds a resize of the longest side to N px after the flip (VOC-like
-images at N=500); it is not in any training config, and the results record it under
-``resize``. Configurations, run alternately (off, on, device, off, on, ...) so that load
-from other processes spreads over all of them:
+One sample: decode a JPEG (OpenCV), ``A.Compose([HorizontalFlip(p=0.5), erasing])`` with
+``BboxParams``, then a float32 CHW tensor. Three pipelines on the same images:
 
-* ``off``: the config's pipeline with ``augmentation.erasing.mode=none`` (flip only);
-* ``on``: the config's pipeline, erasing in the workers (its ``augmentation.backend``);
-* ``device``: the ``off`` pipeline in the workers, then the training tool's device module
-  (:func:`detaug.pipeline.build_device_erasing`, ``BatchedBoxAwareRandomErasing``) on each
-  collated batch in the main process (on ``--device``), as with
-  ``augmentation.erasing.device=true``.
+* ``off``: the flip only;
+* ``detaug``: then ``detaug.BoxAwareRandomErasing`` I+ORE with the paper's defaults
+  (``image_p = object_p = 0.5``, scale (0.02, 0.2), ratio (0.3, 3.33)) and random fill;
+* ``albumentations``: then ``A.Erasing(fill="random")`` (its defaults: p = 0.5).
 
-Loader throughput on a shared machine is noisy, so the tool also measures the cost per
-sample directly (``per_sample``): ``dataset[i]`` with and without erasing, alternating
-in bursts in the main process, the same images for both; the cost is the median over
-bursts of the paired difference.
+Times are the process's CPU time: on a shared machine the wall clock also counts the
+time slices other processes get. The pipelines run round-robin in bursts (one burst of
+every pipeline over the same images, then the next burst, the order rotating), so that
+what load remains (caches, memory bandwidth) spreads over all three. Erasing's share of a pipeline is ``(t - t_off) / t`` within each burst (paired);
+the median over bursts is reported, with quartiles when there are enough bursts. Target:
+detaug's share no larger than albumentations' (the median of the paired difference <= 0).
 
-The dataset is the synthetic one (:func:`detaug.data.generate_synthetic`), generated
-once under ``--data-root``. Worker start-up is excluded: each run iterates the loader
-once untimed (with persistent workers), then times ``--epochs`` passes.
+The images are a VOC-layout folder (``--images DIR`` with ``JPEGImages/`` and
+``Annotations/``), or else JPEGs generated here: 500x375 to 640x480 px, 8 objects each,
+smooth shading, textured objects and sensor noise, so that they decode like photos.
 
 Usage::
 
-    python tools/bench_pipeline.py --workers 0 2 --json benchmarks/pipeline.json
-    python tools/bench_pipeline.py --config synthetic_frcnn_small_ore --resize 500
-    python tools/bench_pipeline.py --quick --json out.json      # smoke run
+    python tools/bench_pipeline.py --json benchmarks/pipeline.json
+    python tools/bench_pipeline.py --images ../shared/realdata/VOCdevkit/REAL
+    python tools/bench_pipeline.py --quick               # smoke run, a few seconds
 """
 
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 import os
 import statistics
-import sys
 import tempfile
 import time
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
+
+from bench_transforms import MIN_REPEATS_FOR_RANGE, detaug_source, spread
+
+Sample = Tuple[str, List[List[float]]]  # a JPEG's path and its boxes (absolute xyxy, pixels)
 
 
 def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description="Data pipeline throughput with and without box-aware Random Erasing", add_help=add_help)
-    parser.add_argument("--workers", type=int, nargs="+", default=[0, 2], help="DataLoader worker counts to measure (default 0 2)")
-    parser.add_argument("--batch-size", type=int, default=8, help="batch size (default 8)")
-    parser.add_argument("--images", type=int, default=400, help="training images in the synthetic set (default 400)")
-    parser.add_argument("--config", default="synthetic_frcnn_small_iore",
-                        help="training config whose train pipeline is measured: a preset name or a YAML file "
-                             "(default synthetic_frcnn_small_iore, the training tool's default)")
-    parser.add_argument("--set", dest="overrides", nargs="+", default=[], metavar="KEY=VALUE",
-                        help="config overrides, e.g. augmentation.backend=torchvision augmentation.erasing.fill=0")
-    parser.add_argument("--resize", type=int, default=0, metavar="N",
-                        help="extra step, not in the training pipeline: resize the longest side to N px after the "
-                             "flip (500: VOC-like images); default 0: none, as in training")
-    parser.add_argument("--device", default="cpu", help="device of the 'device' configuration (default cpu)")
-    parser.add_argument("--epochs", type=int, default=1, help="timed passes over the dataset per run (default 1)")
-    parser.add_argument("--repeats", type=int, default=3, help="runs per configuration; the median is reported (default 3)")
-    parser.add_argument("--threads", type=int, default=1, help="torch / OpenCV threads per process (default 1)")
-    parser.add_argument("--data-root", default=os.path.join(tempfile.gettempdir(), "detaug-bench-data"), help="where the synthetic set is generated")
-    parser.add_argument("--quick", action="store_true", help="smoke run: 24 images, 0 workers, 1 repeat")
-    parser.add_argument("--json", default=None, help="write the results to this JSON file")
-    parser.add_argument("--seed", type=int, default=0, help="dataset and loader seed (default 0)")
-    parser.add_argument("--per-sample-bursts", type=int, default=15, help="paired bursts of the per-sample measurement (default 15)")
+    parser = argparse.ArgumentParser(description="Erasing's share of a training data pipeline on photos", add_help=add_help)
+    parser.add_argument("--images", default=None, metavar="DIR",
+                        help="a VOC-layout folder (JPEGImages/, Annotations/); default: generate --count JPEGs")
+    parser.add_argument("--count", type=int, default=24, help="JPEGs to generate without --images (default 24)")
+    parser.add_argument("--bursts", type=int, default=15, help="timed bursts of every pipeline (default 15)")
+    parser.add_argument("--threads", type=int, default=1, help="torch and OpenCV threads (default 1)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the generated images and the pipelines (default 0)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 6 generated images, 3 bursts")
+    parser.add_argument("--json", default=None, help="also write the results to this JSON file")
     return parser
 
 
-def load_bench_config(args: argparse.Namespace) -> Any:
-    """The training config whose pipeline is measured (``--config`` and ``--set``)."""
-    from detaug.config import load_config
+def generate_photos(folder: str, count: int, seed: int) -> List[Sample]:
+    """``count`` JPEGs (quality 90, 55-70 KB like the photos they stand in for) with 8 boxed objects each."""
+    import cv2
+    import numpy as np
 
-    return load_config(args.config, list(args.overrides))
-
-
-def build_transforms(cfg: Any, erasing: bool, resize: int = 0) -> Any:
-    """The training tool's train pipeline of ``cfg`` (:func:`detaug.pipeline.build_transforms`),
-    without erasing if ``erasing`` is False, with a longest-side resize to ``resize`` px
-    inserted after the flip if ``resize`` > 0."""
-    from omegaconf import OmegaConf
-
-    from detaug.pipeline import build_transforms as training_transforms
-
-    if not erasing:
-        cfg = OmegaConf.merge(cfg, {"augmentation": {"erasing": {"mode": "none", "device": False}}})
-    else:
-        cfg = OmegaConf.merge(cfg, {"augmentation": {"erasing": {"device": False}}})
-    pipeline = training_transforms(cfg, train=True)
-    if not resize:
-        return pipeline
-    steps = list(pipeline.transforms) if pipeline is not None else []
-    at = 1 if steps and "Flip" in type(steps[0]).__name__ else 0
-    if cfg.augmentation.backend == "albumentations":
-        import albumentations as A
-
-        steps.insert(at, A.LongestMaxSize(max_size=resize))
-        return A.Compose(steps, bbox_params=A.BboxParams(format="pascal_voc", label_fields=["labels"]))
-    from torchvision.transforms import v2
-
-    steps.insert(at, v2.Resize(size=None, max_size=resize, antialias=True) if _resize_accepts_none()
-                 else v2.Resize(resize - 1, max_size=resize))
-    return v2.Compose(steps)
+    rng = np.random.default_rng(seed)
+    samples = []
+    for k in range(count):
+        width = int(rng.integers(500, 641))
+        height = round(width * 0.75)
+        image = cv2.resize(rng.uniform(40, 220, (4, 5, 3)), (width, height), interpolation=cv2.INTER_CUBIC)
+        boxes = []
+        for _ in range(8):
+            w, h = rng.uniform(0.08, 0.4) * width, rng.uniform(0.08, 0.4) * height
+            x1, y1 = int(rng.uniform(0, width - w)), int(rng.uniform(0, height - h))
+            x2, y2 = x1 + int(w), y1 + int(h)
+            texture = rng.uniform(0, 255, (int(rng.integers(2, 12)), int(rng.integers(2, 12)), 3))
+            image[y1:y2, x1:x2] = cv2.resize(texture, (x2 - x1, y2 - y1), interpolation=cv2.INTER_CUBIC)
+            boxes.append([x1, y1, x2, y2])
+        image += rng.normal(0, 6, image.shape)
+        path = os.path.join(folder, f"{k:04d}.jpg")
+        cv2.imwrite(path, np.clip(image, 0, 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, 90])
+        samples.append((path, boxes))
+    return samples
 
 
-def _resize_accepts_none() -> bool:
-    from torchvision.transforms import v2
+def read_voc_folder(folder: str) -> List[Sample]:
+    """Every annotated image of a VOC-layout folder (with ``<size>``); VOC's 1-based inclusive boxes become pixel-edge xyxy."""
+    from detaug.data.voc import parse_voc_xml
 
-    try:
-        v2.Resize(size=None, max_size=10)
-        return True
-    except (TypeError, ValueError):
-        return False
+    samples = []
+    for xml in sorted(glob.glob(os.path.join(folder, "Annotations", "*.xml"))):
+        ann = parse_voc_xml(xml)
+        name = ann["filename"] or os.path.basename(xml)[:-4] + ".jpg"
+        w, h = ann["width"], ann["height"]  # a hand-drawn box may stick out by a pixel: clip it
+        boxes = [[max(x1 - 1, 0), max(y1 - 1, 0), min(x2, w), min(y2, h)] for x1, y1, x2, y2 in (o["bbox"] for o in ann["objects"])]
+        samples.append((os.path.join(folder, "JPEGImages", name), boxes))
+    if not samples:
+        raise SystemExit(f"bench_pipeline.py: error: no Annotations/*.xml under {folder}")
+    return samples
 
 
-def _worker_init(worker_id: int) -> None:
+def build_pipelines(seed: int) -> Dict[str, Any]:
+    import albumentations as A
+
+    import detaug
+
+    erasing = {"off": [], "detaug": [detaug.BoxAwareRandomErasing(mode="i+ore", fill="random")],
+               "albumentations": [A.Erasing(fill="random")]}
+    bbox = A.BboxParams(format="pascal_voc", label_fields=["labels"])
+    return {name: A.Compose([A.HorizontalFlip(p=0.5), *steps], bbox_params=bbox, seed=seed) for name, steps in erasing.items()}
+
+
+def load(sample: Sample, pipeline: Any) -> Any:
+    """What a training dataset's ``__getitem__`` does: decode, transform, to a float tensor."""
+    import cv2
     import torch
 
-    torch.set_num_threads(1)
-    try:
-        import cv2
-
-        cv2.setNumThreads(1)
-    except ImportError:  # pragma: no cover
-        pass
+    path, boxes = sample
+    image = cv2.cvtColor(cv2.imread(path, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    out = pipeline(image=image, bboxes=boxes, labels=list(range(len(boxes))))
+    return torch.from_numpy(out["image"]).permute(2, 0, 1).float().div_(255), out["bboxes"]
 
 
-def run_config(dataset: Any, args: argparse.Namespace, workers: int, device_module: Any = None) -> Dict[str, float]:
-    """One run: an untimed warm-up pass, then ``args.epochs`` timed passes."""
-    import torch
-    from torch.utils.data import DataLoader
-
-    from detaug.data import collate_fn
-
-    loader = DataLoader(dataset, batch_size=args.batch_size, shuffle=True, num_workers=workers, collate_fn=collate_fn,
-                        persistent_workers=workers > 0, worker_init_fn=_worker_init if workers else None,
-                        generator=torch.Generator().manual_seed(args.seed))
-
-    def one_pass() -> int:
-        n = 0
-        for images, targets in loader:
-            if device_module is not None:
-                images = [x.to(args.device, non_blocking=True) for x in images]
-                images, targets = device_module(images, targets)
-                if args.device.startswith("cuda"):
-                    torch.cuda.synchronize()
-            n += len(images)
-        return n
-
-    one_pass()  # warm-up: worker start-up, page cache, lazy imports
-    start = time.perf_counter()
-    count = sum(one_pass() for _ in range(args.epochs))
-    seconds = time.perf_counter() - start
-    del loader
-    return {"images": count, "seconds": seconds, "images_per_s": count / seconds}
-
-
-def per_sample_cost(off: Any, on: Any, bursts: int, burst: int = 50) -> Dict[str, float]:
-    """Milliseconds per ``dataset[i]`` without and with erasing, paired bursts over the same images."""
-    n = len(off)
-    times: Dict[str, List[float]] = {"off": [], "on": []}
+def run_bursts(samples: List[Sample], pipelines: Dict[str, Any], bursts: int) -> Dict[str, List[float]]:
+    """CPU milliseconds per sample of each pipeline in each burst (one pass over ``samples``); the first burst warms up."""
+    names = list(pipelines)
+    times: Dict[str, List[float]] = {name: [] for name in names}
     for b in range(bursts + 1):
-        idx = [(b * burst + k) % n for k in range(burst)]
-        for name, ds in (("off", off), ("on", on)):
-            start = time.perf_counter()
-            for i in idx:
-                ds[i]
-            if b:  # the first burst warms up
-                times[name].append((time.perf_counter() - start) / burst * 1e3)
-    diffs = [a - b for a, b in zip(times["on"], times["off"])]
-    off_ms, extra = statistics.median(times["off"]), statistics.median(diffs)
-    return {"off_ms": off_ms, "on_ms": statistics.median(times["on"]), "erasing_ms": extra, "cost_fraction": extra / (off_ms + extra),
-            "bursts": bursts, "burst": burst}
+        for name in names[b % len(names):] + names[:b % len(names)]:
+            start = time.process_time()
+            for sample in samples:
+                load(sample, pipelines[name])
+            if b:
+                times[name].append((time.process_time() - start) / len(samples) * 1e3)
+    return times
+
+
+def erasing_shares(times: Dict[str, List[float]]) -> Dict[str, Any]:
+    """Per erasing pipeline: its time, its added time and its share, paired with ``off`` burst by burst."""
+    off = times["off"]
+    out: Dict[str, Any] = {"off": {"ms": spread(off)}}
+    for name in ("detaug", "albumentations"):
+        out[name] = {"ms": spread(times[name]), "added_ms": spread([t - o for t, o in zip(times[name], off)]),
+                     "share": spread([(t - o) / t for t, o in zip(times[name], off)])}
+    difference = [(d - o) / d - (a - o) / a for d, a, o in zip(times["detaug"], times["albumentations"], off)]
+    out["share_difference"] = spread(difference)
+    median = out["share_difference"]["median"]
+    if len(difference) < MIN_REPEATS_FOR_RANGE:
+        out["verdict"] = f"not judged on {len(difference)} bursts"
+    else:
+        out["verdict"] = "met" if median <= 0 else f"missed by {median * 100:.1f} points"
+    return out
+
+
+def _range(s: Dict[str, Any], scale: float = 1.0, fmt: str = ".2f") -> str:
+    return f" [{format(s['q1'] * scale, fmt)}, {format(s['q3'] * scale, fmt)}]" if "q1" in s else ""
+
+
+def format_report(result: Dict[str, Any]) -> str:
+    m, data, s = result["machine"], result["data"], result["shares"]
+    lines = [f"detaug from {result['detaug']}; {m['cpus']} CPUs, {result['args']['threads']} thread(s); "
+             f"{result['args']['bursts']} bursts; load average {m['load_before'][0]:.1f} before, {m['load_after'][0]:.1f} after",
+             f"{data['images']} {data['source']} JPEGs, {data['sizes']}, {data['mean_kb']:.0f} KB and "
+             f"{data['mean_boxes']:.1f} boxes on average; decode, flip, erasing, float tensor; ms per sample",
+             f"  {'off (flip only)':<16} {s['off']['ms']['median']:7.2f}{_range(s['off']['ms'])}"]
+    for name in ("detaug", "albumentations"):
+        r = s[name]
+        lines.append(f"  {name:<16} {r['ms']['median']:7.2f}{_range(r['ms'])}, erasing adds {r['added_ms']['median']:.3f} ms"
+                     f"{_range(r['added_ms'], fmt='.3f')} = {r['share']['median']:.1%} of the time{_range(r['share'], 100, '.1f')}")
+    d = s["share_difference"]
+    lines.append(f"  detaug's share minus albumentations', paired: {d['median'] * 100:+.1f} points{_range(d, 100, '+.1f')} "
+                 f"over {d['n']} bursts (target <= 0: {s['verdict']})")
+    return "\n".join(lines)
+
+
+def describe(samples: List[Sample], source: str) -> Dict[str, Any]:
+    import cv2
+
+    sizes = sorted((w, h) for h, w, _ in (cv2.imread(path).shape for path, _ in samples))
+    (w0, h0), (w1, h1) = sizes[0], sizes[-1]
+    return {"source": source, "images": len(samples), "sizes": f"{w0}x{h0}" + ("" if sizes[0] == sizes[-1] else f" to {w1}x{h1}"),
+            "mean_kb": statistics.mean(os.path.getsize(p) for p, _ in samples) / 1024,
+            "mean_boxes": statistics.mean(len(b) for _, b in samples)}
 
 
 def main(args: argparse.Namespace) -> Dict[str, Any]:
+    import cv2
     import torch
 
     torch.set_num_threads(args.threads)
-    try:
-        import cv2
-
-        cv2.setNumThreads(args.threads)
-    except ImportError:  # pragma: no cover
-        pass
-    from omegaconf import OmegaConf
-
-    from detaug.data import VOCDetection, generate_synthetic
-    from detaug.pipeline import build_device_erasing
-
+    cv2.setNumThreads(args.threads)
     if args.quick:
-        args.images, args.workers, args.repeats, args.epochs = min(args.images, 24), [0], 1, 1
-        args.per_sample_bursts = min(args.per_sample_bursts, 2)
-    cfg = load_bench_config(args)
-    if cfg.augmentation.erasing.mode == "none":
-        raise SystemExit(f"bench_pipeline.py: error: {args.config} has augmentation.erasing.mode=none; nothing to measure")
-    info = generate_synthetic(args.data_root, seed=args.seed, num_train=args.images, num_test=0, occlusion_levels=())
-    datasets = {
-        "off": VOCDetection(info.voc_root, "train", classes=info.classes,
-                            transforms=build_transforms(cfg, erasing=False, resize=args.resize)),
-        "on": VOCDetection(info.voc_root, "train", classes=info.classes,
-                           transforms=build_transforms(cfg, erasing=True, resize=args.resize)),
-    }
-    torch.manual_seed(args.seed)  # the device module draws from torch's global generator, as in training
-    device_module = build_device_erasing(OmegaConf.merge(cfg, {"augmentation": {"erasing": {"device": True}}}))
-    configs = [("off", "off", None), ("on", "on", None), ("device", "off", device_module)]
-    rows = []
-    for workers in args.workers:
-        runs: Dict[str, List[Dict[str, float]]] = {name: [] for name, _, _ in configs}
-        for r in range(args.repeats):
-            for name, ds, module in configs:
-                runs[name].append(run_config(datasets[ds], args, workers, module))
-                print(f"  workers={workers} repeat {r + 1}/{args.repeats} {name}: {runs[name][-1]['images_per_s']:.1f} img/s", file=sys.stderr, flush=True)
-        off = statistics.median(x["images_per_s"] for x in runs["off"])
-        for name, _, _ in configs:
-            ips = [x["images_per_s"] for x in runs[name]]
-            med = statistics.median(ips)
-            rows.append({
-                "workers": workers, "erasing": name, "images_per_s": med, "runs_images_per_s": ips,
-                "images_per_run": runs[name][0]["images"], "cost_vs_off": 1.0 - med / off,
-            })
-    per_sample = per_sample_cost(datasets["off"], datasets["on"], args.per_sample_bursts, burst=8 if args.quick else 50)
-    er = cfg.augmentation.erasing
-    pipeline = {
-        "config": cfg.name, "backend": cfg.augmentation.backend, "hflip_p": cfg.augmentation.hflip_p,
-        "mode": er.mode, "fill": OmegaConf.to_container(er, resolve=True)["fill"],
-        "resize": args.resize or None, "on": repr(datasets["on"].transforms), "device": repr(device_module),
-    }
-    result = {
-        "args": vars(args), "pipeline": pipeline, "dataset": str(info.root), "rows": rows, "per_sample": per_sample,
-        "machine": {"cpus": os.cpu_count(), "torch": torch.__version__, "loadavg": os.getloadavg()},
-        "target": "erasing costs under 3% of pipeline throughput (cost_vs_off < 0.03)",
-    }
-    print(f"pipeline: {cfg.name} train transforms ({pipeline['backend']}, mode {pipeline['mode']}, fill {pipeline['fill']})"
-          + (f" + resize to {args.resize} px (not in the training config)" if args.resize else ", as in training"))
-    print(f"{'workers':>7} {'erasing':<8} {'img/s':>9} {'cost vs off':>12}")
-    for row in rows:
-        print(f"{row['workers']:>7} {row['erasing']:<8} {row['images_per_s']:>9.1f} {row['cost_vs_off']:>11.1%}")
-    print(f"per sample (main process, paired): {per_sample['off_ms']:.2f} ms without erasing, +{per_sample['erasing_ms']:.3f} ms "
-          f"with erasing = {per_sample['cost_fraction']:.1%} of the pipeline's time")
+        args.count, args.bursts = min(args.count, 6), min(args.bursts, 3)
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory() as folder:
+        samples = read_voc_folder(args.images) if args.images else generate_photos(folder, args.count, args.seed)
+        data = describe(samples, "real" if args.images else "generated")
+        pipelines = build_pipelines(args.seed)
+        times = run_bursts(samples, pipelines, args.bursts)
+    result = {"args": vars(args), "detaug": detaug_source(), "data": data,
+              "pipelines": {name: repr(p.transforms) for name, p in pipelines.items()},
+              "machine": {"cpus": os.cpu_count(), "torch": torch.__version__, "load_before": load_before,
+                          "load_after": os.getloadavg()},
+              "times_ms": times, "shares": erasing_shares(times), "min_bursts_for_range": MIN_REPEATS_FOR_RANGE}
+    print(format_report(result))
     if args.json:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         with open(args.json, "w") as f:
-            json.dump(result, f, indent=1, default=str)
+            json.dump(result, f, indent=1)
     return result
 
 
