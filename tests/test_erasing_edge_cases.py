@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from detaug.erasing import ErasePlan, ErasingParams, apply_plan, box_interiors, box_visibility, sample_plan
+from detaug.erasing import ErasePlan, ErasingParams, apply_plan, box_interior, box_visibility, sample_plan
 
 ALWAYS = dict(image_p=1.0, object_p=1.0)
 
@@ -180,10 +180,19 @@ def test_visibility_cases(case, boxes, rects, expected):
     np.testing.assert_allclose(box_visibility(np.array(boxes, float), plan), expected)
 
 
-def test_box_interiors_interior_is_whole_pixels_inside_the_box():
-    interior, area, valid = box_interiors(np.array([[0.2, 0.0, 9.9, 5.0]]), (10, 10))
-    assert interior.tolist() == [[1, 0, 9, 5]] and valid.tolist() == [True]
-    np.testing.assert_allclose(area, [9.7 * 5.0])
+# box -> (whole-pixel interior, clipped area), worked by hand on a 10 x 10 image
+INTERIORS = [
+    ([0.2, 0.0, 9.9, 5.0], (1, 0, 9, 5), 9.7 * 5.0),
+    ([-3.0, 2.0, 4.0, 12.0], (0, 2, 4, 10), 4.0 * 8.0),  # clipped to the image first
+    ([1.0000001, 2.0, 3.9999999, 4.0], (1, 2, 4, 4), 2.9999998 * 2.0),  # edges within EDGE_EPS snap
+    ([2.5, 2.5, 3.4, 8.0], None, 0.9 * 5.5),  # under one whole pixel wide
+]
+
+
+@pytest.mark.parametrize("box, interior, area", INTERIORS)
+def test_box_interior_is_the_whole_pixels_inside_the_clipped_box(box, interior, area):
+    got_interior, got_area = box_interior(box, 10, 10)
+    assert got_interior == interior and got_area == pytest.approx(area)
 
 
 # ----------------------------------------------------------------------------- validation

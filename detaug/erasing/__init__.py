@@ -12,7 +12,7 @@ from typing import Any
 from detaug.erasing.kernels import apply_plan, erase_array, erase_tensor
 from detaug.erasing.params import MODES, PAPER_DETECTION_DEFAULTS, PLACEMENTS, RATIO_SAMPLINGS, ErasingParams
 from detaug.erasing.plan import IMAGE_LEVEL, RANDOM_FILLS, ErasePlan
-from detaug.erasing.sampling import box_interiors, draw_regions, sample_plan
+from detaug.erasing.sampling import box_interior, draw_regions, sample_plan
 from detaug.erasing.visibility import box_visibility
 
 _LAZY = {
@@ -33,7 +33,7 @@ __all__ = [
     "ErasePlan",
     "ErasingParams",
     "apply_plan",
-    "box_interiors",
+    "box_interior",
     "box_visibility",
     "draw_regions",
     "erase_array",

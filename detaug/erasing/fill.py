@@ -13,6 +13,7 @@ never a silent clip or an ``inf``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Optional, Tuple, Union
 
@@ -34,7 +35,9 @@ class ResolvedFill:
     kind: str  # "constant" or a name from RANDOM_FILLS
     dtype: np.dtype
     channels: int
-    constant: Optional[np.ndarray] = None  # [1] or [C] of ``dtype``
+    #: a scalar of ``dtype`` when every channel gets the same value (numpy fills a region
+    #: with a scalar several times faster than with a per-channel vector), else ``[C]``
+    constant: Optional[np.ndarray] = None
 
 
 def value_range(dtype: np.dtype) -> Tuple[float, float]:
@@ -60,8 +63,8 @@ def resolve_fill(fill: Fill, dtype: Union[np.dtype, type], channels: int) -> Res
         TypeError: a normal-distribution fill on a non-float image.
 
     Examples:
-        >>> resolve_fill((124, 116.4, 104), np.uint8, 3).constant.tolist()
-        [124, 116, 104]
+        >>> resolve_fill((124, 116.4, 104), np.uint8, 3).constant.tolist(), resolve_fill(0, np.uint8, 3).constant
+        ([124, 116, 104], np.uint8(0))
         >>> resolve_fill(300, np.uint8, 3)
         Traceback (most recent call last):
         ...
@@ -73,21 +76,25 @@ def resolve_fill(fill: Fill, dtype: Union[np.dtype, type], channels: int) -> Res
         if fill in NORMAL_FILLS and dtype.kind != "f":
             raise TypeError(f"fill={fill!r} draws N(0, 1) values and needs a floating-point image, got dtype {dtype}")
         return ResolvedFill(fill, dtype, channels)
-    values = np.atleast_1d(np.asarray(fill, dtype=np.float64))
+    values = (fill,) if isinstance(fill, float) else fill  # plain Python: a handful of numbers
     if len(values) not in (1, channels):
         raise ValueError(f"fill has {len(values)} values but the image has {channels} channel(s); give one value or one per channel")
     if dtype.kind in "iub":
-        values = np.rint(values)
+        values = tuple(float(round(v)) for v in values)  # half to even, as the authors' round()
     low, high = value_range(dtype)
-    if not ((values >= low) & (values <= high)).all():
-        shown = fill if isinstance(fill, float) else tuple(fill)
-        raise ValueError(f"fill {shown} is outside the range of {dtype} [{low:g}, {high:g}]; give constants in the image's units")
-    return ResolvedFill("constant", dtype, channels, values.astype(dtype))
+    if not all(low <= v <= high for v in values):
+        raise ValueError(f"fill {fill} is outside the range of {dtype} [{low:g}, {high:g}]; give constants in the image's units")
+    constant = np.array(values, dtype)
+    return ResolvedFill("constant", dtype, channels, constant[0] if len(set(values)) == 1 else constant)
 
 
 def uniform_values(rng: np.random.Generator, shape: Tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     """Uniform over the dtype's non-negative range: [0, max] for integers, {0, 1} for bool, [0, 1) for floats."""
-    if dtype.kind in "iu":
+    if dtype.kind == "u":  # every bit pattern is a value of [0, max]: random 64-bit words are exactly uniform
+        count = math.prod(shape)
+        words = rng.integers(0, 2**64, size=-(-count * dtype.itemsize // 8), dtype=np.uint64)
+        return words.view(dtype)[:count].reshape(shape)
+    if dtype.kind == "i":
         return rng.integers(0, np.iinfo(dtype).max, size=shape, dtype=dtype, endpoint=True)
     if dtype.kind == "b":
         return rng.integers(0, 1, size=shape, endpoint=True).astype(bool)

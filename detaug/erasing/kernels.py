@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Optional, Union
 
 import numpy as np
 
-from detaug.erasing.fill import region_values, resolve_fill
+from detaug.erasing.fill import ResolvedFill, region_values, resolve_fill
 from detaug.erasing.plan import ErasePlan, Fill
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -56,16 +56,21 @@ def erase_array(image: np.ndarray, plan: ErasePlan, fill: Optional[Fill] = None,
         raise ValueError(f"expected an image of shape (H, W) or (H, W, C), got shape {image.shape}")
     _check_size(plan, image.shape[0], image.shape[1])
     resolved = resolve_fill(plan.fill if fill is None else fill, image.dtype, 1 if image.ndim == 2 else image.shape[2])
-    rng = np.random.default_rng(plan.seed)
+    rng = _fill_generator(plan, resolved)
     for (x1, y1, x2, y2), mask in zip(plan.rects.tolist(), _masks(plan)):
         values = region_values(resolved, rng, (), y2 - y1, x2 - x1)
-        values = values if image.ndim == 3 else values[..., 0]
+        values = values if image.ndim == 3 or np.ndim(values) == 0 else values[..., 0]
         if mask is None:
             out[y1:y2, x1:x2] = values
         else:  # erase_within="mask": only the object's pixels of the region
             region = out[y1:y2, x1:x2]
             region[mask] = np.broadcast_to(values, region.shape)[mask]
     return out
+
+
+def _fill_generator(plan: ErasePlan, resolved: ResolvedFill) -> Optional[np.random.Generator]:
+    """The fill's random stream (None for a constant, which needs none)."""
+    return None if resolved.kind == "constant" else np.random.default_rng(plan.seed)
 
 
 def _masks(plan: ErasePlan) -> list:
@@ -121,10 +126,11 @@ def erase_tensor(image: torch.Tensor, plan: ErasePlan, fill: Optional[Fill] = No
     _check_size(plan, image.shape[-2], image.shape[-1])
     channels = image.shape[-3] if image.ndim >= 3 else 1
     resolved = resolve_fill(plan.fill if fill is None else fill, _numpy_dtype(image.dtype), channels)
-    rng = np.random.default_rng(plan.seed)
+    rng = _fill_generator(plan, resolved)
     lead = tuple(image.shape[:-3])
+    constant = None if resolved.kind != "constant" else _to_layout(resolved.constant, image)
     for (x1, y1, x2, y2), mask in zip(plan.rects.tolist(), _masks(plan)):
-        values = _to_layout(region_values(resolved, rng, lead, y2 - y1, x2 - x1), image)
+        values = constant if constant is not None else _to_layout(region_values(resolved, rng, lead, y2 - y1, x2 - x1), image)
         region = out[..., y1:y2, x1:x2]
         if mask is None:
             region[...] = values
@@ -133,10 +139,12 @@ def erase_tensor(image: torch.Tensor, plan: ErasePlan, fill: Optional[Fill] = No
     return out
 
 
-def _to_layout(values: np.ndarray, image: torch.Tensor) -> torch.Tensor:
-    """Values drawn as ``(..., h, w, C)`` (or ``(C,)``) -> a tensor in the image's ``(..., C, h, w)`` layout."""
+def _to_layout(values: np.ndarray, image: torch.Tensor) -> Union[torch.Tensor, float, int, bool]:
+    """Values drawn as ``(..., h, w, C)`` (or ``(C,)``, or a scalar) -> the image's ``(..., C, h, w)`` layout."""
     import torch
 
+    if np.ndim(values) == 0:  # one value for every channel: a Python scalar fills fastest
+        return values.item()
     tensor = torch.from_numpy(np.ascontiguousarray(values)).to(device=image.device, dtype=image.dtype)
     if image.ndim == 2:
         return tensor[..., 0]

@@ -68,12 +68,10 @@ class ErasePlan:
         source = np.asarray(self.source, dtype=np.int64).reshape(-1)
         if len(rects) != len(source):
             raise ValueError(f"rects has {len(rects)} rows but source has {len(source)} entries")
-        height, width = (int(v) for v in self.image_size[:2])
+        height, width = int(self.image_size[0]), int(self.image_size[1])
         # One rule for hand-made plans: a region must lie inside the image (no silent clipping).
-        inside = (rects[:, 0] >= 0) & (rects[:, 1] >= 0) & (rects[:, 0] <= rects[:, 2]) & (rects[:, 1] <= rects[:, 3])
-        inside &= (rects[:, 2] <= width) & (rects[:, 3] <= height)
-        if not inside.all():
-            bad = rects[~inside][0].tolist()
+        bad = next((r for r in rects.tolist() if not (0 <= r[0] <= r[2] <= width and 0 <= r[1] <= r[3] <= height)), None)
+        if bad is not None:
             raise ValueError(
                 f"plan region {bad} is not inside the image (height, width) {(height, width)}: "
                 "regions need 0 <= x1 <= x2 <= width and 0 <= y1 <= y2 <= height"
@@ -88,7 +86,7 @@ class ErasePlan:
         object.__setattr__(self, "image_size", (height, width))
         if self.region_masks is not None:
             object.__setattr__(self, "region_masks", _check_region_masks(self.region_masks, rects))
-        if not isinstance(self.fill, str):
+        if not isinstance(self.fill, (str, float)):
             fill = tuple(float(v) for v in np.atleast_1d(np.asarray(self.fill, dtype=np.float64)))
             object.__setattr__(self, "fill", fill[0] if len(fill) == 1 else fill)
 

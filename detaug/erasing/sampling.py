@@ -8,9 +8,8 @@ position is uniform among those where the size fits, so only the size can fail; 
 ``placement="paper"`` (Algorithm 1 as printed) the point is uniform over the whole area
 and the attempt fails when the region sticks out.
 
-Image-level and box regions come from two independent streams split off the caller's
-generator, so for one seed the I+ORE plan is the IRE plan's image regions plus the ORE
-plan's box regions.
+Box regions come from a stream of their own, seeded from the caller's generator, so for
+one seed the I+ORE plan is the IRE plan's image regions plus the ORE plan's box regions.
 
 With instance masks (one per box), ``object_area="mask"`` makes S the mask's area and
 accepts an attempt only when at least ``mask_cover`` of the region lies on the mask (a
@@ -22,6 +21,7 @@ ORE region, which of its pixels are the object's.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Optional, Sequence, Union
 
 import numpy as np
@@ -31,7 +31,7 @@ from detaug.erasing.plan import IMAGE_LEVEL, ErasePlan
 
 #: Attempts drawn together. Most areas fit on the first attempt, so a small round keeps
 #: the draw cheap; areas without a fit draw the next round, up to ``max_attempts``.
-ATTEMPTS_PER_ROUND = 10
+ATTEMPTS_PER_ROUND = 4
 #: A box edge this close to a whole pixel counts as on it (coordinates that went through
 #: a format conversion come back as 9.999999 for 10). Boxes are float64 here.
 EDGE_EPS = 1e-6
@@ -100,73 +100,66 @@ def clip_boxes(boxes: np.ndarray, image_size: Sequence[int]) -> np.ndarray:
     return np.clip(boxes, 0.0, np.array([width, height, width, height], np.float64))
 
 
-def box_interiors(boxes: np.ndarray, image_size: Sequence[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The whole-pixel interior of each box clipped to the image, and the box's area.
+def box_interior(box: Sequence[float], height: int, width: int) -> tuple[Optional[tuple], float]:
+    """The whole-pixel interior of one box clipped to the image, and the clipped box's area.
 
     Args:
-        boxes: float ``[N, 4]`` of ``x1, y1, x2, y2`` in continuous pixel coordinates.
-        image_size: ``(height, width)``.
+        box: ``x1, y1, x2, y2`` in continuous pixel coordinates.
+        height, width: the image's size.
 
     Returns:
-        ``(interior, area, valid)``: int64 ``[N, 4]`` pixel-edge xyxy of the largest
-        whole-pixel rectangle inside each clipped box (edges within :data:`EDGE_EPS`
-        of a whole pixel snap to it), float ``[N]`` area of the clipped box (the
-        paper's S for ORE), and bool ``[N]``: the interior is at least one pixel wide
-        and high (smaller boxes get no region).
+        ``(interior, area)``: ``(x1, y1, x2, y2)`` pixel edges of the largest whole-pixel
+        rectangle inside the clipped box (edges within :data:`EDGE_EPS` of a whole pixel
+        snap to it), or None when it is under one pixel wide or high (no region then);
+        and the clipped box's area (the paper's S for ORE).
 
     Examples:
-        >>> interior, area, valid = box_interiors(np.array([[1.5, 2.0, 4.5, 9.0], [3, 3, 3.5, 8]]), (8, 10))
-        >>> interior.tolist(), area.tolist(), valid.tolist()
-        ([[2, 2, 4, 8], [3, 3, 3, 8]], [18.0, 2.5], [True, False])
+        >>> box_interior([1.5, 2.0, 4.5, 9.0], 8, 10), box_interior([3, 3, 3.5, 8], 8, 10)
+        (((2, 2, 4, 8), 18.0), (None, 2.5))
     """
-    clipped = clip_boxes(np.asarray(boxes, np.float64).reshape(-1, 4), image_size)
-    low = np.ceil(clipped[:, :2] - EDGE_EPS)
-    high = np.floor(clipped[:, 2:] + EDGE_EPS)
-    interior = np.concatenate([low, high], axis=1).astype(np.int64)
-    extent = np.maximum(clipped[:, 2:] - clipped[:, :2], 0.0)
-    valid = ((high - low) >= 1).all(axis=1)
-    return interior, extent[:, 0] * extent[:, 1], valid
+    x1, x2 = min(max(float(box[0]), 0.0), width), min(max(float(box[2]), 0.0), width)
+    y1, y2 = min(max(float(box[1]), 0.0), height), min(max(float(box[3]), 0.0), height)
+    left, top = math.ceil(x1 - EDGE_EPS), math.ceil(y1 - EDGE_EPS)
+    right, bottom = math.floor(x2 + EDGE_EPS), math.floor(y2 + EDGE_EPS)
+    area = max(x2 - x1, 0.0) * max(y2 - y1, 0.0)
+    return ((left, top, right, bottom) if right - left >= 1 and bottom - top >= 1 else None), area
 
 
-def _attempts(u: np.ndarray, limits: np.ndarray, target_area: np.ndarray, params: ErasingParams):
-    """One round of attempts. ``u``: uniforms ``[A, n, 4]`` (area, ratio, x, y); ``limits``: ``[A, 2]`` (w, h).
+def _first_fit(attempts: list, width: int, height: int, target: float, params: ErasingParams, table=None):
+    """The first attempt that fits the area, as ``(x, y, w, h)`` relative to its corner; None if none does.
 
-    Returns ``(x, y, w, h, fits)``, each ``[A, n]``: each attempt's rectangle relative to
-    the area's top-left corner, and whether it fits.
+    Each attempt is four uniforms: the area fraction, the aspect ratio, and the position.
+    ``table``: the summed-area table of the object's mask in the area (``object_area="mask"``).
     """
-    s_lo, s_hi = params.scale
+    s_lo, s_span = params.scale[0], params.scale[1] - params.scale[0]
     r_lo, r_hi = params.ratio
-    side = np.sqrt((u[..., 0] * (s_hi - s_lo) + s_lo) * target_area[:, None])  # sqrt(S_e)
-    if params.ratio_sampling == "log":
-        root_r = np.exp((u[..., 1] * (np.log(r_hi) - np.log(r_lo)) + np.log(r_lo)) / 2)
-    else:
-        root_r = np.sqrt(u[..., 1] * (r_hi - r_lo) + r_lo)
-    # H_e = sqrt(S_e r_e), W_e = sqrt(S_e / r_e), rounded half to even as the authors' round();
-    # taking the roots apart keeps absurd ratios finite (they never fit).
-    h, w = np.rint(side * root_r), np.rint(side / root_r)
-    width, height = limits[:, :1], limits[:, 1:]
-    if params.placement == "fit":
-        fits = (w >= 1) & (h >= 1) & (w <= width) & (h <= height)
-        x, y = np.floor(u[..., 2] * (width - w + 1)), np.floor(u[..., 3] * (height - h + 1))
-    else:  # the paper: a point anywhere in the area, kept only if the region fits there
-        x, y = np.floor(u[..., 2] * width), np.floor(u[..., 3] * height)
-        fits = (w >= 1) & (h >= 1) & (x + w <= width) & (y + h <= height)
-    return x, y, w, h, fits
-
-
-def _on_mask(tables: list, x, y, w, h, fits: np.ndarray, cover: float) -> np.ndarray:
-    """``fits`` where at least ``cover`` of the attempt's area lies on its area's mask.
-
-    ``tables[i]``: the summed-area table of area i's mask crop, or None (no mask: unchanged).
-    """
-    fits = fits.copy()
-    for i, table in enumerate(tables):
-        if table is None:
+    log_ratio = params.ratio_sampling == "log"
+    for u_area, u_ratio, u_x, u_y in attempts:
+        erase_area = (s_lo + u_area * s_span) * target  # S_e
+        r = math.exp(math.log(r_lo) + u_ratio * math.log(r_hi / r_lo)) if log_ratio else r_lo + u_ratio * (r_hi - r_lo)
+        h_raw, w_raw = math.sqrt(erase_area * r), math.sqrt(erase_area / r)  # H_e, W_e
+        if h_raw >= height + 1 or w_raw >= width + 1:  # cannot fit (also keeps absurd ratios away from round)
             continue
-        x1, y1, w1, h1 = (np.where(fits[i], v[i], 0).astype(np.int64) for v in (x, y, w, h))
-        on_mask = table[y1 + h1, x1 + w1] - table[y1, x1 + w1] - table[y1 + h1, x1] + table[y1, x1]
-        fits[i] &= on_mask >= cover * w1 * h1
-    return fits
+        h, w = round(h_raw), round(w_raw)  # half to even, as the authors' round()
+        if w < 1 or h < 1:
+            continue
+        if params.placement == "fit":  # a position among those where the size fits
+            if w > width or h > height:
+                continue
+            x, y = math.floor(u_x * (width - w + 1)), math.floor(u_y * (height - h + 1))
+        else:  # the paper: a point anywhere in the area, kept only if the region fits there
+            x, y = math.floor(u_x * width), math.floor(u_y * height)
+            if x + w > width or y + h > height:
+                continue
+        if table is not None and _on_mask(table, x, y, w, h) < params.mask_cover * w * h:
+            continue
+        return x, y, w, h
+    return None
+
+
+def _on_mask(table: np.ndarray, x: int, y: int, w: int, h: int) -> int:
+    """Mask pixels in the rectangle, from the mask's summed-area table."""
+    return int(table[y + h, x + w] - table[y, x + w] - table[y + h, x] + table[y, x])
 
 
 def _summed_area(mask: Optional[np.ndarray]) -> Optional[np.ndarray]:
@@ -184,12 +177,15 @@ def draw_regions(
     params: ErasingParams,
     area_masks: Optional[Sequence[Optional[np.ndarray]]] = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Draw one region inside each area: attempts a round at a time, the first that fits.
+    """Draw one region inside each area: per area, the attempts, and the first that fits.
+
+    The first round of attempts of every area is drawn at once; an area without a fit
+    draws further rounds, up to ``max_attempts``.
 
     Args:
         rng: the source of randomness.
-        areas: int64 ``[A, 4]`` pixel-edge xyxy of the rectangles to draw inside.
-        target_area: float ``[A]``, the area ``S`` that ``scale`` is a fraction of.
+        areas: ``[A, 4]`` pixel-edge xyxy of the rectangles to draw inside (integers).
+        target_area: ``[A]``, the area ``S`` that ``scale`` is a fraction of.
         params: ``scale``, ``ratio``, ``ratio_sampling``, ``placement``, ``max_attempts``,
             ``mask_cover``.
         area_masks: per area, None or a bool mask of the area's shape: an attempt then
@@ -205,56 +201,55 @@ def draw_regions(
         >>> found.tolist(), (rects[:, 2:] - rects[:, :2]).tolist()
         ([True], [[4, 4]])
     """
-    areas = np.asarray(areas, dtype=np.int64).reshape(-1, 4)
-    target_area = np.asarray(target_area, dtype=np.float64).reshape(-1)
-    tables = [_summed_area(m) for m in area_masks] if area_masks is not None else None
-    rects = np.zeros((len(areas), 4), np.int64)
-    found = np.zeros(len(areas), bool)
-    todo = np.arange(len(areas))
-    for start in range(0, params.max_attempts, ATTEMPTS_PER_ROUND):
-        n = min(ATTEMPTS_PER_ROUND, params.max_attempts - start)
-        x, y, w, h, fits = _attempts(rng.random((len(todo), n, 4)), areas[todo, 2:] - areas[todo, :2], target_area[todo], params)
-        if tables is not None:
-            fits = _on_mask([tables[i] for i in todo], x, y, w, h, fits, params.mask_cover)
-        rows, first = np.arange(len(todo)), fits.argmax(axis=1)
-        ok = fits[rows, first]
-        hit = todo[ok]
-        x, y, w, h = (v[rows[ok], first[ok]].astype(np.int64) for v in (x, y, w, h))
-        rects[hit] = np.stack([x, y, x + w, y + h], axis=1) + areas[hit][:, [0, 1, 0, 1]]
-        found[hit] = True
-        todo = todo[~ok]
-        if len(todo) == 0:
-            break
-    return rects, found
+    areas = areas.tolist() if isinstance(areas, np.ndarray) else areas
+    target_area = target_area.tolist() if isinstance(target_area, np.ndarray) else target_area
+    rounds = min(ATTEMPTS_PER_ROUND, params.max_attempts)
+    first_round = rng.random((len(areas), rounds, 4)).tolist()
+    rects, found = [], []
+    for a, (x1, y1, x2, y2) in enumerate(areas):
+        table = _summed_area(area_masks[a]) if area_masks is not None else None
+        fit, tried = _first_fit(first_round[a], x2 - x1, y2 - y1, target_area[a], params, table), rounds
+        while fit is None and tried < params.max_attempts:
+            n = min(ATTEMPTS_PER_ROUND, params.max_attempts - tried)
+            fit, tried = _first_fit(rng.random((n, 4)).tolist(), x2 - x1, y2 - y1, target_area[a], params, table), tried + n
+        x, y, w, h = fit or (0, 0, 0, 0)
+        rects.append([x1 + x, y1 + y, x1 + x + w, y1 + y + h] if fit else [0, 0, 0, 0])
+        found.append(fit is not None)
+    return np.array(rects, np.int64).reshape(-1, 4), np.array(found, bool)
 
 
 def _image_areas(rng: np.random.Generator, height: int, width: int, params: ErasingParams):
     """Image-level areas: with probability ``image_p``, ``count`` copies of the image, each with 1/count of its area."""
     if height <= 0 or width <= 0 or rng.random() >= params.image_p:
-        return np.zeros((0, 4), np.int64), np.zeros(0), np.zeros(0, np.int64)
+        return [], [], np.zeros(0, np.int64)
     count = params.count if isinstance(params.count, int) else int(rng.integers(params.count[0], params.count[1] + 1))
-    areas = np.tile(np.array([[0, 0, width, height]], np.int64), (count, 1))
-    return areas, np.full(count, height * width / count), np.full(count, IMAGE_LEVEL, np.int64)
+    return [(0, 0, width, height)] * count, [height * width / count] * count, np.full(count, IMAGE_LEVEL, np.int64)
 
 
 def _object_areas(rng: np.random.Generator, boxes: np.ndarray, labels: Any, masks: Optional[list],
                   image_size: Sequence[int], params: ErasingParams):
     """Box areas: each box independently with its probability, if a whole pixel fits inside it.
 
-    Returns ``(interior, S, source, area_masks)``; ``area_masks`` is None unless S comes from masks.
+    Returns ``(interiors, S, sources, area_masks)``; ``area_masks`` is None unless S comes from masks.
     """
-    chosen = np.flatnonzero(rng.random(len(boxes)) < params.object_probabilities(labels, len(boxes)))
-    interior, area, valid = box_interiors(boxes[chosen], image_size)
-    interior, area, chosen = interior[valid], area[valid], chosen[valid]
-    if masks is None or params.object_area != "mask":
-        return interior, area, chosen, None
-    crops = []
-    for k, (index, (x1, y1, x2, y2)) in enumerate(zip(chosen.tolist(), interior.tolist())):
-        mask = masks[index]
-        pixels = 0 if mask is None else int(mask.sum())
-        crops.append(mask[y1:y2, x1:x2] if pixels else None)  # no mask, or an empty one: the box
-        area[k] = pixels or area[k]
-    return interior, area, chosen, crops
+    height, width = image_size
+    chosen = np.flatnonzero(rng.random(len(boxes)) < params.object_probabilities(labels, len(boxes))).tolist()
+    by_mask = masks is not None and params.object_area == "mask"
+    interiors, targets, sources, crops = [], [], [], []
+    for index, box in zip(chosen, boxes[chosen].tolist()):
+        interior, area = box_interior(box, height, width)
+        if interior is None:
+            continue
+        if by_mask:
+            x1, y1, x2, y2 = interior
+            mask = masks[index]
+            pixels = 0 if mask is None else int(mask.sum())
+            crops.append(mask[y1:y2, x1:x2] if pixels else None)  # no mask, or an empty one: the box
+            area = pixels or area
+        interiors.append(interior)
+        targets.append(area)
+        sources.append(index)
+    return interiors, targets, np.array(sources, np.int64), crops if by_mask else None
 
 
 def sample_plan(
@@ -303,15 +298,14 @@ def sample_plan(
     """
     rng = as_generator(rng)
     height, width = int(image_size[0]), int(image_size[1])
-    fill_seed, image_seed, object_seed = (int(s) for s in rng.integers(0, 2**63, size=3))
+    fill_seed, object_seed = (int(s) >> 1 for s in rng.bit_generator.random_raw(2))  # two 63-bit seeds
     boxes = None if boxes is None else check_boxes(boxes)
     if masks is not None:
         masks = check_masks(masks, 0 if boxes is None else len(boxes), (height, width))
     parts = []
-    if params.uses_image:
-        stream = np.random.default_rng(image_seed)
-        parts.append(_regions(stream, *_image_areas(stream, height, width, params), None, params))
-    if params.uses_objects and boxes is not None and len(boxes):
+    if params.uses_image:  # the caller's stream, after the two seeds
+        parts.append(_regions(rng, *_image_areas(rng, height, width, params), None, params))
+    if params.uses_objects and boxes is not None and len(boxes):  # a stream of its own: the same in ORE and I+ORE
         stream = np.random.default_rng(object_seed)
         parts.append(_regions(stream, *_object_areas(stream, boxes, labels, masks, (height, width), params), params))
     if not any(len(source) for _, source in parts):
