@@ -76,13 +76,15 @@ class Scheme:
 
 _LONG = (f"schedule.epochs={LONG_EPOCHS}",)
 
-#: The default matrix: the four Random Erasing schemes with 5 seeds, the two reference
+#: The default matrix: the four Random Erasing schemes and mask-aware ORE (the region on
+#: the object's mask, only the object's pixels erased) with 5 seeds, the two reference
 #: augmentations with 3, and baseline and I+ORE at about three times the schedule with 3.
 DEFAULT_SCHEMES: Tuple[Scheme, ...] = (
     Scheme("baseline", "synthetic_frcnn_small_baseline", seeds=5),
     Scheme("IRE", "synthetic_frcnn_small_ire", seeds=5),
     Scheme("ORE", "synthetic_frcnn_small_ore", seeds=5),
     Scheme("I+ORE", "synthetic_frcnn_small_iore", seeds=5),
+    Scheme("ORE (mask)", "synthetic_frcnn_small_ore_mask", seeds=5),
     Scheme("Cutout", "synthetic_frcnn_small_cutout", seeds=3),
     Scheme("GridDropout", "synthetic_frcnn_small_grid", seeds=3),
     Scheme(f"baseline {LONG_EPOCHS}ep", "synthetic_frcnn_small_baseline", _LONG, seeds=3,
