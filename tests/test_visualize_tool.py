@@ -165,3 +165,26 @@ def test_help_and_version_are_instant_and_without_doubled_defaults():
     assert all(chunk.count("default") <= 1 for chunk in options), [c for c in options if c.count("default") > 1]
     res = subprocess.run([sys.executable, str(ROOT / "tools" / "visualize.py"), "--version"], capture_output=True, text=True)
     assert res.returncode == 0 and "detaug" in res.stdout
+
+
+def test_compare_masks_draws_the_box_and_the_mask_variant_of_ore(tmp_path, data_root, synthetic):
+    small = [f"data.root={data_root}", "data.synthetic_num_train=8", "data.synthetic_num_test=4",
+             "augmentation.erasing.object_p=1.0"]
+    args = tool.get_args_parser().parse_args(["--config", CONFIG, "--compare", "masks", "--num", "3", "--zoom", "1",
+                                              "--set", *small, "--out", str(tmp_path / "masks.png")])
+    assert Image.open(tool.main(args)).size[0] > 3 * 128  # three columns
+    base = tool._load_config(args)
+    pipelines = tool._pipelines(base, tool.COMPARISONS["masks"])
+    assert [title for title, _, _ in pipelines] == ["baseline", "ORE on the box", "ORE on the mask"]
+    from omegaconf import OmegaConf
+
+    dataset, _ = tool._dataset(args, OmegaConf.merge(base, {"augmentation": {"erasing": tool.COMPARISONS["masks"]["ORE on the mask"]}}))
+    dataset.transforms = pipelines[2][1]
+    from detaug.vis import find_plan
+
+    image, target = dataset[0]
+    plan = find_plan(target)
+    assert len(plan) and plan.region_masks is not None  # only the objects' pixels are erased
+    for mask, source in zip(plan.region_masks, plan.source.tolist()):
+        x1, y1, x2, y2 = plan.rects[list(plan.source).index(source)]
+        assert np.array_equal(mask, target["masks"][source, y1:y2, x1:x2].numpy().astype(bool))

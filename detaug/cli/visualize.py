@@ -24,13 +24,21 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any, List, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from detaug.cli._common import add_version, run_command
 from detaug.errors import UsageError
 
 DEFAULT_OUT = Path("runs", "vis", "erased.png")
 DEFAULT_COMPARE_OUT = Path("runs", "vis", "compare.png")
+#: What --compare draws: column title -> erasing settings (over the config's).
+COMPARISONS = {
+    "modes": {"baseline": {"mode": "none"}, "IRE": {"mode": "ire"}, "ORE": {"mode": "ore"}, "I+ORE": {"mode": "i+ore"}},
+    "masks": {"baseline": {"mode": "none"}, "ORE on the box": {"mode": "ore", "object_area": "box", "erase_within": "region"},
+              "ORE on the mask": {"mode": "ore", "object_area": "mask", "erase_within": "mask"}},
+}
+MASKS_CAPTION = ("same seed per image; ORE on the mask: the region's area is a fraction of the object's mask, "
+                 "at least half of it on the object, and only the object's pixels are erased")
 
 
 def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
@@ -62,8 +70,10 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     out.add_argument("--num", type=int, default=16, metavar="N", help="number of images (default: 16)")
     out.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the image choice and of each image's augmentation "
                                                          "(default: 0)")
-    out.add_argument("--compare", action="store_true",
-                     help="draw each image under baseline, IRE, ORE and I+ORE: one row per image, one column per mode")
+    out.add_argument("--compare", nargs="?", const="modes", choices=tuple(COMPARISONS), metavar="WHAT",
+                     help="one row per image, one column per variant, the same seed per image: 'modes' "
+                          "(the default) baseline, IRE, ORE and I+ORE; 'masks' baseline, ORE on the box, ORE on "
+                          "the object's instance mask (object_area and erase_within 'mask')")
     out.add_argument("--ncols", type=int, default=4, metavar="N", help="columns of the grid (default: 4; --compare: one per mode)")
     out.add_argument("--zoom", type=float, default=2.0, metavar="Z", help="drawing scale: 2 enlarges small images, 0.5 halves "
                                                              "photos (default: 2)")
@@ -87,7 +97,7 @@ def _check_args(args: argparse.Namespace, modes: Sequence[str]) -> None:
     if args.mode is not None and args.mode.lower() not in modes:
         raise UsageError(f"--mode {args.mode!r} is not an erasing mode; choose one of {', '.join(modes)}")
     if args.compare and args.mode is not None:
-        raise UsageError("--compare draws every mode; leave out --mode")
+        raise UsageError("--compare sets the erasing mode of every column; leave out --mode")
     for name, value, least in (("--num", args.num, 1), ("--ncols", args.ncols, 1)):
         if value < least:
             raise UsageError(f"{name} must be at least {least}, got {value}")
@@ -122,16 +132,16 @@ def _load_config(args: argparse.Namespace):
     return load_config(overrides=["augmentation.erasing.mode=i+ore", *overrides])
 
 
-def _pipelines(base, modes: Sequence[str]) -> List[Tuple[str, Any, Any]]:
-    """``(mode, transforms, device_erasing)`` of the config under each mode."""
+def _pipelines(base, variants: Dict[str, Dict[str, Any]]) -> List[Tuple[str, Any, Any]]:
+    """``(title, transforms, device_erasing)`` of the config under each variant's erasing settings."""
     from omegaconf import OmegaConf
 
     from detaug.pipeline import build_device_erasing, build_transforms
 
     out = []
-    for mode in modes:
-        cfg = OmegaConf.merge(base, {"augmentation": {"erasing": {"mode": mode}}})
-        out.append((mode, build_transforms(cfg, train=True, save_applied_params=True), build_device_erasing(cfg)))
+    for title, erasing in variants.items():
+        cfg = OmegaConf.merge(base, {"augmentation": {"erasing": erasing}})
+        out.append((title, build_transforms(cfg, train=True, save_applied_params=True), build_device_erasing(cfg)))
     return out
 
 
@@ -179,7 +189,7 @@ def _dataset(args: argparse.Namespace, cfg):
 
 def _grid(drawn: dict, args: argparse.Namespace):
     """The drawings laid out: one row per image and one column per mode with --compare."""
-    from detaug.vis import compare_caption, default_legend, make_grid
+    from detaug.vis import default_legend, make_grid
 
     per_mode = list(drawn.values())
     if args.compare:
@@ -190,7 +200,15 @@ def _grid(drawn: dict, args: argparse.Namespace):
     legend = default_legend(max(s.num_boxes for s in samples), dropped=dropped, masks=any(s.has_masks for s in samples))
     return make_grid([s.image for s in samples], [s.title for s in samples],
                      ncols=len(per_mode) if args.compare else args.ncols, legend=legend,
-                     caption=compare_caption(drawn) if args.compare else None)
+                     caption=_caption(drawn, args.compare))
+
+
+def _caption(drawn: dict, compare: Optional[str]) -> Optional[str]:
+    from detaug.vis import compare_caption
+
+    if compare == "modes":
+        return compare_caption({"i+ore": drawn["I+ORE"], "ire": drawn["IRE"], "ore": drawn["ORE"]})
+    return MASKS_CAPTION if compare == "masks" else None
 
 
 def main(args: argparse.Namespace) -> Path:
@@ -202,6 +220,7 @@ def main(args: argparse.Namespace) -> Path:
     import io
 
     import numpy as np
+    from omegaconf import OmegaConf
     from PIL import Image
 
     from detaug.erasing import MODES
@@ -210,21 +229,22 @@ def main(args: argparse.Namespace) -> Path:
 
     _check_args(args, ("none", *MODES))
     base = _load_config(args)
-    modes = ("none", *MODES) if args.compare else (base.augmentation.erasing.mode,)
-    pipelines = _pipelines(base, modes)
-    dataset, classes = _dataset(args, base)
+    variants = COMPARISONS[args.compare] if args.compare else {"": {"mode": base.augmentation.erasing.mode}}
+    pipelines = _pipelines(base, variants)
+    # the dataset of the last variant: with --compare masks it loads the instance masks
+    dataset, classes = _dataset(args, OmegaConf.merge(base, {"augmentation": {"erasing": list(variants.values())[-1]}}))
     rng = np.random.default_rng(args.seed)
     indices = sorted(rng.choice(len(dataset), size=min(args.num, len(dataset)), replace=False).tolist())
     drawn = {}
-    for mode, transforms, device_erasing in pipelines:
+    for title, transforms, device_erasing in pipelines:
         dataset.transforms = transforms
-        prefix = ("baseline: " if mode == "none" else f"{mode.upper()}: ") if args.compare else ""
-        drawn[mode] = draw_items(dataset, indices, args.seed, classes, args.zoom, device_erasing, prefix)
+        drawn[title] = draw_items(dataset, indices, args.seed, classes, args.zoom, device_erasing,
+                                  f"{title}: " if title else "")
     grid = _grid(drawn, args)
     buffer = io.BytesIO()
     Image.fromarray(grid).save(buffer, format="PNG", optimize=True)
     out = atomic_write_bytes(args.out or (DEFAULT_COMPARE_OUT if args.compare else DEFAULT_OUT), buffer.getvalue())
-    print(f"wrote {out} ({grid.shape[1]}x{grid.shape[0]} px, {len(indices)} images x {len(modes)} modes)")
+    print(f"wrote {out} ({grid.shape[1]}x{grid.shape[0]} px, {len(indices)} images x {len(variants)} variants)")
     return out
 
 
