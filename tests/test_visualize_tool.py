@@ -182,7 +182,7 @@ def test_compare_masks_draws_the_box_and_the_mask_variant_of_ore(tmp_path, data_
     dataset.transforms = pipelines[2][1]
     from detaug.vis import find_plan
 
-    image, target = dataset[0]
+    _, target = dataset[0]
     plan = find_plan(target)
     assert len(plan) and plan.region_masks is not None  # only the objects' pixels are erased
     for mask, source in zip(plan.region_masks, plan.source.tolist()):
