@@ -37,8 +37,8 @@ COMPARISONS = {
     "masks": {"baseline": {"mode": "none"}, "ORE on the box": {"mode": "ore", "object_area": "box", "erase_within": "region"},
               "ORE on the mask": {"mode": "ore", "object_area": "mask", "erase_within": "mask"}},
 }
-MASKS_CAPTION = ("same seed per image; ORE on the mask: the region's area is a fraction of the object's mask, "
-                 "at least half of it on the object, and only the object's pixels are erased")
+MASKS_CAPTION = ("same seed per image. ORE on the mask: its area a fraction of the object's mask, at least half of it "
+                 "on the object, only the object's pixels erased")
 
 
 def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
