@@ -47,7 +47,8 @@ def plot_study(rows: Sequence[Row], schemes: Sequence[str], path: os.PathLike,
             (line,) = ax.plot(x, mean, marker="o", label=scheme)
             ax.fill_between(x, mean - sd, mean + sd, color=line.get_color(), alpha=0.15)
         ax.set_xticks(x, [level.replace(" %", "") for _, level in cols])
-        ax.set_xlabel("% of each object hidden (level)")
+        # noise keeps Random Erasing's definition: its band is a share of the box's area
+        ax.set_xlabel("% of each box's area (level)" if kind == "noise" else "% of each object hidden (level)")
         ax.set_title(kind_title(kind), fontsize=9)
         ax.grid(True, alpha=0.3)
     metric = rows[0].metric if rows else ""
