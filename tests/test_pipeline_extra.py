@@ -94,3 +94,15 @@ def test_torchvision_backend_says_extra_needs_albumentations():
     cfg = load_config("synthetic_frcnn_small_cutout", ["augmentation.backend=torchvision"])
     with pytest.raises(ConfigError, match="augmentation.extra: .*augmentation.backend: albumentations"):
         build_transforms(cfg, train=True)
+
+
+def test_a_config_saved_before_extra_existed_still_builds():
+    from omegaconf import OmegaConf
+
+    cfg = OmegaConf.to_container(load_config("synthetic_frcnn_small_ore"), resolve=True)
+    del cfg["augmentation"]["extra"]  # as in a checkpoint of an earlier version
+    old = OmegaConf.create(cfg)
+    assert [type(t).__name__ for t in build_transforms(old, train=True).transforms] == [
+        "HorizontalFlip", "BoxAwareRandomErasing"]
+    old.augmentation.backend = "torchvision"
+    assert build_transforms(old, train=True) is not None

@@ -1,7 +1,8 @@
-"""detaug-study end to end on a tiny budget: resume an interrupted run, train, reuse."""
+"""detaug-study end to end on a tiny budget: resume an interrupted run, train, evaluate, reuse."""
 
 from __future__ import annotations
 
+import csv
 import json
 import subprocess
 import sys
@@ -46,5 +47,21 @@ def test_tiny_study_resumes_trains_and_reuses(tmp_path):
     assert [s["state"] for s in ledger["baseline_s0"]["sessions"]] == ["resume"]
     assert (out / "study.log").read_text().count("detaug-study") == 1
 
-    again = _study(out, "--train-only")
-    assert again.returncode == 0 and "0 run(s) to train, 2 finished" in again.stdout
+    full = _study(out, "--kinds", "grey", "pasted", "--levels", "40-60")
+    assert full.returncode == 0, full.stdout[-2000:] + full.stderr[-2000:]
+    assert "0 run(s) to train, 2 finished" in full.stdout
+    for name in ("per_seed.csv", "summary.csv", "differences.csv", "occlusion.png", "STUDY.md"):
+        assert (out / name).is_file(), name
+    with open(out / "per_seed.csv") as f:
+        rows = list(csv.DictReader(f))
+    # per run: clean once, grey and pasted at one level, and the generator's occluded split
+    assert sorted((r["run"], r["kind"]) for r in rows) == sorted(
+        (run, kind) for run in ("baseline_s0", "ire_s0") for kind in ("clean", "grey", "pasted", "generator"))
+    study = (out / "STUDY.md").read_text()
+    assert "reused 2" in study and "Total:" not in study and "### grey (in-distribution for Cutout)" in study
+    assert "IRE − baseline" in study
+
+    again = _study(out, "--kinds", "grey", "pasted", "--levels", "40-60")
+    assert again.returncode == 0
+    ledger = json.loads((out / "timings.json").read_text())
+    assert [i["evaluated"] for i in ledger["_invocations"]] == [0, 6, 0]  # the third read every score from the cache

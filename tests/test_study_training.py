@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -114,3 +115,26 @@ def test_launcher_stops_starting_runs_after_a_failure(tmp_path):
         train_runs(jobs, jobs=1, threads=1, out=tmp_path, log=messages.append)
     assert any("boom" in m for m in messages)  # the log's tail is shown
     assert not (tmp_path / "logs" / "never_s0.log").exists()
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--only", "nope"], "--only: unknown scheme(s) ['nope']"),
+    (["--jobs", "0"], "--jobs and --threads must be >= 1"),
+    (["--levels", "20-40,90-70"], "--levels: a level needs 0 < lo <= hi <= 1"),
+    (["--kinds", "smoke"], "unknown occluder kind(s) ['smoke']"),
+    (["--set", "schedule.epoch=3"], "schedule.epoch"),
+])
+def test_study_usage_errors_exit_2_before_any_work(tmp_path, capsys, argv, message):
+    from detaug.cli.study import run
+
+    assert run(["--out", str(tmp_path / "s"), "--dry-run", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("detaug-study: error:") and message in err
+    assert not (tmp_path / "s").exists()
+
+
+def test_commands_answer_help_without_importing_torch():
+    code = ("import sys, detaug.cli.study, detaug.cli.occlusion, detaug.cli.compare as c; c.get_args_parser(); "
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "False", out.stderr

@@ -1,9 +1,11 @@
-"""Gather the final metrics of several training output folders into a markdown table.
+"""Gather the final metrics of training output folders into one markdown table.
 
-    python tools/compare_runs.py runs/synthetic_frcnn_small_*  [--out table.md]
+    detaug-compare runs/study/runs/*          # or: python tools/compare_runs.py ...
 
-One row per erasing scheme (baseline, IRE, ORE, I+ORE), one column per test split;
-runs of the same scheme (e.g. different training seeds) give mean ± std.
+Runs are grouped by their whole config except the seed (output folder, data folder,
+loader workers and runtime options aside), so runs of different schedules, data or models
+are never averaged together; each group's row gives mean ± sample sd over its runs (its
+seeds), and the table ends with what differs between the groups.
 """
 
 from __future__ import annotations
@@ -11,17 +13,21 @@ from __future__ import annotations
 import argparse
 import sys
 
+from detaug.cli._common import add_version, run_command
+
 
 def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], add_help=add_help)
-    p.add_argument("runs", nargs="+", help="training output folders (with config.yaml and metrics.jsonl)")
-    p.add_argument("--splits", nargs="*", help="splits to show (default: all)")
-    p.add_argument("--out", help="also write the table to this markdown file")
-    return p
+    p = argparse.ArgumentParser(prog="detaug-compare", description=__doc__.split("\n\n")[0], add_help=add_help,
+                                epilog=__doc__.split("\n\n", 2)[2], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("runs", nargs="+", metavar="RUN", help="training output folders (with config.yaml and metrics.jsonl)")
+    p.add_argument("--splits", nargs="+", metavar="SPLIT", help="splits to show (default: all)")
+    p.add_argument("--out", metavar="FILE.md", help="also write the table to this markdown file (default: print only)")
+    return add_version(p)
 
 
-def main(args) -> str:
-    from detaug.io import atomic_write_bytes as atomic_write
+def main(args: argparse.Namespace) -> str:
+    from detaug.errors import UsageError
+    from detaug.io import atomic_write_text
     from detaug.robustness.runs import load_run, runs_table
 
     runs = []
@@ -29,20 +35,19 @@ def main(args) -> str:
         try:
             runs.append(load_run(folder))
         except (FileNotFoundError, ValueError) as exc:
-            raise SystemExit(f"error: {exc}")
+            raise UsageError(str(exc)) from None
     table = runs_table(runs, args.splits)
     listing = "\n".join(f"- {r.erasing}: {r.folder} (seed {r.seed}, epoch {r.epoch})" for r in runs)
     text = f"{table}\n\nRuns:\n{listing}\n"
     print(text)
     if args.out:
-        atomic_write(args.out, text.encode())
+        atomic_write_text(args.out, text)
     return table
 
 
 def run(argv=None) -> int:
-    """Console entry point."""
-    main(get_args_parser().parse_args(argv))
-    return 0
+    """Console entry point (``detaug-compare``)."""
+    return run_command(get_args_parser(), main, argv)
 
 
 if __name__ == "__main__":

@@ -1,19 +1,20 @@
-"""Evaluate trained checkpoints under test-time occlusion; write a CSV, a plot and a table.
+"""Score trained checkpoints under test-time occluders; write a CSV, a plot and tables.
 
-    python tools/occlusion_eval.py runs/baseline runs/iore --levels 0,0.1,0.2,0.3,0.4,0.5 \\
-        --seeds 0 1 2 --out occlusion/
+    detaug-occlusion runs/baseline runs/iore --out runs/occlusion       # or: python tools/occlusion_eval.py
 
 Each positional argument is a checkpoint file or a training output folder (its last
-checkpoint; ``--best`` for the best one). For every checkpoint, occlusion kind
-(``object``: every ground-truth box loses that fraction of its area to a noise
-rectangle; ``image``: one noise rectangle of that fraction of the image), level and
-seed, the model predicts on the clean test split with the occluders added and the
-dataset's metric (VOC mAP or COCO AP) is computed. Occluders depend only on the seed
-and the image, so every checkpoint sees the same occluded images.
+checkpoint). Every checkpoint is scored on its config's clean test split and with
+occluders that hide 20-40, 40-60 and 60-80 % of every object (measured on the objects'
+masks where the data has them): pasted object cut-outs from other test images, natural
+texture, constant grey and black rectangles (in-distribution for Cutout and GridDropout)
+and the erasing core's noise rectangles (in-distribution for Random Erasing); see
+docs/occlusion.md. Occluders depend only on the occlusion seed and the image, so every
+checkpoint sees the same images. Checkpoints given the same --names are one scheme
+trained with several seeds: the tables show mean ± sd over them, and with --reference
+the paired differences (by training seed) to that scheme with 95 % intervals.
 
-Writes ``<out>/occlusion.csv`` (one row per checkpoint, kind, level, seed),
-``<out>/occlusion.png`` (metric vs level, one line per checkpoint, band = spread over
-seeds) and ``<out>/occlusion.md`` (mean ± std tables).
+Writes <out>/occlusion.csv (one row per checkpoint, kind, level and seed),
+<out>/occlusion.png and <out>/occlusion.md.
 """
 
 from __future__ import annotations
@@ -22,82 +23,93 @@ import argparse
 import sys
 from pathlib import Path
 
+from detaug.cli._common import add_version, run_command
+
+KINDS = ("pasted", "texture", "grey", "black", "noise")
+
 
 def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], add_help=add_help,
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("checkpoints", nargs="+", help="checkpoint files or training output folders")
-    p.add_argument("--names", nargs="*", help="names of the checkpoints in the table (default: folder names)")
-    p.add_argument("--best", action="store_true", help="use checkpoint_best.pth of run folders instead of the last")
-    p.add_argument("--levels", default="0,0.1,0.2,0.3,0.4,0.5", help="comma-separated occlusion levels in [0, 1]")
-    p.add_argument("--kinds", nargs="+", default=["object", "image"], choices=["object", "image"])
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="occlusion seeds per level")
+    p = argparse.ArgumentParser(prog="detaug-occlusion", description=__doc__.split("\n\n")[0], add_help=add_help,
+                                epilog=__doc__.split("\n\n", 2)[2], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("checkpoints", nargs="+", metavar="CHECKPOINT_OR_RUN",
+                   help="checkpoint files or training output folders (their checkpoint_last.pth)")
+    p.add_argument("--names", nargs="+", metavar="NAME", help="scheme name of each checkpoint, in order (default: "
+                   "the run folder's name); equal names are seeds of one scheme")
+    p.add_argument("--reference", metavar="NAME", help="name of the scheme the others are compared with, seed by seed")
+    p.add_argument("--kinds", nargs="+", default=list(KINDS), choices=KINDS, metavar="KIND",
+                   help=f"occluder kinds (default: all: {' '.join(KINDS)})")
+    p.add_argument("--levels", default="20-40,40-60,60-80", metavar="LO-HI,...",
+                   help="bands of the fraction of each object hidden, in percent or fractions "
+                        "(default: 20-40,40-60,60-80); clean is always scored")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0], metavar="S",
+                   help="occlusion seeds, each drawing other occluders (default: 0)")
     p.add_argument("--split", help="test split (default: the config's first, the clean test split)")
-    p.add_argument("--data-root", help="override data.root of the checkpoints' configs")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
-    p.add_argument("--batch-size", type=int, help="images per forward pass (default: the config's data.test_batch_size)")
-    p.add_argument("--workers", type=int, default=0)
-    p.add_argument("--out", default="occlusion", help="output folder")
-    return p
+    p.add_argument("--data-root", metavar="DIR", help="override data.root of the checkpoints' configs "
+                   "(where the synthetic set is generated)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ... (default: auto)")
+    p.add_argument("--batch-size", type=int, metavar="N",
+                   help="images per forward pass (default: the config's data.test_batch_size)")
+    p.add_argument("--workers", type=int, default=0, metavar="N", help="DataLoader workers (default: 0)")
+    p.add_argument("--out", default="runs/occlusion", help="output folder (default: runs/occlusion)")
+    return add_version(p)
 
 
-def main(args):
-    import torch
+def _trained(args):
+    from detaug.errors import UsageError
+    from detaug.robustness.evaluation import Trained
 
-    from detaug.engine import BEST
-    from detaug.robustness import parse_levels
-    from detaug.robustness.study import evaluate_checkpoint, markdown_table, plot, write_csv
+    if args.names and len(args.names) != len(args.checkpoints):
+        raise UsageError(f"--names has {len(args.names)} names for {len(args.checkpoints)} checkpoints")
+    out = []
+    for i, c in enumerate(args.checkpoints):
+        path = Path(c)
+        if not path.exists():
+            raise UsageError(f"checkpoint or run folder not found: {path}")
+        folder = path if path.is_dir() else path.parent
+        name = args.names[i] if args.names else folder.name
+        out.append(Trained(f"{folder.name}#{i}", name, -1, path))
+    if args.reference and args.reference not in {t.scheme for t in out}:
+        raise UsageError(f"--reference {args.reference!r} is none of the names {sorted({t.scheme for t in out})}")
+    return out
+
+
+def main(args: argparse.Namespace):
+    from detaug.errors import UsageError
+    from detaug.io import atomic_write_text
+    from detaug.robustness.evaluation import conditions, evaluate_checkpoints
+    from detaug.robustness.occluders import parse_levels
+    from detaug.robustness.plot import plot_study
+    from detaug.robustness.results import write_rows
+    from detaug.robustness.study import resolve_device
+    from detaug.robustness.tables import difference_table, kind_table, kind_title
 
     try:
-        levels = parse_levels(args.levels)
+        conds = conditions(args.kinds, parse_levels(args.levels), args.seeds)
     except ValueError as exc:
-        raise SystemExit(f"error: --levels: {exc}")
-    if args.names and len(args.names) != len(args.checkpoints):
-        raise SystemExit(f"error: --names has {len(args.names)} names for {len(args.checkpoints)} checkpoints")
-    paths = []
-    for c in args.checkpoints:
-        p = Path(c)
-        if not p.exists():
-            raise SystemExit(f"error: checkpoint or run folder not found: {p}")
-        if p.is_dir() and args.best:
-            p = p / BEST
-            if not p.is_file():
-                raise SystemExit(f"error: no {BEST} in {p.parent}")
-        paths.append(p)
-    device = args.device
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-
-    rows, names = [], []
-    for i, path in enumerate(paths):
-        name = args.names[i] if args.names else (path.name if path.is_dir() else path.parent.name)
-        names.append(name)
-        rows += evaluate_checkpoint(path, levels, args.kinds, args.seeds, split=args.split, device=device,
-                                    batch_size=args.batch_size, workers=args.workers, run_name=name,
-                                    data_root=args.data_root)
+        raise UsageError(f"--levels: {exc}") from None
+    trained = _trained(args)
+    rows = evaluate_checkpoints(trained, conds, split=args.split, device=resolve_device(args.device),
+                                batch_size=args.batch_size, workers=args.workers, data_root=args.data_root)
+    schemes = list(dict.fromkeys(t.scheme for t in trained))
+    reference = {s: args.reference or s for s in schemes}
     out = Path(args.out)
-    csv_path = write_csv(rows, out / "occlusion.csv")
-    png_path = plot(rows, out / "occlusion.png")
-    tables = []
+    parts = ["Test-time occlusion (metric in %; mean ± sd (n) over the checkpoints of a name)"]
     for kind in args.kinds:
-        per_name = max(sum(1 for n in names if n == name) for name in names)
-        spread = (f"{per_name} checkpoints per name x {len(args.seeds)} occlusion seeds" if per_name > 1
-                  else f"{len(args.seeds)} occlusion seeds")
-        tables.append(f"### {kind}-level occluders ({rows[0].metric}, %, mean ± std over {spread})\n\n"
-                      + markdown_table(rows, kind))
-    md = "\n\n".join(tables) + "\n"
-    from detaug.io import atomic_write_bytes as atomic_write
-
-    md_path = atomic_write(out / "occlusion.md", md.encode())
-    print(md)
-    print(f"wrote {csv_path}, {png_path} and {md_path}")
+        parts += [f"### {kind_title(kind)}", kind_table(rows, kind, schemes)]
+        if args.reference:
+            parts += ["Paired differences (by training seed; 95 % t-interval; * excludes 0):",
+                      difference_table(rows, kind, schemes, reference)]
+    text = "\n\n".join(parts) + "\n"
+    written = [write_rows(rows, out / "occlusion.csv"), plot_study(rows, schemes, out / "occlusion.png"),
+               atomic_write_text(out / "occlusion.md", text)]
+    print(text)
+    print("wrote " + ", ".join(map(str, written)))
     return rows
 
 
 def run(argv=None) -> int:
-    """Console entry point."""
-    main(get_args_parser().parse_args(argv))
-    return 0
+    """Console entry point (``detaug-occlusion``)."""
+    return run_command(get_args_parser(), main, argv)
 
 
 if __name__ == "__main__":

@@ -3,17 +3,23 @@
     detaug-study --out runs/study --jobs 2         # or: python tools/occlusion_study.py ...
     detaug-study --dry-run                         # the matrix, what is done, the estimated cost
 
-Trains every scheme of the matrix (default: baseline, IRE, ORE, I+ORE with 5 training
-seeds; Cutout and GridDropout with 3; baseline and I+ORE at 24 epochs with 3; see
-``detaug/robustness/schemes.py``) into ``<out>/runs/<scheme>_s<seed>``, then evaluates
-every last checkpoint under test-time occluders and writes the report. Runs of one seed
-share their initial weights and data order, so schemes are compared seed by seed.
+1. Trains every scheme of the matrix (default: baseline, IRE, ORE, I+ORE with 5 training
+   seeds; Cutout and GridDropout with 3; baseline and I+ORE at 24 epochs with 3; see
+   detaug/robustness/schemes.py) into <out>/runs/<scheme>_s<seed>. Runs of one seed share
+   their initial weights and data order, so schemes are compared seed by seed.
+2. Scores the last checkpoint of every run on the clean test split (300 images) and under
+   test-time occluders that no scheme trains with (pasted objects, natural texture) and
+   that some do (grey / black rectangles: Cutout / GridDropout; noise: Random Erasing),
+   each at 20-40, 40-60 and 60-80 % of every object hidden (docs/occlusion.md).
+3. Writes per_seed.csv, summary.csv, differences.csv (paired differences to the baseline
+   with 95 % intervals), occlusion.png and STUDY.md into --report (default: <out>).
 
 Run the same command again to continue: finished runs are reused, interrupted ones are
-resumed (``--resume``), a run folder trained with another config is an error. Ctrl-C or
-SIGTERM stops the running trainings after they save a checkpoint. Progress goes to the
-terminal and ``<out>/study.log``; each run's output to ``<out>/logs/<run>.log``; wall
-time per run, over every invocation, to ``<out>/timings.json``.
+resumed (--resume), scores already computed are read from <out>/eval/results.jsonl, and
+a run folder trained with another config is an error. Ctrl-C or SIGTERM stops the
+running trainings after they save a checkpoint. Progress goes to the terminal and
+<out>/study.log, each run's output to <out>/logs/<run>.log, wall times to
+<out>/timings.json.
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ from detaug.cli._common import EXIT_FAILURE, add_version, run_command
 #: What every run of the study shares unless --set says otherwise: a 300-image test set
 #: (+ 3 x 300 in the generator's occluded splits); the data goes to <out>/data.
 STUDY_OVERRIDES = ("data.synthetic_num_test=300",)
+DEFAULT_KINDS = ("pasted", "texture", "grey", "black", "noise")
+DEFAULT_LEVELS = ("20-40", "40-60", "60-80")
 
 
 def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
@@ -45,6 +53,18 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=1, metavar="N", help="train N runs at once (default: 1)")
     p.add_argument("--threads", type=int, metavar="N",
                    help="torch threads per run (OMP_NUM_THREADS; default: CPU cores // --jobs)")
+    p.add_argument("--kinds", nargs="+", default=list(DEFAULT_KINDS), metavar="KIND",
+                   help=f"test-time occluder kinds (default: all: {' '.join(DEFAULT_KINDS)})")
+    p.add_argument("--levels", default=",".join(DEFAULT_LEVELS), metavar="LO-HI,...",
+                   help="bands of the fraction of each object hidden, in percent or fractions "
+                        f"(default: {','.join(DEFAULT_LEVELS)}); clean is always scored")
+    p.add_argument("--occlusion-seeds", type=int, nargs="+", default=[0], metavar="S",
+                   help="occlusion seeds: each draws other occluders for every image (default: 0; the "
+                        "training seeds carry the statistics)")
+    p.add_argument("--batch-size", type=int, metavar="N", help="images per forward pass when scoring "
+                   "(default: the runs' data.test_batch_size, which reproduces the training tool's scores)")
+    p.add_argument("--workers", type=int, default=0, metavar="N", help="DataLoader workers when scoring (default: 0)")
+    p.add_argument("--report", metavar="DIR", help="where the CSVs, plot and STUDY.md go (default: --out)")
     p.add_argument("--dry-run", action="store_true", help="print the matrix, what is done and the estimated cost; "
                    "train nothing")
     p.add_argument("--train-only", action="store_true", help="stop after the training phase")
@@ -53,32 +73,65 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
 
 def main(args: argparse.Namespace) -> int:
     from detaug.errors import UsageError
-    from detaug.robustness import study_plan
+    from detaug.robustness import study, study_plan
+    from detaug.robustness.evaluation import conditions
+    from detaug.robustness.occluders import parse_levels
     from detaug.robustness.training import TrainingFailed, train_runs
 
     if args.jobs < 1 or (args.threads is not None and args.threads < 1):
         raise UsageError("--jobs and --threads must be >= 1")
+    try:
+        conds = conditions(args.kinds, parse_levels(args.levels), args.occlusion_seeds)
+    except ValueError as exc:
+        raise UsageError(f"--levels: {exc}") from None
     out = Path(args.out).resolve()
-    plan = study_plan.make_plan(out, args.schemes, args.only, args.seeds, [*STUDY_OVERRIDES, f"data.root={out / 'data'}", *args.set],
-                                args.device)
+    common = [*STUDY_OVERRIDES, f"data.root={out / 'data'}", *args.set]
+    plan = study_plan.make_plan(out, args.schemes, args.only, args.seeds, common, args.device)
     threads = args.threads or max(1, study_plan.cpu_cores() // args.jobs)
-    print(study_plan.describe(plan, args.jobs, threads))
+    test_images = int(next(iter(plan.configs.values())).data.synthetic_num_test)
+    print(study_plan.describe(plan, args.jobs, threads, len(plan.runs), len(conds) * test_images))
     if args.dry_run:
         return 0
     out.mkdir(parents=True, exist_ok=True)
     log = study_plan.logger(out / "study.log")
-    log(f"detaug-study {' '.join(sys.argv[1:])}: {len(plan.todo)} run(s) to train, {len(plan.finished)} finished")
+    command = "detaug-study " + " ".join(sys.argv[1:])
+    log(f"{command}: {len(plan.todo)} run(s) to train, {len(plan.finished)} finished")
     started = time.time()
     try:
         train_runs(plan.todo, args.jobs, threads, out, log)
     except TrainingFailed as exc:
         log(f"error: {exc}")
         return EXIT_FAILURE
-    log(f"training phase done in {(time.time() - started) / 60:.1f} min")
-    if args.train_only:
-        return 0
-    log("evaluation phase: not available yet in this version (use --train-only)")
+    train_min = (time.time() - started) / 60
+    log(f"training phase done in {train_min:.1f} min")
+    entry = {"command": command, "trained": len(plan.todo), "reused": len(plan.finished), "jobs": args.jobs,
+             "threads": threads, "train_min": round(train_min, 2), "eval_min": 0.0, "evaluated": 0}
+    if not args.train_only:
+        plan = study_plan.make_plan(out, args.schemes, args.only, args.seeds, common, args.device)
+        started, cached = time.time(), _cached(out)
+        rows = study.evaluate_study(plan, conds, args.device, args.batch_size, args.workers, log)
+        entry.update(eval_min=round((time.time() - started) / 60, 2), evaluated=_cached(out) - cached)
+    study.record_invocation(out, entry)
+    if not args.train_only and rows:
+        report = Path(args.report).resolve() if args.report else out
+        for path in study.write_outputs(report, plan, rows, command, _notes(plan, args, test_images)):
+            log(f"wrote {path}")
     return 0
+
+
+def _cached(out: Path) -> int:
+    from detaug.robustness.evaluation import ResultCache
+
+    return len(ResultCache(out / "eval" / "results.jsonl").rows)
+
+
+def _notes(plan, args, test_images: int) -> list:
+    return [f"Test set: the synthetic `test` split, {test_images} images (the runs' `data.synthetic_num_test`); "
+            f"occluder kinds {', '.join(args.kinds)} at levels {args.levels} (percent of each object's visible "
+            f"pixels), occlusion seed(s) {' '.join(map(str, args.occlusion_seeds))}. How the occluders are made, "
+            "and why pasted cut-outs count as 'difficult' ground truth: docs/occlusion.md. The noise kind's band "
+            "is a fraction of each box's area (Random Erasing's definition); the fraction of the object it "
+            "really covers is in its table's last row."]
 
 
 def run(argv=None) -> int:

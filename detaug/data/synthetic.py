@@ -471,12 +471,15 @@ class _Writer:
                 c["images"] += [dict(im, id=im["id"] + offset) for im in part["images"]]
                 c["annotations"] += [dict(a, image_id=a["image_id"] + offset) for a in part["annotations"]]
             coco["test_occluded"] = c
+        for split in ("train", "test"):  # num_train or num_test may be 0: the split exists, empty
+            splits.setdefault(split, [])
+            coco.setdefault(split, {"images": [], "annotations": []})
         splits["trainval"] = list(splits["train"])
         coco["trainval"] = coco["train"]
         categories = [{"id": i + 1, "name": c, "supercategory": "shape"} for i, c in enumerate(SYNTHETIC_CLASSES)]
         for split, names in splits.items():
             for layout in ("Main", "Segmentation"):
-                (self.voc / "ImageSets" / layout / f"{split}.txt").write_text("\n".join(names) + "\n")
+                (self.voc / "ImageSets" / layout / f"{split}.txt").write_text("".join(f"{n}\n" for n in names))
             data = dict(coco[split], categories=categories, info={"description": f"detaug synthetic {split}"})
             (self.tmp / "annotations" / f"instances_{split}.json").write_text(json.dumps(data))
         return {

@@ -162,5 +162,7 @@ def build_extra(cfg: DictConfig) -> List[ImageOnly]:
     Raises:
         ConfigError: a bad entry, named by its index (see :func:`extra_transform`).
     """
-    entries = OmegaConf.to_container(cfg.augmentation.extra, resolve=True) if cfg.augmentation.extra else []
+    # select: a config saved before this key existed (an older checkpoint's) has none
+    extra = OmegaConf.select(cfg, "augmentation.extra", default=None)
+    entries = OmegaConf.to_container(extra, resolve=True) if extra else []
     return [extra_transform(e, f"augmentation.extra[{i}]") for i, e in enumerate(entries)]

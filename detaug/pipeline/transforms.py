@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, List, Optional
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from detaug.config.loading import ConfigError, erasing_kwargs
 
@@ -125,7 +125,7 @@ def _albumentations_pipeline(cfg: DictConfig, train: bool, save_applied_params: 
 def _torchvision_pipeline(cfg: DictConfig, train: bool, save_applied_params: bool) -> Any:
     from torchvision.transforms import v2
 
-    if cfg.augmentation.extra:
+    if OmegaConf.select(cfg, "augmentation.extra", default=None):
         raise ConfigError("augmentation.extra: the entries are albumentations transforms; they need "
                           "augmentation.backend: albumentations (the torchvision backend has no equivalent)")
     steps: List[Any] = []

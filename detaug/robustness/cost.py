@@ -1,11 +1,21 @@
 """How long the study takes: a small cost model, measured on this project's 2-core machine.
 
-The unit costs below come from timing the default synthetic run and its evaluation on 2
-CPU cores (x86_64, torch 2.x CPU build; see ``docs/study/STUDY.md`` for the basis). The
-machine was shared, so each figure is a ratio of back-to-back timings scaled to a free
-machine's full run (3.8 min for the default 8-epoch run, README): treat the estimate as
-+-50 %. Once the study has trained runs, :func:`estimate` uses their own measured time
-per epoch instead.
+Basis (x86_64, 2 cores, torch 2.14 CPU, the compact Faster R-CNN at 128-192 px):
+
+- ``s_per_iteration``: the README's default run, 400 iterations of batch 8 in 3.8 min
+  on 2 free cores with 2 threads: 0.57 s per iteration.
+- ``s_per_image``: the machine was shared (load 3-10 on 2 cores), so absolute timings
+  swung 2-6x; the ratio of a training iteration to scoring one test image, measured back
+  to back in one process with a trained checkpoint (10 iterations, then 60 images,
+  repeated 12 times), was 15-40, median 24. The model uses 20 (the costlier end for
+  scoring): 0.57 / 20 = 0.029 s per image.
+- ``jobs_speedup``: two one-thread runs at once against one two-thread run, measured the
+  same way twice: 3.4x more iterations per second on the shared machine, where a
+  two-thread run competes with other processes. On a free machine the gain is smaller;
+  the model assumes 1.5x.
+
+Treat an estimate as +-50 %. Once the study has trained runs, :func:`estimate` is scaled
+by their measured time (``scale``).
 """
 
 from __future__ import annotations
@@ -33,8 +43,8 @@ class CostModel:
     jobs_speedup: float
 
 
-#: Filled from the measurements described in docs/study/STUDY.md (section "Cost").
-MEASURED = CostModel(s_per_iteration=0.50, s_per_image=0.025, jobs_speedup=1.3)
+#: See the module docstring for where each number comes from.
+MEASURED = CostModel(s_per_iteration=0.57, s_per_image=0.029, jobs_speedup=1.5)
 
 
 def run_units(cfg: Any) -> Dict[str, float]:

@@ -146,6 +146,7 @@ def describe(plan: StudyPlan, jobs: int, threads: int, eval_checkpoints: int = 0
                   f"{sum(j.state == 'resume' for j in plan.todo)} to resume, {sum(j.state == 'new' for j in plan.todo)} new; "
                   f"{jobs} at once, {threads} torch thread(s) each",
               f"common overrides: {' '.join(plan.common)}",
-              f"estimated wall time: training {est['train_min']:.0f} min, evaluation {est['eval_min']:.0f} min, "
-              f"total {est['total_min'] / 60:.1f} h (basis: {basis})"]
+              f"estimated wall time: training {est['train_min']:.0f} min, evaluation at most {est['eval_min']:.0f} "
+              f"min (scores already in <out>/eval are not recomputed), total {est['total_min'] / 60:.1f} h "
+              f"(basis: {basis})"]
     return "\n".join(lines)

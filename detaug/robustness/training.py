@@ -24,18 +24,13 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
 from detaug.errors import UsageError
+from detaug.robustness.runs import config_differences
 from detaug.robustness.schemes import Scheme
 
 __all__ = ["FINISHED", "NEW", "RESUME", "StudyRun", "plan_runs", "run_state", "train_command", "train_runs"]
 
 NEW, RESUME, FINISHED = "new", "resume", "finished"
 LAST = "checkpoint_last.pth"  # the training tool's name (detaug.engine.LAST), without importing torch here
-#: Config keys that do not change what a run learns: ignored when a folder is checked
-#: against the config asked for (the data folder, loader workers and runtime options may
-#: differ between machines and invocations).
-_IGNORED = ("output_dir", "name", "data.root", "data.workers", "runtime.")
-
-
 @dataclass(frozen=True)
 class StudyRun:
     """One training run of the study: a scheme, a training seed and its folder."""
@@ -73,28 +68,6 @@ def resolved_config(run: StudyRun, common: Sequence[str] = ()):
     from detaug.config import load_config
 
     return load_config(run.scheme.preset, run.overrides(common) + [f"output_dir={run.folder}"])
-
-
-def _flat(cfg: Any) -> Dict[str, Any]:
-    from omegaconf import OmegaConf
-
-    out: Dict[str, Any] = {}
-
-    def walk(node: Any, prefix: str) -> None:
-        if isinstance(node, dict):
-            for k, v in node.items():
-                walk(v, f"{prefix}{k}.")
-        else:
-            out[prefix[:-1]] = node
-
-    walk(OmegaConf.to_container(cfg, resolve=True), "")
-    return {k: v for k, v in out.items() if not any(k == i or (i.endswith(".") and k.startswith(i)) for i in _IGNORED)}
-
-
-def config_differences(saved: Any, wanted: Any) -> List[str]:
-    """``key: saved -> wanted`` for every key (but :data:`_IGNORED` ones) that differs."""
-    a, b = _flat(saved), _flat(wanted)
-    return [f"{k}: {a.get(k)!r} -> {b.get(k)!r}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
 
 
 def _last_eval_epoch(folder: Path) -> Optional[int]:

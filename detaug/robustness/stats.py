@@ -1,0 +1,110 @@
+"""Statistics the study's conclusions rest on: mean, sample sd, and paired t-intervals over seeds.
+
+Every scheme is trained with the same training seeds as its reference (the baseline), and
+runs of one seed share their initial weights and data order (see
+:mod:`detaug.robustness.schemes`). The effect of a scheme is therefore estimated from the
+per-seed differences ``d_s = scheme_s - reference_s``: mean, sample sd (ddof=1) and a
+Student-t confidence interval ``mean +- t_{1-a/2, n-1} * sd / sqrt(n)``. An effect is
+stated only where the interval excludes 0.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterable, Mapping
+
+import numpy as np
+
+__all__ = ["Difference", "Summary", "paired_difference", "summarize", "t_quantile"]
+
+
+def t_quantile(q: float, df: int) -> float:
+    """The ``q`` quantile of Student's t distribution with ``df`` degrees of freedom
+    (``scipy.stats.t.ppf``; scipy comes with albumentations).
+
+    Examples:
+        >>> round(t_quantile(0.975, 4), 3)  # the familiar table value
+        2.776
+    """
+    from scipy.stats import t
+
+    if df < 1:
+        raise ValueError(f"df must be >= 1, got {df}")
+    return float(t.ppf(q, df))
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Mean, sample standard deviation (ddof=1; NaN for one value) and count."""
+
+    mean: float
+    sd: float
+    n: int
+
+
+def summarize(values: Iterable[float]) -> Summary:
+    """Mean, sample sd and count of ``values``.
+
+    Examples:
+        >>> summarize([1.0, 2.0, 3.0])
+        Summary(mean=2.0, sd=1.0, n=3)
+    """
+    v = np.asarray(list(values), np.float64)
+    if v.size == 0:
+        return Summary(math.nan, math.nan, 0)
+    return Summary(float(v.mean()), float(v.std(ddof=1)) if v.size > 1 else math.nan, int(v.size))
+
+
+@dataclass(frozen=True)
+class Difference:
+    """A paired difference ``scheme - reference`` over seeds, with its confidence interval.
+
+    Attributes:
+        mean: mean of the per-seed differences.
+        sd: their sample sd (ddof=1).
+        n: number of seeds both have.
+        lo: lower end of the interval (NaN for n < 2).
+        hi: upper end.
+        confidence: the interval's level, e.g. 0.95.
+    """
+
+    mean: float
+    sd: float
+    n: int
+    lo: float
+    hi: float
+    confidence: float = 0.95
+
+    @property
+    def excludes_zero(self) -> bool:
+        """True where the interval lies entirely above or below 0 (an effect may be stated)."""
+        return self.n >= 2 and (self.lo > 0 or self.hi < 0)
+
+
+def paired_difference(scheme: Mapping[int, float], reference: Mapping[int, float],
+                      confidence: float = 0.95) -> Difference:
+    """Paired difference over the seeds both have, with a t-interval.
+
+    Args:
+        scheme: seed -> value.
+        reference: seed -> value (the baseline of the same schedule).
+        confidence: interval level. Default 0.95.
+
+    Returns:
+        A :class:`Difference` (NaN interval when fewer than 2 seeds are paired).
+
+    Examples:
+        >>> d = paired_difference({0: 0.52, 1: 0.50, 2: 0.55}, {0: 0.50, 1: 0.49, 2: 0.52, 3: 0.6})
+        >>> d.n, round(d.mean, 4), round(d.sd, 4)  # differences 0.02, 0.01, 0.03
+        (3, 0.02, 0.01)
+        >>> round(d.lo, 4), round(d.hi, 4), d.excludes_zero  # 0.02 -+ 4.303 * 0.01 / sqrt(3)
+        (-0.0048, 0.0448, False)
+    """
+    seeds = sorted(set(scheme) & set(reference))
+    d = np.array([scheme[s] - reference[s] for s in seeds], np.float64)
+    s = summarize(d)
+    if s.n < 2:
+        return Difference(s.mean, s.sd, s.n, math.nan, math.nan, confidence)
+    half = t_quantile(0.5 + confidence / 2, s.n - 1) * s.sd / math.sqrt(s.n)
+    return Difference(s.mean, s.sd, s.n, s.mean - half, s.mean + half, confidence)
