@@ -62,7 +62,7 @@ def test_a_folder_with_another_config_is_an_error_naming_the_difference(tmp_path
 
 
 def test_commands_new_and_resume(tmp_path):
-    run = StudyRun(DEFAULT_SCHEMES[6], 2, tmp_path / "baseline_24ep_s2")
+    run = StudyRun(next(s for s in DEFAULT_SCHEMES if s.label == "baseline 24ep"), 2, tmp_path / "baseline_24ep_s2")
     cmd = train_command(run, NEW, ["a=1"], "cpu")
     assert cmd[:3] == [sys.executable, "-m", "detaug.cli.train"]
     assert cmd[3:] == ["--device", "cpu", "--config", "synthetic_frcnn_small_baseline", "--output-dir",
