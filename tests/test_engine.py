@@ -17,7 +17,6 @@ from detaug.engine import (
     build_optimizer,
     build_scheduler,
     capture_rng_state,
-    collate,
     load_checkpoint,
     restore_rng_state,
     save_checkpoint,
@@ -153,8 +152,12 @@ def test_skip_batches_resumes_the_same_order():
     assert list(SkipBatches(batches, 3)) == full[3:] and len(SkipBatches(batches, 3)) == 1
 
 
-def test_collate_keeps_per_image_items():
-    assert collate([(1, "a"), (2, "b")]) == ((1, 2), ("a", "b"))
+def test_loaders_use_the_package_collate():
+    from detaug.data import collate_fn
+
+    ds = SeededDataset(RandomDataset(), seed=0)
+    _, batches = make_train_sampler(ds, batch_size=2, seed=0, rank=0, world_size=1)
+    assert make_train_loader(ds, batches, workers=0, epoch=0).collate_fn is collate_fn
 
 
 # -- training loop --------------------------------------------------------------------------
