@@ -1,37 +1,19 @@
 """tools/train_det.py end to end on a tiny generated dataset and a tiny model (CPU, seconds)."""
 
-import importlib.util
+import importlib
 import json
 import os
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
+from _training_helpers import REPO, TINY, TOOL, tool_env, torchrun
 
 from detaug.engine import load_checkpoint
 
-REPO = Path(__file__).resolve().parent.parent
-TOOL = REPO / "tools" / "train_det.py"
 train_det = importlib.import_module("detaug.cli.train")
-
-# a tiny model and a tiny synthetic set: 8 training images, 4 test (+12 occluded) images
-TINY = [
-    "data.synthetic_num_train=8",
-    "data.synthetic_num_test=4",
-    "data.batch_size=4",
-    "data.test_batch_size=8",
-    "data.workers=0",
-    "model.min_size=64",
-    "model.max_size=96",
-    "model.kwargs={widths: [8, 8, 16, 16], out_channels: 16, representation_size: 32}",
-    "schedule.epochs=1",
-    "schedule.warmup_iters=1",
-    "runtime.print_freq=1",
-    "runtime.tensorboard=false",
-]
 
 
 @pytest.fixture(scope="module")
@@ -152,17 +134,11 @@ def test_incompatible_options_are_rejected_before_any_work(tmp_path, capsys, arg
     assert not out.exists()
 
 
-def _env():
-    env = dict(os.environ, PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1")
-    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
-    return env
-
-
 def test_sigterm_saves_a_checkpoint_and_exits_cleanly(data_root, tmp_path):
     out = tmp_path / "run"
     cmd = [sys.executable, str(TOOL), "--output-dir", str(out), "--set", f"data.root={data_root}", *TINY,
            "schedule.epochs=50"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=tool_env())
     try:
         for line in proc.stdout:
             if line.startswith("epoch 1 ["):  # training has started
@@ -180,10 +156,9 @@ def test_sigterm_saves_a_checkpoint_and_exits_cleanly(data_root, tmp_path):
 
 def test_two_process_torchrun_on_cpu(data_root, tmp_path):
     out = tmp_path / "ddp"
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--standalone", str(TOOL),
-           "--output-dir", str(out), "--device", "cpu", "--set", f"data.root={data_root}", *TINY,
-           "data.batch_size=2"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=_env())
+    cmd = torchrun(2) + ["--output-dir", str(out), "--device", "cpu", "--set", f"data.root={data_root}", *TINY,
+                         "data.batch_size=2"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=tool_env())
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "x 2 processes" in proc.stdout
     state = load_checkpoint(out / "checkpoint_last.pth")
@@ -279,3 +254,100 @@ def test_signal_during_the_final_evaluation_does_not_fail_a_finished_run(data_ro
     assert code == 0
     state = load_checkpoint(out / "checkpoint_last.pth")
     assert (state["epoch"], state["iteration"]) == (1, 0)  # training completed
+
+
+# -- issue 12: a tool that answers at once and says things once ---------------------------------
+
+@pytest.mark.parametrize("option", ["--help", "--version"])
+def test_help_and_version_import_no_torch(option):
+    code = ("import sys\nfrom detaug.cli.train import run\ntry:\n    run([%r])\nexcept SystemExit as exc:\n"
+            "    print('exit', exc.code)\nprint('torch loaded:', 'torch' in sys.modules)" % option)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=tool_env(), timeout=120)
+    assert "exit 0" in proc.stdout and "torch loaded: False" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_a_wrong_config_path_lists_the_presets_and_a_preset_file_name_works(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert train_det.run(["--config", "synthetic_frcnn_small_iore.yaml", "--print-config"]) == 0
+    assert "name: synthetic_frcnn_small_iore" in capsys.readouterr().out
+    assert train_det.run(["--config", "configs/synthetic_frcnn_small_iore.yml"]) == 2
+    err = capsys.readouterr().err
+    assert "config file not found: configs/synthetic_frcnn_small_iore.yml; presets: " in err
+    assert "synthetic_frcnn_small_iore," in err and not (tmp_path / "runs").exists()
+
+
+def test_a_finished_run_resumed_says_only_that_it_is_finished(data_root, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert train_det.run(["--output-dir", str(out), "--set", f"data.root={data_root}", *TINY]) == 0
+    stdout = capsys.readouterr().out
+    assert sum(line.startswith("split ") and "metric" in line for line in stdout.splitlines()) == 1  # one table
+    before = (out / "checkpoint_last.pth").read_bytes()
+    assert train_det.run(["--resume", str(out)]) == 0
+    stdout = capsys.readouterr().out
+    assert stdout.strip().splitlines() == [f"{out / 'checkpoint_last.pth'}: this run has finished its 1 epochs; to "
+                                           "train longer, resume with --set schedule.epochs=N (N > 1)"]
+    assert (out / "checkpoint_last.pth").read_bytes() == before
+
+
+# -- issue 10: the learning rate follows the global batch; nothing is chosen on test -------------
+
+@pytest.fixture(scope="module")
+def voc_layout(data_root):
+    """The synthetic set's VOC-layout folder, as a stand-in for VOCdevkit/VOC2007."""
+    from detaug.data import generate_synthetic
+
+    info = generate_synthetic(data_root, seed=0, num_train=8, num_test=4)  # the set the other tests use
+    return info.voc_root, list(info.classes)
+
+
+def _voc(root, classes, *extra):
+    """Overrides that point a VOC config at ``root`` and shrink its model to the tiny one."""
+    return [f"data.train.0.root={root}", "data.train.0.split=train", f"data.test.0.root={root}",
+            "data.test.0.split=test_occluded", f"data.classes=[{','.join(classes)}]", "data.workers=0",
+            "model.name=fasterrcnn_small", "model.weights_backbone=null", "model.trainable_backbone_layers=null",
+            *[t for t in TINY if t.startswith(("model.", "runtime.", "schedule.warmup"))], *extra]
+
+
+def test_a_one_process_voc_run_scales_the_lr_to_its_batch(voc_layout, tmp_path, capsys):
+    root, classes = voc_layout
+    out = tmp_path / "voc"
+    argv = ["--config", "voc07_frcnn_r50_baseline", "--output-dir", str(out), "--stop-after-iters", "1",
+            "--set", *_voc(root, classes)]
+    assert train_det.run(argv) == 0
+    # optim.lr 0.01 is for 16 images per step; one process of data.batch_size 2 gets 0.01 * 2 / 16
+    assert "lr 0.00125: optim.lr 0.01 is for 16 images per step, scaled to the global batch of 2" \
+        in capsys.readouterr().out
+    state = load_checkpoint(out / "checkpoint_last.pth")
+    assert state["optimizer"]["param_groups"][0]["initial_lr"] == 0.01 * 2 / 16
+    assert state["config"]["optim"]["lr"] == 0.01 and state["config"]["data"]["batch_size"] == 2
+
+
+def test_the_best_checkpoint_is_chosen_on_validation_and_reported_on_test(voc_layout, tmp_path, monkeypatch):
+    from detaug.engine import loop
+
+    root, classes = voc_layout
+    real = loop.evaluate_sets
+    val_scores = iter([0.5, 0.2])  # validation says epoch 1 is the better one
+
+    def evaluate_sets(model, sets, *args, **kwargs):
+        if sets[0].name == "held_out":
+            return {"held_out": {"mAP": next(val_scores)}}
+        return real(model, sets, *args, **kwargs)
+
+    monkeypatch.setattr(loop, "evaluate_sets", evaluate_sets)
+    out = tmp_path / "val"
+    summary = train_det.main(train_det.get_args_parser().parse_args(
+        ["--config", "voc07_frcnn_r50_baseline", "--output-dir", str(out), "--set",
+         *_voc(root, classes, "schedule.epochs=2", "evaluation.interval=1",
+               f"data.val=[{{name: held_out, root: {root}, split: test}}]")]))
+    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [(r["type"], r["epoch"]) for r in records] == [("train", 1), ("val", 1), ("train", 2), ("val", 2),
+                                                          ("eval", 1)]  # test once, at the end, at epoch 1
+    assert summary["best"]["epoch"] == 1 and summary["checkpoint"] == str(out / "checkpoint_best.pth")
+    best, last = load_checkpoint(out / "checkpoint_best.pth"), load_checkpoint(out / "checkpoint_last.pth")
+    assert (best["epoch"], best["best"]["split"], last["epoch"]) == (1, "held_out", 2)
+    # the reported test result is the best checkpoint's: --eval-only of it gives the same numbers
+    again = train_det.main(train_det.get_args_parser().parse_args(
+        ["--eval-only", "--checkpoint", str(out / "checkpoint_best.pth")]))
+    same = json.dumps(again["metrics"]["voc07_test"], sort_keys=True)  # NaN == NaN for classes without objects
+    assert same == json.dumps(summary["metrics"]["voc07_test"], sort_keys=True)
