@@ -260,8 +260,8 @@ def test_signal_during_the_final_evaluation_does_not_fail_a_finished_run(data_ro
 
 @pytest.mark.parametrize("option", ["--help", "--version"])
 def test_help_and_version_import_no_torch(option):
-    code = ("import sys\nfrom detaug.cli.train import run\ntry:\n    run([%r])\nexcept SystemExit as exc:\n"
-            "    print('exit', exc.code)\nprint('torch loaded:', 'torch' in sys.modules)" % option)
+    code = (f"import sys\nfrom detaug.cli.train import run\ntry:\n    run([{option!r}])\nexcept SystemExit as exc:\n"
+            "    print('exit', exc.code)\nprint('torch loaded:', 'torch' in sys.modules)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=tool_env(), timeout=120)
     assert "exit 0" in proc.stdout and "torch loaded: False" in proc.stdout, proc.stdout + proc.stderr
 
