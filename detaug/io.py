@@ -26,6 +26,9 @@ _DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 class DiskFullError(OSError):
     """A write failed because the file system (or the user's quota) is full."""
 
+    def __str__(self) -> str:
+        return self.strerror or super().__str__()
+
 
 def temporary_name(path: PathLike) -> str:
     """The name pattern of :func:`atomic_open`'s temporary files for ``path`` (a glob).

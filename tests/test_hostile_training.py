@@ -268,7 +268,7 @@ def test_a_full_disk_is_named_and_the_previous_checkpoint_survives(tmp_path, cap
     capsys.readouterr()
     _fill_disk_after(monkeypatch, room=100_000)
     _fails_with(capsys, ["--resume", str(out), "--set", "schedule.epochs=2"],
-                f"no space left on {out}", "checkpoint_last.pth", code=1)
+                f"error: no space left on {out} (writing checkpoint_last.pth; the previous file is kept)", code=1)
     assert (out / "checkpoint_last.pth").read_bytes() == before
     assert not list(out.glob(".*.tmp"))
 
