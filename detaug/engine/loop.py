@@ -34,7 +34,7 @@ from detaug.engine.data import make_train_loader
 from detaug.engine.distributed import DistInfo, all_gather_object, broadcast_object
 from detaug.engine.evaluate import evaluate_sets
 from detaug.engine.logging import RunLogger
-from detaug.engine.optim import build_optimizer, build_scheduler_from_config, config_lr
+from detaug.engine.optim import build_optimizer_from_config, build_scheduler_from_config, config_lr
 from detaug.engine.results import format_table, headline
 from detaug.engine.rng import capture_rng_state, restore_rng_state, seed_everything
 from detaug.engine.signals import GracefulStop
@@ -97,8 +97,7 @@ class Trainer:
         self.model = model
         self.iters_per_epoch = len(data.batch_sampler)
         self.lr = config_lr(cfg, dist.world_size)
-        o = cfg.optim
-        self.optimizer = build_optimizer(model, self.lr, o.momentum, o.weight_decay, o.nesterov)
+        self.optimizer = build_optimizer_from_config(model, cfg, dist.world_size)
         self.scheduler = build_scheduler_from_config(self.optimizer, cfg, self.iters_per_epoch)
         use_amp = cfg.runtime.amp and dist.device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda") if use_amp else None
