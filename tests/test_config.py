@@ -157,3 +157,65 @@ def test_build_transforms_follows_the_erasing_block():
     names = [type(t).__name__ for t in build_transforms(cfg, train=True).transforms]
     assert names == ["RandomHorizontalFlip", "BoxAwareRandomErasing"]
     assert build_transforms(cfg, train=False) is None
+
+
+def test_a_preset_file_name_loads_the_preset_from_any_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no configs/ here: the name can only mean the shipped preset
+    cfg = load_config("synthetic_frcnn_small_iore.yaml")
+    assert (cfg.name, cfg.augmentation.erasing.mode) == ("synthetic_frcnn_small_iore", "i+ore")
+
+
+@pytest.mark.parametrize("name", ["synthetic_frcnn_small_irre.yaml", "runs/mine.yaml", "synthetic_frcnn_small_irre"])
+def test_a_config_that_is_not_found_lists_the_presets(tmp_path, monkeypatch, name):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError) as info:
+        load_config(name)
+    message = str(info.value)
+    assert name in message and all(p.stem in message for p in SHIPPED)
+
+
+def test_a_saved_config_loads_without_a_file():
+    saved = OmegaConf.to_container(load_config("voc07_frcnn_r50_ore", ["optim.lr=0.5"]), resolve=True)
+    cfg = load_config(saved, ["schedule.epochs=2"])
+    assert (cfg.name, cfg.optim.lr, cfg.schedule.epochs) == ("voc07_frcnn_r50_ore", 0.5, 2)
+    with pytest.raises(ConfigError, match="saved config: schedule.epoch"):
+        load_config({"schedule": {"epoch": 3}})
+
+
+def test_lr_is_stated_for_a_reference_batch():
+    # torchvision's references: 8 GPUs x 2 images; the synthetic presets: one process of 8
+    for path in SHIPPED:
+        cfg = load_config(path)
+        assert cfg.optim.lr_batch == (8 if path.stem.startswith("synthetic") else 16), path.stem
+    assert load_config("synthetic_frcnn_small_iore").optim.lr == 0.04
+    with pytest.raises(ConfigError, match="optim.lr_batch: must be >= 1"):
+        load_config(overrides=["optim.lr_batch=0"])
+
+
+VAL = "data.val=[{name: voc07_val, root: data/VOCdevkit/VOC2007, split: val}]"
+
+
+def test_the_best_checkpoint_is_chosen_on_validation_splits_only():
+    cfg = load_config("voc07_frcnn_r50_iore", ["data.train.0.split=train", VAL])
+    assert [s.split for s in cfg.data.val] == ["val"] and cfg.evaluation.best_split == ""
+    assert load_config("voc07_frcnn_r50_iore", [VAL, "evaluation.best_split=voc07_val"])
+    with pytest.raises(ConfigError, match="'voc07_test' is a test split; the best checkpoint is chosen on a "
+                                          "validation split only"):
+        load_config("voc07_frcnn_r50_iore", ["evaluation.best_split=voc07_test"])
+    with pytest.raises(ConfigError, match="'nope' is not a split of data.val"):
+        load_config("voc07_frcnn_r50_iore", [VAL, "evaluation.best_split=nope"])
+    test_as_val = "data.val=[{name: held_out, root: data/VOCdevkit/VOC2007, split: test}]"
+    with pytest.raises(ConfigError, match=r"data.val\[0\]: is the test split 'voc07_test'"):
+        load_config("voc07_frcnn_r50_iore", [test_as_val])
+    with pytest.raises(ConfigError, match=r"data.val\[0\]: a VOC split needs 'root' and 'split'"):
+        load_config("voc07_frcnn_r50_iore", ["data.val=[{name: v, split: val}]"])
+
+
+def test_data_paths_are_checked_per_group(tmp_path):
+    from detaug.config import check_data_paths
+
+    cfg = load_config("voc07_frcnn_r50_iore", [f"data.train.0.root={tmp_path}", "data.test.0.root=/nope"])
+    check_data_paths(cfg, ["train"])
+    with pytest.raises(ConfigError, match=r"data.test\[0\]: root not found: /nope"):
+        check_data_paths(cfg)
+    check_data_paths(load_config("synthetic_frcnn_small_iore"))  # generated on first use: nothing to check

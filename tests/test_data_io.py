@@ -1,12 +1,16 @@
-"""Atomic writes: file mode, and an interrupted write leaves the previous file intact."""
+"""Atomic writes: file mode, an interrupted or full-disk write leaves the previous file intact;
+JSON values."""
 
+import errno
+import json
 import os
 import stat
 
+import numpy as np
 import pytest
+import torch
 
-from detaug import io as _io
-from detaug.io import atomic_write_bytes, atomic_write_text
+from detaug.io import DiskFullError, atomic_open, atomic_write_bytes, atomic_write_text, to_jsonable
 
 
 def _mode(path):
@@ -59,5 +63,39 @@ def test_interrupted_write_keeps_the_previous_file(tmp_path, monkeypatch, module
     assert sorted(q.name for q in tmp_path.iterdir()) == ["results.txt"]  # no temp file left
 
 
-def test_umask_is_read_without_being_changed(umask_022):
-    assert _io._umask() == 0o022 and os.umask(0o022) == 0o022
+def test_the_umask_is_left_alone(tmp_path, umask_022):
+    atomic_write_text(tmp_path / "a.txt", "x")
+    assert os.umask(0o022) == 0o022
+
+
+class _FullDisk:
+    """A file whose writes fail with ENOSPC once ``room`` bytes are written."""
+
+    def __init__(self, f, room):
+        self.f, self.room = f, room
+
+    def write(self, data):
+        self.room -= len(data)
+        if self.room < 0:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return self.f.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self.f, name)
+
+
+@pytest.mark.parametrize("room", [0, 100])
+def test_full_disk_is_named_and_keeps_the_previous_file(tmp_path, room):
+    p = tmp_path / "results.txt"
+    atomic_write_text(p, "previous content\n")
+    with pytest.raises(DiskFullError, match=f"no space left on {tmp_path}"):
+        with atomic_open(p) as f:
+            _FullDisk(f, room).write(b"x" * 1000)
+    assert p.read_text() == "previous content\n"
+    assert sorted(q.name for q in tmp_path.iterdir()) == ["results.txt"]
+
+
+def test_to_jsonable_makes_numpy_and_torch_values_plain(tmp_path):
+    value = {1: (np.float32(0.25), np.arange(2)), "t": torch.tensor([1.5]), "s": torch.tensor(3), "p": tmp_path}
+    assert to_jsonable(value) == {"1": [0.25, [0, 1]], "t": [1.5], "s": 3, "p": str(tmp_path)}
+    json.dumps(to_jsonable(value))

@@ -17,7 +17,6 @@ from detaug.engine import (
     build_optimizer,
     build_scheduler,
     capture_rng_state,
-    collate,
     load_checkpoint,
     restore_rng_state,
     save_checkpoint,
@@ -153,8 +152,12 @@ def test_skip_batches_resumes_the_same_order():
     assert list(SkipBatches(batches, 3)) == full[3:] and len(SkipBatches(batches, 3)) == 1
 
 
-def test_collate_keeps_per_image_items():
-    assert collate([(1, "a"), (2, "b")]) == ((1, 2), ("a", "b"))
+def test_loaders_use_the_package_collate():
+    from detaug.data import collate_fn
+
+    ds = SeededDataset(RandomDataset(), seed=0)
+    _, batches = make_train_sampler(ds, batch_size=2, seed=0, rank=0, world_size=1)
+    assert make_train_loader(ds, batches, workers=0, epoch=0).collate_fn is collate_fn
 
 
 # -- training loop --------------------------------------------------------------------------
@@ -226,3 +229,52 @@ def test_graceful_stop_catches_sigterm_and_restores_handler():
         os.kill(os.getpid(), signal.SIGTERM)
         assert stop.requested and stop.reason == "SIGTERM"
     assert signal.getsignal(signal.SIGTERM) is previous
+
+
+class SignalDispositions(torch.utils.data.Dataset):
+    """Returns, from inside a DataLoader worker, how SIGINT and SIGTERM are handled there."""
+
+    def __len__(self):
+        return 2
+
+    def __getitem__(self, idx):
+        return signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+
+
+def test_loader_workers_leave_stop_signals_to_the_main_process():
+    from detaug.engine import StopSafeLoader
+
+    loader = StopSafeLoader(SignalDispositions(), batch_size=1, num_workers=2)  # collate: per-field tuples
+    seen = [(sigint[0], sigterm[0]) for sigint, sigterm in loader]
+    assert seen == [(signal.SIG_IGN, signal.SIG_IGN)] * 2
+    assert signal.getsignal(signal.SIGTERM) is not signal.SIG_IGN  # the main process is untouched
+    assert not signal.pthread_sigmask(signal.SIG_BLOCK, []) & {signal.SIGINT, signal.SIGTERM}
+
+
+def test_resumed_schedule_takes_the_step_from_the_checkpoint_and_the_shape_from_the_config(tmp_path):
+    from detaug.engine.state import load_scheduler_state
+
+    model = torch.nn.Linear(2, 2)
+    opt = build_optimizer(model, lr=0.1)
+    sched = build_scheduler(opt, 10, 2, policy="multistep", milestones=[1], warmup_iters=0)
+    for _ in range(12):
+        opt.step()
+        sched.step()
+    saved = sched.state_dict()  # step 12: past the milestone, lr 0.01
+    longer = build_scheduler(build_optimizer(model, lr=0.2), 10, 4, policy="multistep", milestones=[3],
+                             warmup_iters=0)
+    load_scheduler_state(longer, saved, tmp_path / "c.pth")
+    assert longer.last_epoch == 12 and longer.optimizer.param_groups[0]["lr"] == pytest.approx(0.2)
+    with pytest.raises(ValueError, match=r"c.pth: 'scheduler' has no valid step count"):
+        load_scheduler_state(longer, {"last_epoch": "12"}, tmp_path / "c.pth")
+
+
+def test_stale_temporaries_are_ours_only(tmp_path):
+    from detaug.engine import remove_stale_temporaries
+
+    ours = [tmp_path / ".checkpoint_last.pth.1a2b.tmp", tmp_path / ".checkpoint_best.pth.ff.tmp"]
+    others = [tmp_path / ".config.yaml.1a2b.tmp", tmp_path / "checkpoint_last.pth", tmp_path / "x.tmp"]
+    for p in ours + others:
+        p.write_bytes(b"x")
+    assert sorted(remove_stale_temporaries(tmp_path)) == sorted(ours)
+    assert all(p.exists() for p in others) and not any(p.exists() for p in ours)

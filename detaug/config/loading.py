@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Iterable, List, Optional, Sequence, Union
+from typing import Iterable, List, Mapping, Sequence, Union
 
 import yaml
 from omegaconf import DictConfig, OmegaConf
@@ -75,34 +75,74 @@ def preset_names() -> List[str]:
 
 
 def resolve_config_path(path: PathLike) -> Path:
-    """A config file: ``path`` itself, or for a bare preset name (no ``.yaml``, no path
-    separator, e.g. ``synthetic_frcnn_small_ire``) the preset of that name in ``configs/``.
+    """A config file: ``path`` itself if it exists, else the preset it names.
+
+    A preset is named by its stem (``synthetic_frcnn_small_ire``) or its file name
+    (``synthetic_frcnn_small_ire.yaml``), without a folder.
 
     Raises:
-        ConfigError: an unknown preset name (listing the valid ones).
+        ConfigError: neither a file nor a preset; the message lists the presets.
     """
     text = os.fspath(path)
-    bare = not text.endswith((".yaml", ".yml")) and "/" not in text and os.sep not in text
-    if not bare or Path(text).is_file():
+    if Path(text).is_file():
         return Path(text)
-    candidate = PRESETS_DIR / f"{text}.yaml"
-    if candidate.is_file():
-        return candidate
+    bare = "/" not in text and os.sep not in text
+    stem = text[: -len(Path(text).suffix)] if text.endswith((".yaml", ".yml")) else text
+    if bare and (PRESETS_DIR / f"{stem}.yaml").is_file():
+        return PRESETS_DIR / f"{stem}.yaml"
     names = preset_names()
-    raise ConfigError(f"unknown config preset {text!r}; valid: {', '.join(names) if names else '(none found)'} "
-                      "(or give a path to a .yaml file)")
+    what = f"unknown config preset {text!r}" if bare and stem == text else f"config file not found: {text}"
+    raise ConfigError(f"{what}; presets: {', '.join(names) if names else '(none found)'} "
+                      "(give a preset name or a path to a .yaml file)")
+
+
+def _merge_source(cfg: DictConfig, source: Union[PathLike, Mapping, DictConfig]) -> DictConfig:
+    """``cfg`` <- a saved config (a mapping) or a YAML file with its ``_base_`` chain."""
+    if isinstance(source, (Mapping, DictConfig)):
+        try:
+            return OmegaConf.merge(cfg, source)
+        except OmegaConfBaseException as exc:
+            raise ConfigError(f"saved config: {_describe(exc)}") from exc
+    path = resolve_config_path(source)
+    chain = _read_yaml_chain(path)
+    for file, node in chain:
+        try:
+            cfg = OmegaConf.merge(cfg, node)
+        except OmegaConfBaseException as exc:
+            raise ConfigError(f"{file}: {_describe(exc)}") from exc
+    if "name" not in chain[-1][1]:
+        # a variant that only changes (say) the erasing block is named after its file
+        cfg.name = path.stem
+    return cfg
+
+
+def _apply_override(cfg: DictConfig, item: str) -> None:
+    if "=" not in item:
+        raise ConfigError(f"--set expects key=value, got {item!r}")
+    key, text = item.split("=", 1)
+    try:
+        value = yaml.safe_load(text) if text.strip() else ""
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"--set {item}: cannot parse the value as YAML: {exc}") from exc
+    try:
+        OmegaConf.update(cfg, key, value, merge=True)  # list items too: data.train.0.root=...
+    except OmegaConfBaseException as exc:
+        raise ConfigError(f"--set {item}: {_describe(exc)}") from exc
+    except (TypeError, ValueError, IndexError) as exc:
+        raise ConfigError(f"--set {item}: {exc}") from exc
 
 
 def load_config(
-    path: Optional[PathLike] = None,
+    source: Union[PathLike, Mapping, DictConfig, None] = None,
     overrides: Iterable[str] = (),
     resolve: bool = True,
 ) -> DictConfig:
-    """Load a training config: schema defaults <- ``_base_`` files <- ``path`` <- overrides.
+    """Load a training config: schema defaults <- ``source`` <- overrides.
 
     Args:
-        path: a YAML file or a preset name such as ``"synthetic_frcnn_small_ire"`` (see
-            :func:`resolve_config_path`; default None: the schema defaults alone). A file may name the
+        source: a YAML file; a preset name such as ``"synthetic_frcnn_small_ire"`` (see
+            :func:`resolve_config_path`); or a saved config, e.g. the ``config`` dict of a
+            checkpoint (default None: the schema defaults alone). A file may name the
             file(s) it extends under ``_base_`` (a path or a list, relative to the file);
             later files override earlier ones key by key, lists are replaced. ``name``
             defaults to the file's stem unless the file itself sets it.
@@ -121,37 +161,18 @@ def load_config(
         >>> cfg = load_config(overrides=["schedule.epochs=3"])
         >>> cfg.schedule.epochs, cfg.model.name
         (3, 'fasterrcnn_small')
+        >>> load_config({"schedule": {"epochs": 5}}, ["seed=2"]).schedule.epochs
+        5
         >>> load_config(overrides=["schedule.epoch=3"])
         Traceback (most recent call last):
         ...
         detaug.config.loading.ConfigError: --set schedule.epoch=3: schedule.epoch: Key 'epoch' not in 'ScheduleConfig'. Did you mean: 'epochs'?
     """
     cfg = OmegaConf.structured(TrainConfig)
-    if path is not None:
-        path = resolve_config_path(path)
-        chain = _read_yaml_chain(path)
-        for file, node in chain:
-            try:
-                cfg = OmegaConf.merge(cfg, node)
-            except OmegaConfBaseException as exc:
-                raise ConfigError(f"{file}: {_describe(exc)}") from exc
-        if "name" not in chain[-1][1]:
-            # a variant that only changes (say) the erasing block is named after its file
-            cfg.name = Path(path).stem
+    if source is not None:
+        cfg = _merge_source(cfg, source)
     for item in overrides:
-        if "=" not in item:
-            raise ConfigError(f"--set expects key=value, got {item!r}")
-        key, text = item.split("=", 1)
-        try:
-            value = yaml.safe_load(text) if text.strip() else ""
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"--set {item}: cannot parse the value as YAML: {exc}") from exc
-        try:
-            OmegaConf.update(cfg, key, value, merge=True)  # list items too: data.train.0.root=...
-        except OmegaConfBaseException as exc:
-            raise ConfigError(f"--set {item}: {_describe(exc)}") from exc
-        except (TypeError, ValueError, IndexError) as exc:
-            raise ConfigError(f"--set {item}: {exc}") from exc
+        _apply_override(cfg, item)
     if resolve:
         try:
             OmegaConf.resolve(cfg)
@@ -168,6 +189,13 @@ def _choice(key: str, value, valid) -> None:
 
 def validate_config(cfg: DictConfig) -> None:
     """Check values with a fixed set of choices and cross-field rules; raise ConfigError."""
+    _check_choices(cfg)
+    _check_ranges(cfg)
+    _check_splits(cfg)
+    _check_erasing_args(cfg)
+
+
+def _check_choices(cfg: DictConfig) -> None:
     from detaug.models import MODEL_NAMES
 
     _choice("data.kind", cfg.data.kind, DATASET_KINDS)
@@ -191,10 +219,14 @@ def validate_config(cfg: DictConfig) -> None:
             "augmentation.erasing.device: batched erasing on the device never changes targets, so it "
             f"cannot drop boxes (min_visibility={er.min_visibility}); set min_visibility to 0 or device to false"
         )
+
+
+def _check_ranges(cfg: DictConfig) -> None:
     positive = {
         "schedule.epochs": cfg.schedule.epochs,
         "data.batch_size": cfg.data.batch_size,
         "data.test_batch_size": cfg.data.test_batch_size,
+        "optim.lr_batch": cfg.optim.lr_batch,
         "runtime.print_freq": cfg.runtime.print_freq,
         "runtime.checkpoint_interval": cfg.runtime.checkpoint_interval,
         "model.max_size": cfg.model.max_size,
@@ -208,6 +240,7 @@ def validate_config(cfg: DictConfig) -> None:
     non_negative = {
         "optim.lr": cfg.optim.lr,
         "optim.weight_decay": cfg.optim.weight_decay,
+        "optim.momentum": cfg.optim.momentum,
         "data.workers": cfg.data.workers,
         "data.aspect_ratio_group_factor": cfg.data.aspect_ratio_group_factor,
         "schedule.warmup_iters": cfg.schedule.warmup_iters,
@@ -218,8 +251,6 @@ def validate_config(cfg: DictConfig) -> None:
             raise ConfigError(f"{key}: must be >= 0, got {value}")
     if not 0 <= cfg.augmentation.hflip_p <= 1:
         raise ConfigError(f"augmentation.hflip_p: must be in [0, 1], got {cfg.augmentation.hflip_p}")
-    if cfg.optim.momentum < 0:
-        raise ConfigError(f"optim.momentum: must be >= 0, got {cfg.optim.momentum}")
     if cfg.schedule.gamma <= 0:
         raise ConfigError(f"schedule.gamma: must be > 0, got {cfg.schedule.gamma}")
     if cfg.optim.clip_grad_norm is not None and cfg.optim.clip_grad_norm <= 0:
@@ -229,24 +260,73 @@ def validate_config(cfg: DictConfig) -> None:
     milestones = list(cfg.schedule.milestones)
     if milestones != sorted(milestones) or any(m < 1 for m in milestones):
         raise ConfigError(f"schedule.milestones: must be increasing epochs >= 1, got {milestones}")
-    if cfg.data.kind != "synthetic":
-        if not cfg.data.train:
-            raise ConfigError(f"data.train: {cfg.data.kind} needs at least one training split")
-        if not cfg.data.test:
-            raise ConfigError(f"data.test: {cfg.data.kind} needs at least one test split")
-        for group in ("train", "test"):
-            for i, s in enumerate(cfg.data[group]):
-                key = f"data.{group}[{i}]"
-                if cfg.data.kind == "voc" and not (s.root and s.split):
-                    raise ConfigError(f"{key}: a VOC split needs 'root' and 'split'")
-                if cfg.data.kind == "coco" and not (s.image_dir and s.ann_file):
-                    raise ConfigError(f"{key}: a COCO split needs 'image_dir' and 'ann_file'")
-    names = [s.name or s.split for s in cfg.data.test]
-    if len(set(names)) != len(names):
-        raise ConfigError(f"data.test: split names must be unique, got {names}")
-    if cfg.evaluation.best_split and cfg.data.test and cfg.evaluation.best_split not in names:
-        raise ConfigError(f"evaluation.best_split: {cfg.evaluation.best_split!r} is not a test split; valid: {names}")
-    _check_erasing_args(cfg)
+
+
+def split_name(split) -> str:
+    """The name a split goes by in tables and folders: ``name``, else ``split``, else the
+    COCO annotation file's stem."""
+    return split.name or split.split or Path(split.ann_file).stem
+
+
+def _split_identity(kind: str, split) -> tuple:
+    if kind == "coco":
+        return (os.path.abspath(split.ann_file),)
+    return (os.path.abspath(split.root) if split.root else "", split.split)
+
+
+def _check_splits(cfg: DictConfig) -> None:
+    """Every split complete for its kind, names unique, validation held out of test."""
+    d = cfg.data
+    if d.kind != "synthetic":
+        for group, what in (("train", "training"), ("test", "test")):
+            if not d[group]:
+                raise ConfigError(f"data.{group}: {d.kind} needs at least one {what} split")
+    for group in ("train", "val", "test"):
+        for i, s in enumerate(d[group]):
+            key = f"data.{group}[{i}]"
+            if d.kind == "voc" and not (s.root and s.split):
+                raise ConfigError(f"{key}: a VOC split needs 'root' and 'split'")
+            if d.kind == "coco" and not (s.image_dir and s.ann_file):
+                raise ConfigError(f"{key}: a COCO split needs 'image_dir' and 'ann_file'")
+            if d.kind == "synthetic" and group == "val" and not s.split:
+                raise ConfigError(f"{key}: a synthetic split needs 'split'")
+        names = [split_name(s) for s in d[group]]
+        if len(set(names)) != len(names):
+            raise ConfigError(f"data.{group}: split names must be unique, got {names}")
+    tests = {_split_identity(d.kind, s): split_name(s) for s in d.test}
+    for i, s in enumerate(d.val):
+        if _split_identity(d.kind, s) in tests:
+            raise ConfigError(f"data.val[{i}]: is the test split {tests[_split_identity(d.kind, s)]!r}; a checkpoint "
+                              "chosen on it would be chosen on the test set. Hold out a validation split (e.g. VOC2007 "
+                              "'val', training on 'train'), or leave data.val empty to keep the last checkpoint")
+    best = cfg.evaluation.best_split
+    val_names = [split_name(s) for s in d.val]
+    if best and best not in val_names:
+        where = "a test split" if best in tests.values() else "not a split of data.val"
+        raise ConfigError(f"evaluation.best_split: {best!r} is {where}; the best checkpoint is chosen on a "
+                          f"validation split only (data.val: {val_names or 'none'})")
+
+
+def check_data_paths(cfg: DictConfig, groups: Sequence[str] = ("train", "val", "test")) -> None:
+    """Raise ConfigError for the first split folder or file of ``groups`` that does not
+    exist (before any work starts; the synthetic set is generated, so it is not checked).
+
+    Examples:
+        >>> cfg = load_config("voc07_frcnn_r50_iore", ["data.test.0.root=/nope"])
+        >>> check_data_paths(cfg, ["test"])
+        Traceback (most recent call last):
+        ...
+        detaug.config.loading.ConfigError: data.test[0]: root not found: /nope (see docs/training.md for how to obtain and lay out the data)
+    """
+    if cfg.data.kind == "synthetic":
+        return
+    for group in groups:
+        for i, s in enumerate(cfg.data[group]):
+            for attr in ("root", "image_dir", "ann_file"):
+                path = getattr(s, attr)
+                if path and not Path(path).exists():
+                    raise ConfigError(f"data.{group}[{i}]: {attr} not found: {path} "
+                                      "(see docs/training.md for how to obtain and lay out the data)")
 
 
 def _check_device_spec(spec: str) -> None:

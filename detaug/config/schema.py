@@ -14,8 +14,14 @@ from typing import Any, Dict, List, Optional
 
 #: Dataset kinds the training tool can build.
 DATASET_KINDS = ("synthetic", "voc", "coco")
-#: Evaluation metrics: VOC2007 11-point, VOC2010+ all-point area, COCO AP@[.5:.95].
-METRICS = ("voc07", "voc2010", "coco")
+#: Evaluation metrics (``evaluation.metric``) and what each reports.
+METRIC_DESCRIPTIONS = {
+    "voc07": "VOC07 11-point mAP@0.5",
+    "voc2010": "VOC all-point mAP@0.5",
+    "coco": "COCO AP@[.5:.95]",
+}
+#: Evaluation metric names: the one list every part of detaug uses.
+METRICS = tuple(METRIC_DESCRIPTIONS)
 #: Erasing modes; ``"none"`` is the baseline (no erasing).
 ERASING_MODES = ("none", "ire", "ore", "i+ore")
 #: Learning-rate policies after the warm-up.
@@ -56,6 +62,11 @@ class DataConfig:
     #: the synthetic shapes).
     classes: List[str] = field(default_factory=list)
     train: List[SplitConfig] = field(default_factory=list)
+    #: Validation splits, held out of the training data: the best checkpoint is chosen
+    #: on them (the first, or ``evaluation.best_split``). Empty: no selection, the last
+    #: checkpoint is the result.
+    val: List[SplitConfig] = field(default_factory=list)
+    #: Test splits: reported, never used to choose a checkpoint.
     test: List[SplitConfig] = field(default_factory=list)
     #: VOC: keep "difficult" objects as training targets (the reference code drops them).
     keep_difficult: bool = False
@@ -138,8 +149,11 @@ class AugmentationConfig:
 
 @dataclass
 class OptimConfig:
-    #: Learning rate for the whole (global) batch: processes x data.batch_size.
+    #: Learning rate for a step of ``lr_batch`` images. The training tool scales it
+    #: linearly to the global batch (processes x data.batch_size) and logs what it uses.
     lr: float = 0.02
+    #: The batch ``lr`` is meant for (16: 8 GPUs x 2 images, as torchvision's references).
+    lr_batch: int = 16
     momentum: float = 0.9
     weight_decay: float = 1e-4
     nesterov: bool = False
@@ -167,8 +181,11 @@ class EvaluationConfig:
     #: and the synthetic set, coco for COCO.
     metric: str = ""
     #: Evaluate every N epochs (and always after the last one); 0 = only at the end.
+    #: With ``data.val`` these evaluations are on the validation splits; the test
+    #: splits are evaluated once, at the end, with the chosen checkpoint.
     interval: int = 1
-    #: Split whose metric decides the best checkpoint (default: the first test split).
+    #: The ``data.val`` split whose metric chooses the best checkpoint (default: the
+    #: first). Test splits are never used to choose.
     best_split: str = ""
     #: Write predictions in the devkit / COCO results formats.
     save_predictions: bool = True

@@ -1,18 +1,23 @@
-"""Checkpoints: atomic writes, safe loading, and the RNG states needed for exact resumption."""
+"""Checkpoint files: atomic saving, safe loading with errors that name the file, clean-up.
+
+What a training checkpoint holds, and how it is checked and restored, is
+:mod:`detaug.engine.state`; this module only reads and writes files.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import os
-import random
-import tempfile
+import pickle
+import re
+import warnings
 from pathlib import Path
-from typing import Any, Dict, Optional, Union
+from typing import Any, Dict, List, Union
+from zipfile import BadZipFile
 
-import numpy as np
 import torch
 
-from detaug.io import _target_mode
+from detaug.errors import UsageError
+from detaug.io import atomic_open, temporary_name
 
 PathLike = Union[str, os.PathLike]
 
@@ -21,38 +26,75 @@ LAST = "checkpoint_last.pth"
 BEST = "checkpoint_best.pth"
 
 
-def save_checkpoint(state: Dict[str, Any], path: PathLike) -> Path:
-    """Write ``state`` with ``torch.save`` atomically: a temporary file, fsync, ``os.replace``.
+class CheckpointError(UsageError):
+    """A checkpoint file that cannot be used; the message names the file and the fault."""
 
-    If saving fails (disk full, interrupted, an unpicklable object) the temporary file is
-    removed and an existing checkpoint at ``path`` is left untouched. The file gets the mode
-    ``open()`` would give it (an existing checkpoint's, else 0o666 minus the umask), not
-    the 0600 of the temporary file.
+    def __init__(self, path: PathLike, problem: str):
+        super().__init__(f"{path}: {problem}")
+        self.path, self.problem = Path(path), problem
+
+
+def save_checkpoint(state: Dict[str, Any], path: PathLike) -> Path:
+    """Write ``state`` with ``torch.save`` atomically (:func:`detaug.io.atomic_open`).
+
+    If saving fails (disk full, interrupted, an unpicklable object) an existing checkpoint
+    at ``path`` is left untouched and no temporary file remains. The file gets the mode
+    ``open()`` would give it (an existing checkpoint's, else 0o666 minus the umask).
+
+    Raises:
+        detaug.io.DiskFullError: "no space left on <folder>".
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = _target_mode(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(state, f)  # streamed to the file, never held in memory as bytes
-            f.flush()
-            os.fsync(f.fileno())
-            os.fchmod(f.fileno(), mode)  # mkstemp creates 0600 and os.replace keeps that
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    with atomic_open(path) as f:
+        torch.save(state, f)  # streamed to the file, never held in memory as bytes
     return path
 
 
-def load_checkpoint(path: PathLike, map_location: Any = "cpu") -> Dict[str, Any]:
-    """Load a checkpoint with ``weights_only=True`` (no arbitrary code runs on load)."""
+def _describe_load_error(exc: BaseException) -> str:
+    message = str(exc).strip()
+    if isinstance(exc, pickle.UnpicklingError) and "Weights only load failed" in message:
+        found = re.search(r"GLOBAL ([\w.]+)", message)
+        if found:
+            return f"not a plain-weights checkpoint; refusing to unpickle (it asks for {found.group(1)})"
+        detail = re.search(r"WeightsUnpickler error:\s*(.+)", message)
+        reason = f": {detail.group(1).strip()}" if detail else ""
+        return ("not a plain-weights checkpoint (corrupt, or a pickle of more than tensors and plain "
+                f"types{reason}); refusing to unpickle")
+    first = message.split(". ")[0].splitlines()[0][:200] if message else type(exc).__name__
+    return f"not a readable PyTorch checkpoint: truncated or corrupt ({first})"
+
+
+def load_checkpoint(path: PathLike, map_location: Any = "cpu") -> Any:
+    """Load a checkpoint with ``weights_only=True``: no code in the file can run.
+
+    Args:
+        path: the file.
+        map_location: as ``torch.load`` (default ``"cpu"``).
+
+    Returns:
+        What the file holds (a training checkpoint is a dict, see :mod:`detaug.engine.state`).
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        CheckpointError: a folder, an empty, truncated or corrupt file, or a pickle that
+            needs more than tensors and plain types ("refusing to unpickle").
+    """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise FileNotFoundError(f"checkpoint not found: {path}")
-    return torch.load(path, map_location=map_location, weights_only=True)
+    if path.is_dir():
+        raise CheckpointError(path, "is a folder; give a checkpoint file (e.g. its checkpoint_last.pth)")
+    if path.stat().st_size == 0:
+        raise CheckpointError(path, "is empty (0 bytes)")
+    try:
+        with warnings.catch_warnings():  # a foreign pickle's protocol is reported by the error below
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")
+            return torch.load(path, map_location=map_location, weights_only=True)
+    except PermissionError as exc:
+        raise CheckpointError(path, "cannot be read (permission denied)") from exc
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, BadZipFile, OSError, KeyError,
+            AttributeError, TypeError, IndexError, UnicodeDecodeError) as exc:
+        raise CheckpointError(path, _describe_load_error(exc)) from exc
 
 
 def find_checkpoint(path: PathLike) -> Path:
@@ -72,69 +114,18 @@ def find_checkpoint(path: PathLike) -> Path:
     return path
 
 
-def capture_rng_state() -> Dict[str, Any]:
-    """The Python, NumPy, torch CPU and CUDA generator states, as tensors and plain types
-    (so that the checkpoint loads with ``weights_only=True``)."""
-    np_state = np.random.get_state()
-    state = {
-        "python": [list(x) if isinstance(x, tuple) else x for x in random.getstate()],
-        "numpy": {
-            "name": np_state[0],
-            "keys": torch.from_numpy(np_state[1].astype(np.int64)),
-            "pos": int(np_state[2]),
-            "has_gauss": int(np_state[3]),
-            "cached_gaussian": float(np_state[4]),
-        },
-        "torch": torch.get_rng_state(),
-    }
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
+def remove_stale_temporaries(folder: PathLike, names=(LAST, BEST)) -> List[Path]:
+    """Delete the temporary files that a killed save of ``names`` left in ``folder``.
 
+    A save that is killed (SIGKILL, power loss) cannot remove its temporary file; call
+    this when a run starts or resumes, while no save of the run is under way.
 
-def restore_rng_state(state: Dict[str, Any]) -> None:
-    """Undo :func:`capture_rng_state`."""
-    py = state["python"]
-    random.setstate(tuple(tuple(x) if isinstance(x, list) else x for x in py))
-    n = state["numpy"]
-    np.random.set_state((n["name"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["cached_gaussian"]))
-    torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available() and len(state["cuda"]) == torch.cuda.device_count():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def unwrap_model(model: torch.nn.Module) -> torch.nn.Module:
-    """The module inside DistributedDataParallel / DataParallel."""
-    return model.module if hasattr(model, "module") else model
-
-
-def make_state(
-    model: torch.nn.Module,
-    optimizer: Optional[torch.optim.Optimizer],
-    scheduler: Optional[Any],
-    scaler: Optional[Any],
-    epoch: int,
-    iteration: int,
-    global_step: int,
-    config: Dict[str, Any],
-    best: Optional[Dict[str, Any]] = None,
-    metrics: Optional[Dict[str, Any]] = None,
-) -> Dict[str, Any]:
-    """Everything a run needs to continue exactly.
-
-    ``epoch`` is the epoch being trained and ``iteration`` the number of its iterations
-    already done (0 <= iteration <= iterations per epoch); ``global_step`` counts all steps.
+    Returns:
+        The files removed.
     """
-    return {
-        "model": unwrap_model(model).state_dict(),
-        "optimizer": optimizer.state_dict() if optimizer is not None else None,
-        "scheduler": scheduler.state_dict() if scheduler is not None else None,
-        "scaler": scaler.state_dict() if scaler is not None else None,
-        "epoch": int(epoch),
-        "iteration": int(iteration),
-        "global_step": int(global_step),
-        "rng": capture_rng_state(),
-        "config": config,
-        "best": best or {},
-        "metrics": metrics or {},
-    }
+    removed = []
+    for name in names:
+        for tmp in Path(folder).glob(temporary_name(name)):
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return removed

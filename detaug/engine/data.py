@@ -9,11 +9,14 @@ the middle of an epoch sees exactly the samples it would have seen.
 from __future__ import annotations
 
 import itertools
-from typing import Any, Iterator, List, Sequence
+from typing import Any, Iterator, List
 
 import numpy as np
 import torch
 from torch.utils.data import BatchSampler, DataLoader, Dataset, DistributedSampler, Sampler
+
+from detaug.data import collate_fn
+from detaug.engine.signals import ignore_stop_signals, stop_signals_blocked
 
 
 def sample_seed(seed: int, epoch: int, index: int) -> int:
@@ -66,11 +69,6 @@ class SeededDataset(Dataset):
         return getattr(self.dataset, name)
 
 
-def collate(batch: Sequence[tuple]) -> tuple:
-    """Detection batches: a tuple of per-field tuples (images of different sizes)."""
-    return tuple(zip(*batch))
-
-
 class SkipBatches(Sampler):
     """Drop the first ``skip`` batches of a batch sampler (resuming in the middle of an epoch)."""
 
@@ -82,6 +80,22 @@ class SkipBatches(Sampler):
 
     def __len__(self) -> int:
         return max(len(self.batch_sampler) - self.skip, 0)
+
+
+class StopSafeLoader(DataLoader):
+    """A DataLoader whose workers leave SIGINT / SIGTERM to the main process
+    (:mod:`detaug.engine.signals`): a signal to the whole process group stops the run
+    cleanly instead of killing the workers under it."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        kwargs.setdefault("collate_fn", collate_fn)
+        if kwargs.get("num_workers", 0) > 0:
+            kwargs.setdefault("worker_init_fn", ignore_stop_signals)
+        super().__init__(*args, **kwargs)
+
+    def __iter__(self):
+        with stop_signals_blocked():  # the workers start here
+            return super().__iter__()
 
 
 def make_train_sampler(dataset: Dataset, batch_size: int, seed: int, rank: int, world_size: int,
@@ -107,11 +121,10 @@ def make_train_loader(dataset: SeededDataset, batch_sampler: Any, workers: int, 
     if hasattr(sampler, "set_epoch"):
         sampler.set_epoch(epoch)
     dataset.set_epoch(epoch)
-    return DataLoader(
+    return StopSafeLoader(
         dataset,
         batch_sampler=SkipBatches(batch_sampler, skip_batches),
         num_workers=workers,
-        collate_fn=collate,
         persistent_workers=False,
         generator=torch.Generator().manual_seed(epoch),  # leave the global RNG alone (exact resume)
     )
@@ -122,5 +135,5 @@ def make_test_loader(dataset: Dataset, transforms: Any, batch_size: int, workers
     """An ordered loader over this rank's share of a test set, returning dataset indices."""
     wrapped = SeededDataset(dataset, transforms, seed, return_index=True)
     sampler = DistributedSampler(wrapped, num_replicas=world_size, rank=rank, shuffle=False, drop_last=False)
-    return DataLoader(wrapped, batch_size=batch_size, sampler=sampler, num_workers=workers, collate_fn=collate,
-                      generator=torch.Generator().manual_seed(seed))
+    return StopSafeLoader(wrapped, batch_size=batch_size, sampler=sampler, num_workers=workers,
+                          generator=torch.Generator().manual_seed(seed))

@@ -7,7 +7,7 @@ and gathers return ``[obj]``.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, List
 
@@ -22,7 +22,7 @@ class DistInfo:
     rank: int = 0
     world_size: int = 1
     local_rank: int = 0
-    device: torch.device = torch.device("cpu")
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
 
     @property
     def distributed(self) -> bool:
@@ -47,6 +47,27 @@ def get_world_size() -> int:
 
 def is_main_process() -> bool:
     return get_rank() == 0
+
+
+def unwrap_model(model: torch.nn.Module) -> torch.nn.Module:
+    """The module inside DistributedDataParallel / DataParallel (``model`` itself otherwise)."""
+    return model.module if hasattr(model, "module") else model
+
+
+def check_device(spec: str) -> None:
+    """Raise ConfigError unless ``runtime.device`` exists on this machine (a CUDA device
+    asked for without CUDA fails here, before any work, not in the middle of setting up)."""
+    from detaug.config import ConfigError
+
+    if spec == "auto" or torch.device(spec).type != "cuda":
+        return
+    if not torch.cuda.is_available():
+        raise ConfigError(f"runtime.device: {spec!r} requested but CUDA is not available on this machine "
+                          "(use --device cpu or auto)")
+    index = torch.device(spec).index
+    if index is not None and index >= torch.cuda.device_count():
+        raise ConfigError(f"runtime.device: {spec!r} requested but this machine has "
+                          f"{torch.cuda.device_count()} CUDA device(s)")
 
 
 def resolve_device(spec: str, local_rank: int = 0) -> torch.device:
@@ -118,11 +139,3 @@ def all_reduce_mean(values: torch.Tensor) -> torch.Tensor:
     values = values.clone()
     dist.all_reduce(values)
     return values / dist.get_world_size()
-
-
-def all_reduce_max(values: torch.Tensor) -> torch.Tensor:
-    if not is_dist_ready():
-        return values
-    values = values.clone()
-    dist.all_reduce(values, op=dist.ReduceOp.MAX)
-    return values

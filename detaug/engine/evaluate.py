@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Tuple
+from pathlib import Path
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 import torch
 
-from detaug.engine.checkpoint import unwrap_model
-from detaug.engine.distributed import all_gather_object, is_main_process
+from detaug.engine.distributed import all_gather_object, is_main_process, unwrap_model
 
 Predictions = Dict[int, Dict[str, torch.Tensor]]
 
@@ -73,3 +73,35 @@ def evaluate(model: torch.nn.Module, data_loader, device: torch.device, evaluato
         evaluator.update(predictions)
         metrics = evaluator.compute()
     return metrics, predictions
+
+
+def evaluate_sets(model: torch.nn.Module, sets: Sequence[Any], classes: Sequence[str], device: torch.device,
+                  logger: Optional[Any] = None, predictions_dir: Optional[Path] = None) -> Dict[str, Dict[str, Any]]:
+    """:func:`evaluate` on each split of ``sets`` (:class:`~detaug.engine.build.EvalSet`).
+
+    Args:
+        model: the detector.
+        sets: the splits, each with ``name``, ``dataset``, ``loader``, ``metric``, ``split``.
+        classes: class names (label i + 1 is ``classes[i]``).
+        device: where the model is.
+        logger: progress and messages (default None).
+        predictions_dir: also write each split's predictions to ``predictions_dir / name``
+            in the devkit or COCO results format (default None: not written).
+
+    Returns:
+        Split name -> the evaluator's result, on the main process (empty on the others).
+    """
+    from detaug.engine.results import build_evaluator, save_predictions
+
+    results: Dict[str, Dict[str, Any]] = {}
+    for s in sets:
+        evaluator = build_evaluator(s.dataset, classes, s.metric) if is_main_process() else None
+        metrics, predictions = evaluate(model, s.loader, device, evaluator, logger, desc=f"eval {s.name}")
+        if not is_main_process():
+            continue
+        results[s.name] = metrics
+        if logger is not None:
+            logger.info(f"{s.name}: predictions for {len(predictions)} images")
+        if predictions_dir is not None:
+            save_predictions(predictions, s.dataset, classes, s.metric, Path(predictions_dir) / s.name, split=s.split)
+    return results

@@ -69,9 +69,29 @@ def build_scheduler(optimizer: torch.optim.Optimizer, iters_per_epoch: int, epoc
     return LambdaLR(optimizer, WarmupSchedule(iters_per_epoch, epochs, **kwargs))
 
 
-def build_optimizer_from_config(model: torch.nn.Module, cfg) -> torch.optim.SGD:
+def scaled_lr(lr: float, lr_batch: int, global_batch: int) -> float:
+    """The linear scaling rule (Goyal et al., 2017): ``lr`` is right for ``lr_batch``
+    images per step, so a step of ``global_batch`` images gets ``lr * global_batch / lr_batch``.
+
+    Examples:
+        >>> scaled_lr(0.01, 16, 2)  # a VOC config on one GPU of 2 images
+        0.00125
+        >>> scaled_lr(0.04, 8, 8)
+        0.04
+    """
+    return lr * global_batch / lr_batch
+
+
+def config_lr(cfg, world_size: int = 1) -> float:
+    """``optim.lr`` scaled from ``optim.lr_batch`` to the global batch
+    (``world_size`` processes x ``data.batch_size`` images)."""
+    return scaled_lr(cfg.optim.lr, cfg.optim.lr_batch, world_size * cfg.data.batch_size)
+
+
+def build_optimizer_from_config(model: torch.nn.Module, cfg, world_size: int = 1) -> torch.optim.SGD:
+    """SGD as ``cfg.optim`` says, at the lr scaled to the global batch (:func:`config_lr`)."""
     o = cfg.optim
-    return build_optimizer(model, o.lr, o.momentum, o.weight_decay, o.nesterov)
+    return build_optimizer(model, config_lr(cfg, world_size), o.momentum, o.weight_decay, o.nesterov)
 
 
 def build_scheduler_from_config(optimizer: torch.optim.Optimizer, cfg, iters_per_epoch: int) -> LambdaLR:

@@ -5,12 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Dict, Sequence
 
-#: Metric name -> what it is.
-METRIC_DESCRIPTIONS = {
-    "voc07": "VOC2007 11-point mAP@0.5 (devkit rules)",
-    "voc2010": "VOC2010+ all-point mAP@0.5 (devkit rules)",
-    "coco": "COCO AP@[.5:.95] (pycocotools)",
-}
+from detaug.config.schema import METRIC_DESCRIPTIONS, METRICS
+
+__all__ = ["METRIC_DESCRIPTIONS", "build_evaluator", "format_table", "headline", "save_predictions"]
 
 
 def _coco_dataset(dataset: Any) -> Any:
@@ -37,7 +34,7 @@ def build_evaluator(dataset: Any, classes: Sequence[str], metric: str) -> Any:
         return evaluation.VOCEvaluator(dataset, list(classes), use_07_metric=metric == "voc07")
     if metric == "coco":
         return evaluation.COCOEvaluator(_coco_dataset(dataset))
-    raise ValueError(f"unknown metric {metric!r}; valid: {', '.join(METRIC_DESCRIPTIONS)}")
+    raise ValueError(f"unknown metric {metric!r}; valid: {', '.join(METRICS)}")
 
 
 def save_predictions(predictions: Dict[int, Dict[str, Any]], dataset: Any, classes: Sequence[str], metric: str,
@@ -53,3 +50,44 @@ def save_predictions(predictions: Dict[int, Dict[str, Any]], dataset: Any, class
                                                   ds.label_to_category_id))
     evaluation.write_voc_results(folder, split, list(classes), predictions, list(dataset.image_names))
     return folder
+
+
+def headline(metrics: Dict[str, Any]) -> float:
+    """The one number of an evaluator's result: ``mAP`` (VOC) or ``AP`` (COCO).
+
+    Examples:
+        >>> headline({"AP": 0.5, "AP50": 0.7})
+        0.5
+    """
+    for key in ("mAP", "AP"):
+        if key in metrics:
+            return float(metrics[key])
+    raise KeyError(f"no mAP or AP in {sorted(metrics)}")
+
+
+def format_table(results: Dict[str, Dict[str, Any]], metrics: Dict[str, str]) -> str:
+    """A text table of results: split, metric, score (in %).
+
+    Args:
+        results: split name -> an evaluator's result.
+        metrics: split name -> metric name (:data:`~detaug.config.schema.METRICS`).
+
+    Examples:
+        >>> print(format_table({"test": {"mAP": 0.413}}, {"test": "voc2010"}))
+        split  metric                 score
+        -----  ---------------------  -----
+        test   VOC all-point mAP@0.5  41.3
+    """
+    rows = [("split", "metric", "score")]
+    for name, m in results.items():
+        if not m:
+            continue
+        kind = metrics.get(name, "")
+        score = f"{100 * headline(m):.1f}"
+        if kind == "coco" and "AP50" in m:
+            score += f"  (AP50 {100 * m['AP50']:.1f})"
+        rows.append((name, METRIC_DESCRIPTIONS.get(kind, kind), score))
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)

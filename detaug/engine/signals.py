@@ -1,10 +1,49 @@
-"""Stop training cleanly on SIGINT (Ctrl-C) or SIGTERM (cluster schedulers)."""
+"""Stop training cleanly on SIGINT (Ctrl-C) or SIGTERM (cluster schedulers).
+
+Schedulers (Slurm's ``scancel``, Kubernetes, ``timeout``) and a terminal's Ctrl-C signal
+the whole process group, DataLoader workers included. A worker killed by the signal
+would make the main process fail ("DataLoader worker ... is killed by signal") before it
+could save, so workers ignore these signals (:func:`ignore_stop_signals`) and leave the
+decision to the main process, which finishes the step, saves, and shuts them down.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
-from typing import Optional
+from typing import Iterator, Optional
+
+#: The signals that ask a run to stop.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def ignore_stop_signals(worker_id: int = 0) -> None:
+    """A DataLoader ``worker_init_fn``: the worker ignores SIGINT and SIGTERM and unblocks
+    them (see :func:`stop_signals_blocked`). The main process stops the workers itself;
+    should it die, they exit when they see it gone (the DataLoader's watchdog)."""
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+
+
+@contextlib.contextmanager
+def stop_signals_blocked() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back while DataLoader workers start.
+
+    A worker inherits the blocked mask, so a signal to the process group that arrives
+    before its ``worker_init_fn`` has run stays pending there and is then discarded
+    (ignored); in this process it is delivered when the block ends.
+    """
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 class GracefulStop:
@@ -20,7 +59,7 @@ class GracefulStop:
         False
     """
 
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+    SIGNALS = STOP_SIGNALS
 
     def __init__(self) -> None:
         self.signum: Optional[int] = None

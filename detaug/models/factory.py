@@ -89,8 +89,14 @@ def resolve_weights(name: str, weights: Optional[str] = None, weights_backbone: 
 
 
 def load_state_dict_file(path: os.PathLike) -> Dict[str, torch.Tensor]:
-    """Read a state dict (or a detaug checkpoint's ``"model"``) safely (``weights_only=True``)."""
-    obj = torch.load(path, map_location="cpu", weights_only=True)
+    """Read a state dict (or a detaug checkpoint's ``"model"``) safely (``weights_only=True``).
+
+    Raises:
+        ValueError: a file that is not one, naming it and the fault.
+    """
+    from detaug.engine.checkpoint import load_checkpoint
+
+    obj = load_checkpoint(path)
     if isinstance(obj, dict) and "model" in obj and isinstance(obj["model"], dict):
         obj = obj["model"]
     if not isinstance(obj, dict):

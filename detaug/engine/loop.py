@@ -1,0 +1,381 @@
+"""The training loop: epochs, evaluation, checkpoints, resumption and the choice of checkpoint.
+
+:func:`build_trainer` gives a :class:`Trainer` for a config; :meth:`Trainer.restore`
+continues a run from its checkpoint; :meth:`Trainer.fit` trains to the end of the
+schedule (or to a stop request) and returns a summary. :func:`evaluate_only` scores a
+checkpoint. The training tool (:mod:`detaug.cli.train`) is a thin ``main`` over these.
+
+**Which checkpoint is the result.** Without validation splits (``data.val``) the run's
+result is its last checkpoint: nothing is chosen on the test splits. With them, the
+validation splits are evaluated every ``evaluation.interval`` epochs and at the end,
+``checkpoint_best.pth`` is the best of those evaluations, and the test splits are
+evaluated once, at the end, with that checkpoint.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from detaug.engine.build import EvalSet, RunData, build_run_data, build_run_model, start_log
+from detaug.engine.checkpoint import (
+    BEST,
+    LAST,
+    CheckpointError,
+    load_checkpoint,
+    remove_stale_temporaries,
+    save_checkpoint,
+)
+from detaug.engine.data import make_train_loader
+from detaug.engine.distributed import DistInfo, all_gather_object, broadcast_object
+from detaug.engine.evaluate import evaluate_sets
+from detaug.engine.logging import RunLogger
+from detaug.engine.optim import build_optimizer_from_config, build_scheduler_from_config, config_lr
+from detaug.engine.results import format_table, headline
+from detaug.engine.rng import capture_rng_state, restore_rng_state, seed_everything
+from detaug.engine.signals import GracefulStop
+from detaug.engine.state import (
+    load_model_weights,
+    load_optimizer_state,
+    load_scheduler_state,
+    make_state,
+    model_weights,
+)
+from detaug.engine.train import train_one_epoch
+from detaug.io import to_jsonable
+
+
+class StopRule:
+    """Polled once per training iteration: stop on a signal, or after ``after_iters``
+    iterations of this invocation (``--stop-after-iters``, for job time limits)."""
+
+    def __init__(self, stopper: GracefulStop, after_iters: Optional[int] = None):
+        self.stopper, self.remaining = stopper, after_iters
+
+    def __call__(self) -> bool:
+        if self.remaining is not None:
+            self.remaining -= 1
+            if self.remaining <= 0:
+                return True
+        return self.stopper.requested
+
+    @property
+    def reason(self) -> str:
+        return self.stopper.reason or "stop-after-iters"
+
+
+class Trainer:
+    """A training run: its model, optimiser, schedule, data, log, and where it stands.
+
+    Args:
+        cfg: the resolved config.
+        dist: this process (:func:`~detaug.engine.distributed.init_distributed`).
+        logger: the run's log (:func:`~detaug.engine.build.start_log`).
+        model: the detector, on ``dist.device``.
+        data: the run's data (:func:`~detaug.engine.build.build_run_data`).
+
+    Attributes:
+        epoch: the epoch being trained (0-based; ``schedule.epochs`` when done).
+        iteration: iterations of that epoch done.
+        global_step: optimiser steps done in all.
+        best: the best validation result so far: ``{"score", "epoch", "split", "global_step"}``.
+        lr: the learning rate used: ``optim.lr`` scaled to the global batch.
+    """
+
+    def __init__(self, cfg: DictConfig, dist: DistInfo, logger: RunLogger, model: torch.nn.Module, data: RunData):
+        from detaug.pipeline import build_device_erasing
+
+        self.cfg, self.dist, self.logger, self.data = cfg, dist, logger, data
+        self.output_dir = Path(cfg.output_dir)
+        if dist.distributed:
+            model = torch.nn.parallel.DistributedDataParallel(
+                model, device_ids=[dist.device.index] if dist.device.type == "cuda" else None)
+        self.model = model
+        self.iters_per_epoch = len(data.batch_sampler)
+        self.lr = config_lr(cfg, dist.world_size)
+        self.optimizer = build_optimizer_from_config(model, cfg, dist.world_size)
+        self.scheduler = build_scheduler_from_config(self.optimizer, cfg, self.iters_per_epoch)
+        use_amp = cfg.runtime.amp and dist.device.type == "cuda"
+        self.scaler = torch.amp.GradScaler("cuda") if use_amp else None
+        # Batched erasing on the device (augmentation.erasing.device): the workers then do
+        # no erasing and each batch is erased once it is on the device.
+        self.device_transform = build_device_erasing(cfg)
+        self.config = OmegaConf.to_container(cfg, resolve=True)
+        self.epoch = self.iteration = self.global_step = 0
+        self.best: Dict[str, Any] = {}
+        self.results: Dict[str, Dict[str, Any]] = {}
+
+    # -- resuming ---------------------------------------------------------------------------
+
+    def restore(self, state: Dict[str, Any], path: Path) -> None:
+        """Continue from a checkpoint checked by :func:`~detaug.engine.state.check_training_state`.
+
+        The model, optimiser, AMP scaler, position and random generators come from the
+        checkpoint; the schedule's shape and the lr come from the config (so that
+        ``--set schedule.epochs=N`` lengthens a run), at the checkpoint's step.
+
+        Raises:
+            CheckpointError: the checkpoint does not fit this config's model, optimiser
+                or epoch length.
+        """
+        load_model_weights(self.model, state["model"], path)
+        load_optimizer_state(self.optimizer, state["optimizer"], path)
+        load_scheduler_state(self.scheduler, state["scheduler"], path)
+        if self.scaler is not None and state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
+        if state["iteration"] > self.iters_per_epoch:
+            raise CheckpointError(path, f"stopped at iteration {state['iteration']} of an epoch, but an epoch has "
+                                        f"{self.iters_per_epoch} here (data.batch_size or the number of processes "
+                                        "changed); resume with the same ones")
+        self.epoch, self.iteration, self.global_step = state["epoch"], state["iteration"], state["global_step"]
+        best = dict(state.get("best") or {})
+        self.best = best if best.get("split") in [s.name for s in self.data.val] else {}
+        rngs = state["rng"]
+        if len(rngs) == self.dist.world_size:
+            restore_rng_state(rngs[self.dist.rank])
+        else:
+            self.logger.info("resume: the number of processes changed; random streams are reseeded")
+            seed_everything(self.cfg.seed + 1000 * self.epoch + self.dist.rank)
+        self.logger.info(f"resumed from {path}: epoch {self.epoch + 1}, iteration {self.iteration}/"
+                         f"{self.iters_per_epoch}")
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    def fit(self, stop_after_iters: Optional[int] = None) -> Dict[str, Any]:
+        """Train to ``schedule.epochs``, evaluating and saving as the config says.
+
+        A stop request (SIGINT / SIGTERM, or ``stop_after_iters``) ends the current
+        iteration on every process, saves ``checkpoint_last.pth`` and returns; one that
+        arrives after the last step changes nothing.
+
+        Returns:
+            ``{"output_dir", "metrics" (split -> result, on the main process), "epoch",
+            "stopped" (None or the reason), "signal" (its number, if a signal stopped
+            the run), "checkpoint" (the file the metrics are from), "best", "minutes"}``.
+
+        Raises:
+            NonFiniteLossError: the loss diverged.
+            detaug.io.DiskFullError: a checkpoint could not be written.
+        """
+        started = time.time()
+        self._log_plan()
+        stopper = GracefulStop()
+        rule = StopRule(stopper, stop_after_iters)
+        stopped = None
+        with stopper:
+            while self.epoch < self.cfg.schedule.epochs and stopped is None:
+                stopped = self._run_epoch(rule)
+            if stopped is None:
+                self.results, checkpoint = self._final_results()
+        summary = {"output_dir": str(self.output_dir), "metrics": self.results if stopped is None else {},
+                   "epoch": self.epoch, "stopped": stopped, "best": self.best,
+                   "signal": stopper.signum if stopped is not None else None,
+                   "checkpoint": str(self.output_dir / LAST), "minutes": (time.time() - started) / 60}
+        if stopped is None:
+            summary["checkpoint"] = str(checkpoint)
+            self._log_summary(summary)
+        self.logger.close()
+        return summary
+
+    def _run_epoch(self, rule: StopRule) -> Optional[str]:
+        """Train (the rest of) one epoch, then evaluate and save as due; the stop reason, if any."""
+        result = self._train_epoch(rule)
+        if result.stopped and result.iteration < self.iters_per_epoch:
+            path = self.save()
+            self.logger.info(f"stopped ({rule.reason}) at epoch {self.epoch + 1}, iteration {result.iteration}; "
+                             f"checkpoint: {path}; continue with: python tools/train_det.py --resume {self.output_dir}")
+            return rule.reason
+        self.epoch, self.iteration = self.epoch + 1, 0
+        last = self.epoch == self.cfg.schedule.epochs
+        interval = self.cfg.evaluation.interval
+        metrics, is_best = None, False
+        if last or (interval > 0 and self.epoch % interval == 0):
+            metrics, is_best = self._evaluate_epoch()
+        if last or result.stopped or is_best or self.epoch % self.cfg.runtime.checkpoint_interval == 0:
+            self.save(metrics, is_best)
+        if result.stopped and not last:
+            self.logger.info(f"stopped ({rule.reason}) after epoch {self.epoch}; continue with: "
+                             f"python tools/train_det.py --resume {self.output_dir}")
+            return rule.reason
+        return None
+
+    def _train_epoch(self, rule: StopRule):
+        loader = make_train_loader(self.data.train, self.data.batch_sampler, self.cfg.data.workers, self.epoch,
+                                   skip_batches=self.iteration)
+        t0 = time.time()
+        result = train_one_epoch(
+            self.model, self.optimizer, loader, self.dist.device, self.epoch, scheduler=self.scheduler,
+            scaler=self.scaler, clip_grad_norm=self.cfg.optim.clip_grad_norm, start_iter=self.iteration,
+            iters_per_epoch=self.iters_per_epoch, logger=self.logger, should_stop=rule,
+            batch_transform=self.device_transform,
+        )
+        self.global_step += result.iteration - self.iteration
+        self.iteration = result.iteration
+        self.logger.log_metrics({"type": "train", "epoch": self.epoch + 1, "iteration": result.iteration,
+                                 "global_step": self.global_step, "lr": self.optimizer.param_groups[0]["lr"],
+                                 "time": time.time() - t0, **result.losses}, step=self.global_step)
+        return result
+
+    # -- evaluation and the choice of checkpoint ---------------------------------------------
+
+    def evaluate(self, sets: List[EvalSet], tag: str, kind: str = "eval", epoch: Optional[int] = None,
+                 step: Optional[int] = None) -> Dict[str, Dict[str, Any]]:
+        """Evaluate the model on ``sets`` and log the result as a ``kind`` record
+        (``"eval"``: test splits, predictions saved under ``predictions/<tag>``; ``"val"``),
+        at ``epoch`` and ``step`` (default: where the run stands)."""
+        epoch = self.epoch if epoch is None else epoch
+        step = self.global_step if step is None else step
+        save = kind == "eval" and self.cfg.evaluation.save_predictions
+        results = evaluate_sets(self.model, sets, self.data.classes, self.dist.device, self.logger,
+                                self.output_dir / "predictions" / tag if save else None)
+        if self.dist.is_main:
+            scores = ", ".join(f"{name} {100 * headline(m):.1f}" for name, m in results.items() if m)
+            self.logger.info(f"{kind} {tag}: {scores}")
+            # TensorBoard's x-axis is the global step for train and eval scalars alike
+            self.logger.log_metrics({"type": kind, "tag": tag, "epoch": epoch, "global_step": step,
+                                     **to_jsonable(results)}, step=step)
+        return results
+
+    def _evaluate_epoch(self):
+        """The evaluation after an epoch: validation splits (and the best so far), or the
+        test splits for the record when there are none. Returns ``(metrics, is_best)``."""
+        tag = f"epoch{self.epoch:03d}"
+        if not self.data.val:
+            self.results = self.evaluate(self.data.test, tag)
+            return to_jsonable(self.results), False
+        results = self.evaluate(self.data.val, tag, kind="val")
+        name = self.cfg.evaluation.best_split or self.data.val[0].name
+        is_best = False
+        if self.dist.is_main and results.get(name):
+            score = headline(results[name])
+            if not self.best or score > self.best["score"]:
+                self.best = {"score": score, "epoch": self.epoch, "split": name, "global_step": self.global_step}
+                is_best = True
+        self.best, is_best = broadcast_object((self.best, is_best))
+        return to_jsonable(results), is_best
+
+    def _final_results(self):
+        """The test results of the run's result checkpoint, and that checkpoint."""
+        if not self.data.val:
+            return self.results, self.output_dir / LAST  # evaluated after the last epoch
+        if not self.best:
+            return self.evaluate(self.data.test, f"epoch{self.epoch:03d}"), self.output_dir / LAST
+        path = self.output_dir / BEST
+        if self.best["epoch"] != self.epoch:
+            load_model_weights(self.model, model_weights(load_checkpoint(path), path), path)
+        epoch, step = self.best["epoch"], self.best["global_step"]
+        return self.evaluate(self.data.test, f"epoch{epoch:03d}", epoch=epoch, step=step), path
+
+    def save(self, metrics: Optional[Dict[str, Any]] = None, is_best: bool = False) -> Path:
+        """Write ``checkpoint_last.pth`` (and ``checkpoint_best.pth`` if ``is_best``).
+
+        Raises:
+            detaug.io.DiskFullError: on every process alike (the previous files are kept).
+        """
+        rngs = all_gather_object(capture_rng_state())
+        error = None
+        if self.dist.is_main:
+            state = make_state(self.model, self.optimizer, self.scheduler, self.scaler, self.epoch, self.iteration,
+                               self.global_step, self.config, self.best, metrics, rng=rngs)
+            try:
+                save_checkpoint(state, self.output_dir / LAST)
+                if is_best:
+                    save_checkpoint(state, self.output_dir / BEST)
+            except OSError as exc:
+                error = exc
+        failed = broadcast_object(error is not None)  # the others must not wait for a save that failed
+        if error is not None:
+            raise error
+        if failed:
+            raise RuntimeError("the main process could not write the checkpoint")
+        return self.output_dir / LAST
+
+    # -- messages ---------------------------------------------------------------------------
+
+    def _log_plan(self) -> None:
+        cfg, dist = self.cfg, self.dist
+        device = " (on the device)" if self.device_transform is not None else ""
+        self.logger.info(f"training {cfg.schedule.epochs} epochs x {self.iters_per_epoch} iterations "
+                         f"(batch {cfg.data.batch_size} x {dist.world_size}), erasing: "
+                         f"{cfg.augmentation.erasing.mode}{device}; outputs: {self.output_dir}")
+        self.logger.info(f"lr {self.lr:g}: optim.lr {cfg.optim.lr:g} is for {cfg.optim.lr_batch} images per step, "
+                         f"scaled to the global batch of {dist.world_size * cfg.data.batch_size} "
+                         f"({dist.world_size} process{'es' if dist.world_size > 1 else ''} x {cfg.data.batch_size} images)")
+        if self.data.val:
+            name = cfg.evaluation.best_split or self.data.val[0].name
+            self.logger.info(f"result: checkpoint_best.pth, chosen on the validation split {name!r}; "
+                             "the test splits are evaluated with it at the end")
+        else:
+            self.logger.info("result: the last checkpoint (no data.val to choose on; test splits never choose)")
+
+    def _log_summary(self, summary: Dict[str, Any]) -> None:
+        if not self.dist.is_main:
+            return
+        self.logger.info("")
+        self.logger.info(f"{self.cfg.name}: {self.cfg.schedule.epochs} epochs in {summary['minutes']:.1f} min")
+        self.logger.info(format_table(self.results, {s.name: s.metric for s in self.data.test}))
+        if self.best:
+            self.logger.info(f"checkpoint: {summary['checkpoint']} (best on {self.best['split']}: "
+                             f"{100 * self.best['score']:.1f} at epoch {self.best['epoch']})")
+        else:
+            self.logger.info(f"checkpoint: {summary['checkpoint']} (the last)")
+        self.logger.info(f"outputs: {self.output_dir}  (config.yaml, checkpoints, metrics.jsonl, log.txt, predictions/)")
+
+
+def build_trainer(cfg: DictConfig, dist: DistInfo, resume: bool = False) -> Trainer:
+    """A :class:`Trainer` for ``cfg``: log, data and model, seeded for a fresh start
+    (``resume``: the log is appended to and :meth:`Trainer.restore` sets the generators).
+
+    Raises:
+        ConfigError: data or model that cannot be built (named).
+    """
+    logger = start_log(cfg, dist, Path(cfg.output_dir), fresh=not resume, tensorboard=True)
+    if dist.is_main:
+        for tmp in remove_stale_temporaries(cfg.output_dir):
+            logger.info(f"removed {tmp} (left by an interrupted save)")
+    data = build_run_data(cfg, dist, logger, train=True)
+    model = build_run_model(cfg, data.num_classes, dist, logger)
+    trainer = Trainer(cfg, dist, logger, model, data)
+    if not resume:
+        seed_everything(cfg.seed + dist.rank)
+    return trainer
+
+
+def evaluate_only(cfg: DictConfig, dist: DistInfo, checkpoint: Any, path: Path) -> Dict[str, Any]:
+    """Score a checkpoint's weights on the config's test splits; outputs go to ``<its folder>/eval``.
+
+    Args:
+        cfg: the config (the checkpoint's own, or another with the same model).
+        dist: this process.
+        checkpoint: what :func:`~detaug.engine.checkpoint.load_checkpoint` read from ``path``
+            (a training checkpoint or a plain state dict).
+        path: the checkpoint file, for messages.
+
+    Raises:
+        CheckpointError: no weights in it, or weights that do not fit the model.
+    """
+    weights = model_weights(checkpoint, path)
+    log_dir = Path(cfg.output_dir) / "eval"
+    logger = start_log(cfg, dist, log_dir, fresh=True, tensorboard=False)
+    data = build_run_data(cfg, dist, logger, train=False)
+    model = build_run_model(cfg, data.num_classes, dist, logger)
+    load_model_weights(model, weights, path)
+    state = checkpoint if isinstance(checkpoint.get("model"), dict) else {}
+    epoch, step = int(state.get("epoch", 0)), int(state.get("global_step", 0))
+    results = evaluate_sets(model, data.test, data.classes, dist.device, logger,
+                            log_dir / "predictions" / "eval_only" if cfg.evaluation.save_predictions else None)
+    if dist.is_main:
+        logger.info(format_table(results, {s.name: s.metric for s in data.test}))
+        logger.log_metrics({"type": "eval", "tag": "eval_only", "epoch": epoch, "global_step": step,
+                            **to_jsonable(results)}, step=step)
+        logger.info(f"outputs: {log_dir}")
+    logger.close()
+    return {"output_dir": str(log_dir), "metrics": results, "epoch": state.get("epoch"), "stopped": None,
+            "checkpoint": str(path), "signal": None}
+
+
+__all__ = ["StopRule", "Trainer", "build_trainer", "evaluate_only"]
