@@ -201,7 +201,10 @@ def _check_choices(cfg: DictConfig) -> None:
     _choice("data.kind", cfg.data.kind, DATASET_KINDS)
     _choice("model.name", cfg.model.name, MODEL_NAMES)
     _choice("augmentation.backend", cfg.augmentation.backend, BACKENDS)
-    _choice("augmentation.erasing.mode", cfg.augmentation.erasing.mode, ERASING_MODES)
+    er = cfg.augmentation.erasing
+    if isinstance(er.mode, str):  # mode names are case-insensitive everywhere, as in ErasingParams
+        er.mode = er.mode.lower()
+    _choice("augmentation.erasing.mode", er.mode, ERASING_MODES)
     _choice("schedule.policy", cfg.schedule.policy, LR_POLICIES)
     _choice("runtime.dist_backend", cfg.runtime.dist_backend, DIST_BACKENDS)
     _check_device_spec(cfg.runtime.device)

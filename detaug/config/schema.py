@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
+from detaug.erasing.params import MODES
+
 #: Dataset kinds the training tool can build.
 DATASET_KINDS = ("synthetic", "voc", "coco")
 #: Evaluation metrics (``evaluation.metric``) and what each reports.
@@ -23,7 +25,7 @@ METRIC_DESCRIPTIONS = {
 #: Evaluation metric names: the one list every part of detaug uses.
 METRICS = tuple(METRIC_DESCRIPTIONS)
 #: Erasing modes; ``"none"`` is the baseline (no erasing).
-ERASING_MODES = ("none", "ire", "ore", "i+ore")
+ERASING_MODES = ("none", *MODES)
 #: Learning-rate policies after the warm-up.
 LR_POLICIES = ("multistep", "cosine")
 #: Transform front-ends the pipeline can be built with.
