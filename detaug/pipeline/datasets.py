@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from omegaconf import DictConfig
 
-from detaug.config.loading import ConfigError
+from detaug.config import check_data_paths, split_name
 from detaug.pipeline.synthetic import prepare_synthetic, synthetic_splits
 from detaug.pipeline.transforms import build_transforms
 
@@ -52,20 +51,6 @@ class DatasetBundle:
     @property
     def num_classes(self) -> int:
         return len(self.classes) + 1
-
-
-def split_name(split: Any) -> str:
-    """The name a split has in result tables: ``name``, else ``split``, else the annotation file's stem."""
-    return split.name or split.split or Path(split.ann_file).stem
-
-
-def _check_paths(splits: Sequence[Any]) -> None:
-    for s in splits:
-        for attr in ("root", "image_dir", "ann_file"):
-            path = getattr(s, attr)
-            if path and not Path(path).exists():
-                raise ConfigError(f"data: {attr} of split {split_name(s)!r} does not exist: {path} "
-                                  "(see docs/training.md for the dataset layout)")
 
 
 def erasing_needs_masks(cfg: DictConfig) -> bool:
@@ -114,7 +99,7 @@ def build_datasets(cfg: DictConfig, train: bool = True, test: bool = True, synth
         train_splits, test_splits = synthetic_splits(cfg, "train", info), synthetic_splits(cfg, "test", info)
     else:
         train_splits, test_splits = list(d.train), list(d.test)
-    _check_paths((train_splits if train else []) + (test_splits if test else []))
+    check_data_paths(cfg, [group for group, wanted in (("train", train), ("test", test)) if wanted])
     train_ds = _make(cfg, train_splits, train_tf, classes, True) if train else None
     test_ds: Dict[str, Any] = {}
     metrics: Dict[str, str] = {}
