@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
 from detaug.errors import UsageError
-from detaug.robustness.runs import config_differences
+from detaug.robustness.runs import flat_config
 from detaug.robustness.schemes import Scheme
 
 __all__ = ["FINISHED", "NEW", "RESUME", "StudyRun", "plan_runs", "run_state", "train_command", "train_runs"]
@@ -85,11 +85,15 @@ def run_state(run: StudyRun, wanted: Any) -> str:
     Raises:
         UsageError: the folder holds a run with another config (the differences are listed).
     """
-    from detaug.config import load_config
+    import yaml
 
     saved = run.folder / "config.yaml"
     if saved.is_file():
-        diffs = config_differences(load_config(saved), wanted)
+        # Only the keys the run was trained with: a key added to the schema since then did
+        # not exist for it (its behaviour was the old one, which the training tool keeps).
+        trained = flat_config(yaml.safe_load(saved.read_text()) or {})
+        wanted_flat = flat_config(wanted)
+        diffs = [f"{k}: {trained[k]!r} -> {wanted_flat.get(k)!r}" for k in sorted(trained) if trained[k] != wanted_flat.get(k)]
         if diffs:
             raise UsageError(f"{run.folder} holds a run trained with another config ({'; '.join(diffs[:4])}"
                              f"{'; ...' if len(diffs) > 4 else ''}); delete that folder or choose another --out")
