@@ -150,10 +150,19 @@ def test_per_class_object_p_reads_the_targets_labels():
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-def test_cuda_batch_equals_the_cpu_batch():
-    for fill in ("random", "random_color", 0.5):
+def test_cuda_batch_has_the_cpu_batchs_regions_and_constants():
+    for fill in ("random", "random_color", "random_normal", 0.5, (0.1, 0.2, 0.3)):
         params = ErasingParams(fill=fill, **ALWAYS)
         cpu, cpu_plans = erase_batch(_batch(), BOXES, params, torch.Generator().manual_seed(4))
         gpu, gpu_plans = erase_batch(_batch().cuda(), [b.cuda() for b in BOXES], params, torch.Generator().manual_seed(4))
-        assert gpu.is_cuda and cpu_plans == gpu_plans
-        torch.testing.assert_close(gpu.cpu(), cpu, rtol=0, atol=0)
+        assert gpu.is_cuda and cpu_plans == gpu_plans  # the same regions: the plans are drawn on the CPU
+        changed = (gpu.cpu() != _batch()).any(dim=1)
+        for b, plan in enumerate(gpu_plans):
+            covered = torch.zeros(H, W, dtype=torch.bool)
+            for x1, y1, x2, y2 in plan.rects.tolist():
+                covered[y1:y2, x1:x2] = True
+            assert not (changed[b] & ~covered).any()
+        if not isinstance(fill, str):  # constants: the same pixels; random values are drawn on the GPU
+            torch.testing.assert_close(gpu.cpu(), cpu, rtol=0, atol=0)
+        elif fill == "random":
+            assert 0 <= float(gpu.min()) and float(gpu.max()) < 1

@@ -248,3 +248,26 @@ def test_invalid_p_in_front_ends(p):
     for cls in (detaug.BoxAwareRandomErasing, TVErasing):
         with pytest.raises(ValueError, match="p must be"):
             cls(p=p)
+
+
+# ----------------------------------------------------------------------------- values drawn on an accelerator
+# (run here with a CPU torch.Generator: the function only uses the generator's device)
+
+
+@pytest.mark.parametrize(
+    "fill, dtype, low, high",
+    [("random", torch.float32, 0.0, 1.0), ("random", torch.uint8, 0, 255), ("random", torch.int64, 0, 2**63 - 2),
+     ("random", torch.bool, 0, 1), ("random_color", torch.uint8, 0, 255), ("random_normal", torch.float16, -10, 10)],
+)
+def test_torch_region_values_span_the_dtypes_range(fill, dtype, low, high):
+    from detaug.erasing.fill import resolve_fill, torch_region_values
+    from detaug.erasing.kernels import _numpy_dtype
+
+    resolved = resolve_fill(fill, _numpy_dtype(dtype), 3)
+    values = torch_region_values(resolved, torch.Generator().manual_seed(0), dtype, (3, 40, 50))
+    assert values.dtype == dtype
+    assert values.shape == ((3, 1, 1) if fill == "random_color" else (3, 40, 50))
+    as_float = values.double()
+    assert low <= float(as_float.min()) and float(as_float.max()) <= high
+    if dtype == torch.uint8 and fill == "random":
+        assert int(values.max()) == 255 and int(values.min()) == 0  # the whole range is reached

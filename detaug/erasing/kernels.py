@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Optional, Union
 
 import numpy as np
 
-from detaug.erasing.fill import ResolvedFill, region_values, resolve_fill
+from detaug.erasing.fill import ResolvedFill, region_values, resolve_fill, torch_region_values
 from detaug.erasing.plan import ErasePlan, Fill
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -92,8 +92,9 @@ def erase_tensor(image: torch.Tensor, plan: ErasePlan, fill: Optional[Fill] = No
     """Erase the plan's regions of a tensor of shape ``(H, W)``, ``(C, H, W)`` or ``(..., C, H, W)``.
 
     The same regions are erased in every leading (batch) index; per-pixel random fills
-    draw their own values for each. Values are drawn on the CPU with numpy (the same as
-    :func:`erase_array`) and copied to the tensor's device.
+    draw their own values for each. On the CPU the values are numpy's, the same as
+    :func:`erase_array` gives a HWC array; on an accelerator they are drawn there from a
+    torch Generator seeded by the plan (the same regions, other values).
 
     Args:
         image: the image tensor, any dtype, on any device.
@@ -126,17 +127,31 @@ def erase_tensor(image: torch.Tensor, plan: ErasePlan, fill: Optional[Fill] = No
     _check_size(plan, image.shape[-2], image.shape[-1])
     channels = image.shape[-3] if image.ndim >= 3 else 1
     resolved = resolve_fill(plan.fill if fill is None else fill, _numpy_dtype(image.dtype), channels)
-    rng = _fill_generator(plan, resolved)
-    lead = tuple(image.shape[:-3])
-    constant = None if resolved.kind != "constant" else _to_layout(resolved.constant, image)
+    values_of = _tensor_values(plan, resolved, image)
     for (x1, y1, x2, y2), mask in zip(plan.rects.tolist(), _masks(plan)):
-        values = constant if constant is not None else _to_layout(region_values(resolved, rng, lead, y2 - y1, x2 - x1), image)
+        values = values_of(y2 - y1, x2 - x1)
         region = out[..., y1:y2, x1:x2]
         if mask is None:
             region[...] = values
         else:  # erase_within="mask": only the object's pixels of the region
             region.copy_(torch.where(torch.tensor(mask, device=region.device), values, region))
     return out
+
+
+def _tensor_values(plan: ErasePlan, resolved: ResolvedFill, image: torch.Tensor):
+    """``values(h, w)`` for each region of ``image``, in plan order: a constant, numpy's values
+    on the CPU (as :func:`erase_array`), or values drawn on the tensor's accelerator."""
+    import torch
+
+    if resolved.kind == "constant":
+        constant = _to_layout(resolved.constant, image)
+        return lambda h, w: constant
+    if image.device.type == "cpu":
+        rng, lead = np.random.default_rng(plan.seed), tuple(image.shape[:-3])
+        return lambda h, w: _to_layout(region_values(resolved, rng, lead, h, w), image)
+    generator = torch.Generator(device=image.device).manual_seed(plan.seed % 2**64)
+    lead = tuple(image.shape[:-2])
+    return lambda h, w: torch_region_values(resolved, generator, image.dtype, (*lead, h, w))
 
 
 def _to_layout(values: np.ndarray, image: torch.Tensor) -> Union[torch.Tensor, float, int, bool]:

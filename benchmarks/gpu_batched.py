@@ -1,0 +1,120 @@
+"""The batched path on a GPU: ``erase_batch`` next to timm's ``RandomErasing`` on the same device.
+
+Per batch (median over repeats, after warm-up; the device is synchronised around every
+call), for float32 batches of VOC-like (375x500) and detection-training-like (800x1216)
+images: IRE with timm's settings (constant and per-pixel normal fills), and I+ORE with the
+paper's settings and 5 boxes per image (random fill; timm has no box-aware mode). Also
+checks that the GPU erases the CPU's regions for the same generator seed. Needs only
+torch, torchvision, numpy and (optionally) timm::
+
+    python benchmarks/gpu_batched.py --json gpu.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from functools import partial
+
+import numpy as np
+import torch
+
+from detaug.erasing import ErasingParams, erase_batch
+
+
+def _time(fn, device: torch.device, repeats: int) -> float:
+    """Median seconds per call, the device synchronised around each one."""
+    for _ in range(3):
+        fn()
+    times = []
+    for _ in range(repeats):
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        start = time.perf_counter()
+        fn()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _timm(timm, images: torch.Tensor) -> torch.Tensor:
+    return timm(images.clone())  # timm erases in place: a copy, as erase_batch makes
+
+
+def _boxes(batch: int, height: int, width: int, device: torch.device) -> list:
+    rng = np.random.default_rng(0)
+    out = []
+    for _ in range(batch):
+        x1, y1 = rng.uniform(0, 0.6 * width, 5), rng.uniform(0, 0.6 * height, 5)
+        w, h = rng.uniform(0.1 * width, 0.4 * width, 5), rng.uniform(0.1 * height, 0.4 * height, 5)
+        out.append(torch.tensor(np.stack([x1, y1, x1 + w, y1 + h], 1), dtype=torch.float32, device=device))
+    return out
+
+
+def run(device: torch.device, repeats: int) -> list:
+    rows = []
+    try:
+        from timm.data.random_erasing import RandomErasing as TimmErasing
+    except ImportError:  # optional
+        TimmErasing = None
+    timm_like = dict(mode="ire", image_p=1.0, ratio_sampling="log", max_attempts=10, scale=(0.02, 1 / 3), ratio=(0.3, 1 / 0.3))
+    for batch, height, width in ((8, 375, 500), (8, 800, 1216)):
+        images = torch.rand(batch, 3, height, width, device=device)
+        boxes = _boxes(batch, height, width, device)
+        generator = torch.Generator().manual_seed(0)
+        cases = [
+            ("detaug IRE, fill 0", partial(erase_batch, images, None, ErasingParams(**timm_like, fill=0.0), generator)),
+            ("detaug IRE, fill random_normal",
+             partial(erase_batch, images, None, ErasingParams(**timm_like, fill="random_normal"), generator)),
+            ("detaug I+ORE paper, 5 boxes, fill random", partial(erase_batch, images, boxes, ErasingParams(), generator)),
+        ]
+        if TimmErasing is not None:
+            for mode in ("const", "pixel"):
+                timm = TimmErasing(probability=1.0, mode=mode, device=str(device))
+                cases.append((f"timm RandomErasing, mode {mode}", partial(_timm, timm, images)))
+        for name, fn in cases:
+            seconds = _time(fn, device, repeats)
+            rows.append({"device": str(device), "batch": batch, "size": f"{height}x{width}", "case": name,
+                         "ms_per_batch": 1e3 * seconds, "us_per_image": 1e6 * seconds / batch})
+            print(f"{device} {batch}x3x{height}x{width}  {name:44s} {1e3 * seconds:8.2f} ms/batch {1e6 * seconds / batch:9.1f} us/image",
+                  flush=True)
+    return rows
+
+
+def same_as_cpu(device: torch.device) -> bool:
+    """The device erases the CPU's regions for the same seed (plans are drawn on the CPU), and a
+    constant fill gives the CPU's pixels (random values are drawn on the device: other values)."""
+    images = torch.rand(4, 3, 120, 160)
+    boxes = _boxes(4, 120, 160, torch.device("cpu"))
+    for fill in ("random", "random_color", 0.5, (0.1, 0.2, 0.3)):
+        params = ErasingParams(image_p=1.0, object_p=1.0, fill=fill)
+        cpu, cpu_plans = erase_batch(images, boxes, params, torch.Generator().manual_seed(3))
+        dev, dev_plans = erase_batch(images.to(device), [b.to(device) for b in boxes], params, torch.Generator().manual_seed(3))
+        if cpu_plans != dev_plans or (not isinstance(fill, str) and not torch.equal(dev.cpu(), cpu)):
+            return False
+    return True
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=20, help="timed calls per case (default 20)")
+    parser.add_argument("--json", default=None, help="write the rows here")
+    args = parser.parse_args()
+    devices = [torch.device("cuda")] if torch.cuda.is_available() else []
+    rows = []
+    for device in [*devices, torch.device("cpu")]:
+        rows += run(device, args.repeats if device.type == "cuda" else max(3, args.repeats // 4))
+    result = {"gpu": torch.cuda.get_device_name(0) if devices else None, "torch": torch.__version__,
+              "cpu_threads": torch.get_num_threads(), "rows": rows,
+              "gpu_same_regions_and_constants_as_cpu": same_as_cpu(devices[0]) if devices else None}
+    print("GPU: the CPU's regions and constant pixels:", result["gpu_same_regions_and_constants_as_cpu"])
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(result, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
