@@ -94,7 +94,7 @@ def uniform_values(rng: np.random.Generator, shape: Tuple[int, ...], dtype: np.d
     """Uniform over the dtype's non-negative range: [0, max] for integers, {0, 1} for bool, [0, 1) for floats."""
     if dtype.kind == "u":  # every bit pattern is a value of [0, max]: random 64-bit words are exactly uniform
         count = math.prod(shape)
-        words = rng.integers(0, 2**64, size=-(-count * dtype.itemsize // 8), dtype=np.uint64)
+        words = rng.bit_generator.random_raw(-(-count * dtype.itemsize // 8))  # uint64, as integers(0, 2**64)
         return words.view(dtype)[:count].reshape(shape)
     if dtype.kind == "i":
         return rng.integers(0, np.iinfo(dtype).max, size=shape, dtype=dtype, endpoint=True)
