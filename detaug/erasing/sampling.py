@@ -172,11 +172,11 @@ def _summed_area(mask: Optional[np.ndarray]) -> Optional[np.ndarray]:
 
 def draw_regions(
     rng: np.random.Generator,
-    areas: np.ndarray,
-    target_area: np.ndarray,
+    areas: Sequence[Sequence[int]],
+    target_area: Sequence[float],
     params: ErasingParams,
     area_masks: Optional[Sequence[Optional[np.ndarray]]] = None,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> list:
     """Draw one region inside each area: per area, the attempts, and the first that fits.
 
     The first round of attempts of every area is drawn at once; an area without a fit
@@ -192,38 +192,33 @@ def draw_regions(
             fits only if at least ``params.mask_cover`` of it lies on the mask.
 
     Returns:
-        ``(rects, found)``: int64 ``[A, 4]`` regions (zeros where not found) and bool
-        ``[A]``, whether an attempt fitted within ``max_attempts``.
+        Per area, the region ``(x1, y1, x2, y2)`` in pixel edges, or None when no attempt
+        fitted within ``max_attempts``.
 
     Examples:
         >>> params = ErasingParams(scale=(0.25, 0.25), ratio=(1.0, 1.0))
-        >>> rects, found = draw_regions(np.random.default_rng(0), np.array([[0, 0, 8, 8]]), np.array([64.0]), params)
-        >>> found.tolist(), (rects[:, 2:] - rects[:, :2]).tolist()
-        ([True], [[4, 4]])
+        >>> [x2 - x1 for x1, _, x2, _ in draw_regions(np.random.default_rng(0), [(0, 0, 8, 8)], [64.0], params)]
+        [4]
     """
-    areas = areas.tolist() if isinstance(areas, np.ndarray) else areas
-    target_area = target_area.tolist() if isinstance(target_area, np.ndarray) else target_area
     rounds = min(ATTEMPTS_PER_ROUND, params.max_attempts)
     first_round = rng.random((len(areas), rounds, 4)).tolist()
-    rects, found = [], []
+    regions = []
     for a, (x1, y1, x2, y2) in enumerate(areas):
         table = _summed_area(area_masks[a]) if area_masks is not None else None
         fit, tried = _first_fit(first_round[a], x2 - x1, y2 - y1, target_area[a], params, table), rounds
         while fit is None and tried < params.max_attempts:
             n = min(ATTEMPTS_PER_ROUND, params.max_attempts - tried)
             fit, tried = _first_fit(rng.random((n, 4)).tolist(), x2 - x1, y2 - y1, target_area[a], params, table), tried + n
-        x, y, w, h = fit or (0, 0, 0, 0)
-        rects.append([x1 + x, y1 + y, x1 + x + w, y1 + y + h] if fit else [0, 0, 0, 0])
-        found.append(fit is not None)
-    return np.array(rects, np.int64).reshape(-1, 4), np.array(found, bool)
+        regions.append(None if fit is None else (x1 + fit[0], y1 + fit[1], x1 + fit[0] + fit[2], y1 + fit[1] + fit[3]))
+    return regions
 
 
 def _image_areas(rng: np.random.Generator, height: int, width: int, params: ErasingParams):
     """Image-level areas: with probability ``image_p``, ``count`` copies of the image, each with 1/count of its area."""
     if height <= 0 or width <= 0 or rng.random() >= params.image_p:
-        return [], [], np.zeros(0, np.int64)
+        return [], [], []
     count = params.count if isinstance(params.count, int) else int(rng.integers(params.count[0], params.count[1] + 1))
-    return [(0, 0, width, height)] * count, [height * width / count] * count, np.full(count, IMAGE_LEVEL, np.int64)
+    return [(0, 0, width, height)] * count, [height * width / count] * count, [IMAGE_LEVEL] * count
 
 
 def _object_areas(rng: np.random.Generator, boxes: np.ndarray, labels: Any, masks: Optional[list],
@@ -233,10 +228,14 @@ def _object_areas(rng: np.random.Generator, boxes: np.ndarray, labels: Any, mask
     Returns ``(interiors, S, sources, area_masks)``; ``area_masks`` is None unless S comes from masks.
     """
     height, width = image_size
-    chosen = np.flatnonzero(rng.random(len(boxes)) < params.object_probabilities(labels, len(boxes))).tolist()
+    p = params.object_probabilities(labels, len(boxes))
+    chosen = np.flatnonzero(rng.random(len(boxes)) < p).tolist() if params.per_class else \
+        [i for i, u in enumerate(rng.random(len(boxes)).tolist()) if u < p]
     by_mask = masks is not None and params.object_area == "mask"
     interiors, targets, sources, crops = [], [], [], []
-    for index, box in zip(chosen, boxes[chosen].tolist()):
+    all_boxes = boxes.tolist()
+    for index in chosen:
+        box = all_boxes[index]
         interior, area = box_interior(box, height, width)
         if interior is None:
             continue
@@ -249,7 +248,7 @@ def _object_areas(rng: np.random.Generator, boxes: np.ndarray, labels: Any, mask
         interiors.append(interior)
         targets.append(area)
         sources.append(index)
-    return interiors, targets, np.array(sources, np.int64), crops if by_mask else None
+    return interiors, targets, sources, crops if by_mask else None
 
 
 def sample_plan(
@@ -302,32 +301,32 @@ def sample_plan(
     boxes = None if boxes is None else check_boxes(boxes)
     if masks is not None:
         masks = check_masks(masks, 0 if boxes is None else len(boxes), (height, width))
-    parts = []
+    rects, sources = [], []
     if params.uses_image:  # the caller's stream, after the two seeds
-        parts.append(_regions(rng, *_image_areas(rng, height, width, params), None, params))
+        _add_regions(rects, sources, rng, *_image_areas(rng, height, width, params), None, params)
     if params.uses_objects and boxes is not None and len(boxes):  # a stream of its own: the same in ORE and I+ORE
         stream = np.random.default_rng(object_seed)
-        parts.append(_regions(stream, *_object_areas(stream, boxes, labels, masks, (height, width), params), params))
-    if not any(len(source) for _, source in parts):
+        _add_regions(rects, sources, stream, *_object_areas(stream, boxes, labels, masks, (height, width), params), params)
+    if not rects:
         return ErasePlan.empty((height, width), params.fill, fill_seed)
-    rects, sources = (np.concatenate(column) for column in zip(*parts))
     region_masks = _region_masks(rects, sources, masks) if params.erase_within == "mask" and masks is not None else None
-    return ErasePlan(rects, sources, params.fill, fill_seed, (height, width), region_masks)
+    return ErasePlan(np.array(rects, np.int64), np.array(sources, np.int64), params.fill, fill_seed, (height, width),
+                     region_masks)
 
 
-def _regions(stream: np.random.Generator, areas: np.ndarray, target: np.ndarray, source: np.ndarray,
-             area_masks: Optional[list], params: ErasingParams):
-    """The regions found in ``areas`` and their sources (areas without a fitting attempt are dropped)."""
-    if len(areas) == 0:
-        return np.zeros((0, 4), np.int64), source
-    rects, found = draw_regions(stream, areas, target, params, area_masks)
-    return rects[found], source[found]
+def _add_regions(rects: list, sources: list, stream: np.random.Generator, areas: list, targets: list,
+                 area_sources: list, area_masks: Optional[list], params: ErasingParams) -> None:
+    """Draw a region in each area; append the ones found (an area without a fitting attempt gets none)."""
+    for region, source in zip(draw_regions(stream, areas, targets, params, area_masks), area_sources):
+        if region is not None:
+            rects.append(region)
+            sources.append(source)
 
 
-def _region_masks(rects: np.ndarray, sources: np.ndarray, masks: list) -> tuple:
+def _region_masks(rects: list, sources: list, masks: list) -> tuple:
     """Per region, the object's pixels inside it (None for image-level regions and boxes without a mask)."""
     out = []
-    for (x1, y1, x2, y2), source in zip(rects.tolist(), sources.tolist()):
+    for (x1, y1, x2, y2), source in zip(rects, sources):
         mask = masks[source] if source >= 0 else None
         out.append(None if mask is None else mask[y1:y2, x1:x2])
     return tuple(out)
