@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import math
 import os
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, BinaryIO, Iterator, Union
 
@@ -146,7 +148,9 @@ def to_jsonable(obj: Any) -> Any:
     """``obj`` with numpy and torch values made plain (for ``json.dumps``).
 
     Dict keys become strings, tuples lists, paths strings; numpy scalars and arrays and
-    torch tensors become Python numbers and lists (through their ``tolist()``).
+    torch tensors become Python numbers and lists (through their ``tolist()``); NaN and
+    infinities (the AP of a class without ground truth) become ``None``, JSON's ``null``,
+    so that the result is strict JSON (``json.dumps(..., allow_nan=False)``).
 
     Args:
         obj: Nested dicts, lists and tuples of such values.
@@ -156,10 +160,12 @@ def to_jsonable(obj: Any) -> Any:
 
     Examples:
         >>> import numpy as np
-        >>> to_jsonable({1: (np.float32(0.5), np.arange(2))})
-        {'1': [0.5, [0, 1]]}
+        >>> to_jsonable({1: (np.float32(0.5), np.arange(2)), "AP": float("nan")})
+        {'1': [0.5, [0, 1]], 'AP': None}
     """
-    if isinstance(obj, dict):
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, Mapping):
         return {str(k): to_jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [to_jsonable(v) for v in obj]

@@ -98,11 +98,10 @@ def _json_target(value: Optional[str]) -> Optional[Path]:
 
 
 def _write_json(path: Path, result: dict) -> None:
-    from detaug.evaluation import jsonable
-    from detaug.io import atomic_write_text
+    from detaug.io import atomic_write_text, to_jsonable
 
     # AP is nan for a class without ground truth: NaN is not JSON, write null
-    clean = jsonable({k: v for k, v in result.items() if k != "summary"})
+    clean = to_jsonable({k: v for k, v in result.items() if k != "summary"})
     try:
         atomic_write_text(path, json.dumps(clean, indent=1, allow_nan=False))
     except OSError as e:

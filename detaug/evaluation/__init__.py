@@ -23,7 +23,7 @@ from .coco import (
     write_coco_results,
 )
 from .predictions import PredictionStore, as_prediction, as_prediction_map
-from .report import format_ap_table, jsonable
+from .report import format_ap_table
 from .voc import (
     MATCH_RULES,
     VOCEvaluator,
@@ -50,7 +50,6 @@ __all__ = [
     "evaluate_predictions",
     "evaluate_voc_results",
     "format_ap_table",
-    "jsonable",
     "predictions_to_coco",
     "read_voc_results",
     "result_files_in",

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any, Mapping
 
 import numpy as np
 
-__all__ = ["format_ap_table", "jsonable"]
+__all__ = ["format_ap_table"]
 
 
 def format_ap_table(result: Mapping[str, Any], title: str = "AP") -> str:
@@ -37,22 +36,3 @@ def format_ap_table(result: Mapping[str, Any], title: str = "AP") -> str:
     return "\n".join(lines)
 
 
-def jsonable(value: Any) -> Any:
-    """A copy of ``value`` that ``json.dumps(..., allow_nan=False)`` accepts.
-
-    numpy scalars and arrays become Python numbers and lists; NaN and infinities (the AP
-    of a class without ground truth) become ``None``, i.e. JSON ``null``.
-
-    Examples:
-        >>> jsonable({"AP": {"a": np.float64(0.5), "b": float("nan")}, "n": np.int64(3)})
-        {'AP': {'a': 0.5, 'b': None}, 'n': 3}
-    """
-    if isinstance(value, Mapping):
-        return {k: jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [jsonable(v) for v in value]
-    if hasattr(value, "item"):  # numpy scalar -> Python scalar
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
