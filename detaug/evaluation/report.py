@@ -1,4 +1,4 @@
-"""Presenting evaluation results: the per-class AP table and a JSON-safe copy of a result."""
+"""Presenting evaluation results: the per-class AP table."""
 
 from __future__ import annotations
 
