@@ -23,6 +23,9 @@ import torch
 
 from detaug.erasing import ErasingParams, erase_batch
 
+#: The old core (before 0.2) took its generator on the batch's device; the new one on the CPU.
+GENERATOR_ON_DEVICE = False
+
 
 def _time(fn, device: torch.device, repeats: int) -> float:
     """Median seconds per call, the device synchronised around each one."""
@@ -64,7 +67,7 @@ def run(device: torch.device, repeats: int) -> list:
     for batch, height, width in ((8, 375, 500), (8, 800, 1216)):
         images = torch.rand(batch, 3, height, width, device=device)
         boxes = _boxes(batch, height, width, device)
-        generator = torch.Generator().manual_seed(0)
+        generator = torch.Generator(device=device if GENERATOR_ON_DEVICE else "cpu").manual_seed(0)
         cases = [
             ("detaug IRE, fill 0", partial(erase_batch, images, None, ErasingParams(**timm_like, fill=0.0), generator)),
             ("detaug IRE, fill random_normal",
@@ -102,14 +105,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=20, help="timed calls per case (default 20)")
     parser.add_argument("--json", default=None, help="write the rows here")
+    parser.add_argument("--timing-only", action="store_true",
+                        help="skip the CPU comparison (to time an older core, whose erase_batch returned regions)")
     args = parser.parse_args()
+    global GENERATOR_ON_DEVICE
+    GENERATOR_ON_DEVICE = args.timing_only
     devices = [torch.device("cuda")] if torch.cuda.is_available() else []
     rows = []
     for device in [*devices, torch.device("cpu")]:
         rows += run(device, args.repeats if device.type == "cuda" else max(3, args.repeats // 4))
     result = {"gpu": torch.cuda.get_device_name(0) if devices else None, "torch": torch.__version__,
               "cpu_threads": torch.get_num_threads(), "rows": rows,
-              "gpu_same_regions_and_constants_as_cpu": same_as_cpu(devices[0]) if devices else None}
+              "gpu_same_regions_and_constants_as_cpu": same_as_cpu(devices[0]) if devices and not args.timing_only else None}
     print("GPU: the CPU's regions and constant pixels:", result["gpu_same_regions_and_constants_as_cpu"])
     if args.json:
         with open(args.json, "w") as f:
