@@ -144,6 +144,11 @@ def _bad_xml_folder(tmp_path):
         (["--config", "no_such_preset"], "no_such_preset"),
         (["--images", "no/such/dir", "--annotations", "no/such/ann"], "no/such"),
         ("bad-xml", "a.xml: malformed XML"),
+        # fills the pipeline cannot write to its uint8 images: refused before any image is drawn
+        (["--config", CONFIG, "--fill", "random_normal"], "augmentation.erasing.fill: fill='random_normal' draws N(0, 1)"),
+        (["--config", CONFIG, "--fill", "300"], "augmentation.erasing.fill: fill 300.0 is outside the range of uint8"),
+        (["--images", "no/such/dir", "--annotations", "no/such/ann", "--fill", "random_color_normal"], "device=true"),
+        (["--images", "no/such/dir", "--annotations", "no/such/ann", "--fill", "300"], "fill 300.0"),
     ],
 )
 def test_usage_and_input_errors_exit_2_with_one_line(argv, message, capsys, tmp_path):
