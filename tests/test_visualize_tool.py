@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -193,3 +194,26 @@ def test_compare_masks_draws_the_box_and_the_mask_variant_of_ore(tmp_path, data_
     for mask, source in zip(plan.region_masks, plan.source.tolist()):
         x1, y1, x2, y2 = plan.rects[list(plan.source).index(source)]
         assert np.array_equal(mask, target["masks"][source, y1:y2, x1:x2].numpy().astype(bool))
+
+
+def test_compare_masks_without_instance_masks_is_refused(tmp_path, synthetic, capsys):
+    # The synthetic set's XML files without their SegmentationObject folder: no image has a
+    # mask, so an "ORE on the mask" column would be ORE on the box under a caption that says otherwise.
+    shutil.copytree(synthetic.voc_root / "Annotations", tmp_path / "Annotations")
+    argv = ["--images", str(synthetic.image_dir), "--annotations", str(tmp_path / "Annotations"), "--compare", "masks",
+            "--num", "2", "--zoom", "1", "--out", str(tmp_path / "masks.png")]
+    assert tool.run(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--compare masks: none of the 2 image(s) drawn has instance masks" in err
+    assert "SegmentationObject" in err and "segmentation" in err and not (tmp_path / "masks.png").exists()
+
+
+def test_compare_masks_reads_the_masks_of_images_and_annotations(tmp_path, synthetic):
+    from detaug.data.folder import folder_dataset
+
+    for ann in (synthetic.voc_root / "Annotations", synthetic.coco_annotations["train"]):
+        _, target = folder_dataset(synthetic.image_dir, ann, masks=True)[0]
+        assert target["masks"].shape[0] == len(target["boxes"]) > 0  # VOC: SegmentationObject; COCO: segmentation
+        argv = ["--images", str(synthetic.image_dir), "--annotations", str(ann), "--compare", "masks",
+                "--num", "2", "--zoom", "1", "--out", str(tmp_path / "masks.png")]
+        assert tool.run(argv) == 0

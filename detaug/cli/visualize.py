@@ -73,7 +73,7 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     out.add_argument("--compare", nargs="?", const="modes", choices=tuple(COMPARISONS), metavar="WHAT",
                      help="one row per image, one column per variant, the same seed per image: 'modes' "
                           "(the default) baseline, IRE, ORE and I+ORE; 'masks' baseline, ORE on the box, ORE on "
-                          "the object's instance mask (object_area and erase_within 'mask')")
+                          "the object's instance mask (object_area and erase_within 'mask'; needs data with instance masks)")
     out.add_argument("--ncols", type=int, default=4, metavar="N", help="columns of the grid (default: 4; --compare: one per mode)")
     out.add_argument("--zoom", type=float, default=2.0, metavar="Z", help="drawing scale: 2 enlarges small images, 0.5 halves "
                                                              "photos (default: 2)")
@@ -167,12 +167,13 @@ def _dataset(args: argparse.Namespace, cfg):
     """The dataset to draw from and its class names; data problems become one-line errors."""
     from detaug.data import VOCAnnotationError
     from detaug.data.folder import folder_dataset
+    from detaug.pipeline.datasets import erasing_needs_masks
 
     try:
         if args.config:
             dataset, classes = _config_dataset(cfg, args.split)
         else:
-            dataset = folder_dataset(args.images, args.annotations, args.classes)
+            dataset = folder_dataset(args.images, args.annotations, args.classes, masks=erasing_needs_masks(cfg))
             classes = dataset.classes
     except (FileNotFoundError, VOCAnnotationError, ValueError) as exc:
         if isinstance(exc, UsageError):
@@ -240,6 +241,11 @@ def main(args: argparse.Namespace) -> Path:
         dataset.transforms = transforms
         drawn[title] = draw_items(dataset, indices, args.seed, classes, args.zoom, device_erasing,
                                   f"{title}: " if title else "")
+    if args.compare == "masks" and not any(s.has_masks for s in drawn["ORE on the mask"]):
+        raise UsageError(
+            f"--compare masks: none of the {len(indices)} image(s) drawn has instance masks, so 'ORE on the mask' "
+            "would be ORE on the box. Masks come from VOC SegmentationObject/<id>.png (next to Annotations), COCO "
+            "annotations' segmentation, or the synthetic set (e.g. --config synthetic_frcnn_small_iore)")
     grid = _grid(drawn, args)
     buffer = io.BytesIO()
     Image.fromarray(grid).save(buffer, format="PNG", optimize=True)
