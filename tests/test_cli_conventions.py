@@ -38,6 +38,8 @@ def test_an_unknown_option_is_a_usage_error_with_exit_2(command):
         ("eval", ["voc", "--root", "/no/such/voc", "--split", "test", "--results", "/no/such/results"], "/no/such"),
         ("visualize", ["--mode", "ire"], "--config"),
         ("occlusion", ["/no/such/run"], "/no/such/run"),
+        ("study", ["--dry-run", "--kinds", "smoke"], "detaug-study: error: --kinds: unknown occluder kind(s) ['smoke']"),
+        ("study", ["--dry-run", "--levels", "0,2"], "detaug-study: error: --levels: "),
         ("compare", ["/no/such/run"], "/no/such/run"),
     ],
 )

@@ -84,9 +84,13 @@ def main(args: argparse.Namespace):
     from detaug.robustness.tables import difference_table, kind_table, kind_title
 
     try:
-        conds = conditions(args.kinds, parse_levels(args.levels), args.seeds)
+        levels = parse_levels(args.levels)
     except ValueError as exc:
         raise UsageError(f"--levels: {exc}") from None
+    try:
+        conds = conditions(args.kinds, levels, args.seeds)
+    except UsageError as exc:  # an unknown kind
+        raise UsageError(f"--kinds: {exc}") from None
     trained = _trained(args)
     rows = evaluate_checkpoints(trained, conds, split=args.split, device=resolve_device(args.device),
                                 batch_size=args.batch_size, workers=args.workers, data_root=args.data_root)

@@ -81,9 +81,13 @@ def main(args: argparse.Namespace) -> int:
     if args.jobs < 1 or (args.threads is not None and args.threads < 1):
         raise UsageError("--jobs and --threads must be >= 1")
     try:
-        conds = conditions(args.kinds, parse_levels(args.levels), args.occlusion_seeds)
+        levels = parse_levels(args.levels)
     except ValueError as exc:
         raise UsageError(f"--levels: {exc}") from None
+    try:
+        conds = conditions(args.kinds, levels, args.occlusion_seeds)
+    except UsageError as exc:  # an unknown kind
+        raise UsageError(f"--kinds: {exc}") from None
     out = Path(args.out).resolve()
     common = [*STUDY_OVERRIDES, f"data.root={out / 'data'}", *args.set]
     plan = study_plan.make_plan(out, args.schemes, args.only, args.seeds, common, args.device)
