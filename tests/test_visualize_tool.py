@@ -167,6 +167,8 @@ def test_help_and_version_are_instant_and_without_doubled_defaults():
     heavy, text = res.stdout.split("\n", 1)
     assert heavy == "[]"  # nothing heavy imported to answer --help
     assert "(default: None)" not in text and "--compare" in text
+    epilog = text.split("\nWith a training config", 1)[1]  # the docstring's examples, as plain text
+    assert "::" not in epilog and "``" not in epilog and "On your own images, without a config" in epilog
     options = text.split("\n  -")  # one chunk per option
     assert all(chunk.count("default") <= 1 for chunk in options), [c for c in options if c.count("default") > 1]
     res = subprocess.run([sys.executable, str(ROOT / "tools" / "visualize.py"), "--version"], capture_output=True, text=True)

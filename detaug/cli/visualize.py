@@ -37,6 +37,8 @@ COMPARISONS = {
     "masks": {"baseline": {"mode": "none"}, "ORE on the box": {"mode": "ore", "object_area": "box", "erase_within": "region"},
               "ORE on the mask": {"mode": "ore", "object_area": "mask", "erase_within": "mask"}},
 }
+#: The docstring's examples for --help: reStructuredText's "::" and ``literals`` as plain text.
+_EPILOG = __doc__.split("\n\n", 1)[1].split("Each cell", 1)[0].replace("::", ":").replace("``", "").rstrip()
 MASKS_CAPTION = ("same seed per image. ORE on the mask: its area a fraction of the object's mask, at least half of it "
                  "on the object, only the object's pixels erased")
 
@@ -44,7 +46,7 @@ MASKS_CAPTION = ("same seed per image. ORE on the mask: its area a fraction of t
 def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         description="Draw augmented images with their boxes and the erased regions into a grid PNG.",
-        epilog=__doc__.split("::", 1)[1].split("Each cell", 1)[0].rstrip(),
+        epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         add_help=add_help,
     )
