@@ -29,7 +29,7 @@ KINDS = ("pasted", "texture", "grey", "black", "noise")
 
 
 def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="detaug-occlusion", description=__doc__.split("\n\n")[0], add_help=add_help,
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], add_help=add_help,
                                 epilog=__doc__.split("\n\n", 2)[2], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("checkpoints", nargs="+", metavar="CHECKPOINT_OR_RUN",
                    help="checkpoint files or training output folders (their checkpoint_last.pth)")

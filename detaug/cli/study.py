@@ -47,7 +47,7 @@ def _epilog() -> str:
 
 
 def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="detaug-study", description=__doc__.split("\n\n")[0], add_help=add_help,
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], add_help=add_help,
                                 epilog=_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default="runs/study", help="study folder: runs, logs, tables, plot (default: runs/study)")
     p.add_argument("--schemes", metavar="FILE", help="YAML matrix replacing the default one (format: "
