@@ -139,6 +139,20 @@ def test_module_refuses_what_it_cannot_do():
         BatchedBoxAwareRandomErasing.from_params(ErasingParams(fill_mask=0))
 
 
+@pytest.mark.parametrize(
+    "images",
+    [
+        [np.zeros((32, 32, 3), np.uint8)],  # a list of numpy HWC images
+        np.zeros((1, 3, 32, 32), np.float32),  # a numpy batch
+        [torch.zeros(3, 32, 32), np.zeros((32, 32, 3), np.uint8)],  # one numpy image among tensors
+    ],
+)
+def test_numpy_images_are_a_type_error_saying_what_to_do(images):
+    targets = [{"boxes": torch.zeros(0, 4)} for _ in images]
+    with pytest.raises(TypeError, match=r"not numpy\.ndarray: convert .*torch\.from_numpy\(image\)\.permute\(2, 0, 1\)"):
+        BatchedBoxAwareRandomErasing()(images, targets)
+
+
 def test_per_class_object_p_reads_the_targets_labels():
     module = BatchedBoxAwareRandomErasing(mode="ore", object_p={1: 1.0, "default": 0.0}, seed=0)
     targets = [{"boxes": BOXES[0], "labels": torch.tensor([2, 1])}, {"boxes": BOXES[2], "labels": torch.tensor([2])}]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 from detaug.cli.compare import run
@@ -46,7 +47,8 @@ def test_runs_of_one_config_are_averaged_with_sample_sd_and_others_are_not(tmp_p
     assert "| I+ORE [schedule.epochs=8] | 2 |" in capsys.readouterr().out
 
 
-def test_missing_files_and_unevaluated_runs_exit_2_naming_them(tmp_path, capsys):
+def test_missing_files_and_unevaluated_runs_exit_2_naming_them(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["detaug-compare"])  # argparse names the program after sys.argv[0]
     assert run([str(tmp_path)]) == 2
     assert "config.yaml not found" in capsys.readouterr().err
     folder = _run(tmp_path / "r", "ire", 0, 0.1, 0.1)

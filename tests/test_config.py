@@ -92,6 +92,41 @@ def test_bad_values_name_the_key(overrides, fragment):
     assert fragment in str(info.value)
 
 
+# Fills the training pipeline cannot write (it erases uint8 RGB images in the workers, the
+# float batch with augmentation.erasing.device, constants in uint8 units either way):
+# rejected when the config loads, not by a traceback on the first image.
+#   overrides                                                     the error names
+BAD_FILLS = [
+    (["augmentation.erasing.fill=random_normal"], "augmentation.erasing.fill: fill='random_normal' draws N(0, 1)"),
+    (["augmentation.erasing.fill=random_color_normal"], "set augmentation.erasing.device=true"),
+    (["augmentation.erasing.fill=300"], "augmentation.erasing.fill: fill 300.0 is outside the range of uint8"),
+    (["augmentation.erasing.fill=-1"], "uint8 units (0-255"),
+    (["augmentation.erasing.fill=[1,2]"], "augmentation.erasing.fill: fill has 2 values but the image has 3"),
+    (["augmentation.erasing.fill=300", "augmentation.erasing.device=true"], "augmentation.erasing.fill: fill 300.0"),
+    (["augmentation.erasing.fill_mask=300"], "augmentation.erasing.fill_mask: fill 300.0 is outside the range of uint8"),
+    (["augmentation.erasing.fill_mask=-1"], "instance masks are uint8"),
+]
+GOOD_FILLS = [
+    ["augmentation.erasing.fill=random_color"],
+    ["augmentation.erasing.fill=[124,116,104]"],
+    ["augmentation.erasing.fill=255", "augmentation.erasing.fill_mask=0"],
+    ["augmentation.erasing.fill=random_normal", "augmentation.erasing.device=true"],
+    ["augmentation.erasing.mode=none", "augmentation.erasing.fill=300"],  # the baseline never erases
+]
+
+
+@pytest.mark.parametrize("overrides, fragment", BAD_FILLS)
+def test_fills_the_pipeline_cannot_write_are_config_errors(overrides, fragment):
+    with pytest.raises(ConfigError) as info:
+        load_config(CONFIGS / "synthetic_frcnn_small_iore.yaml", overrides)
+    assert fragment in str(info.value)
+
+
+@pytest.mark.parametrize("overrides", GOOD_FILLS)
+def test_fills_the_pipeline_can_write_load(overrides):
+    load_config(CONFIGS / "synthetic_frcnn_small_iore.yaml", overrides)
+
+
 def test_model_kwargs_accept_builder_and_faster_rcnn_arguments():
     cfg = load_config(overrides=["model.kwargs={widths: [8, 8, 16, 16], rpn_batch_size_per_image: 64, size_divisible: 16}"])
     assert cfg.model.kwargs.widths == [8, 8, 16, 16]

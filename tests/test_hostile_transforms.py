@@ -1,5 +1,7 @@
 """Hostile and odd inputs to the transforms (issue 11): each is a clear error or a correct result."""
 
+import warnings
+
 import albumentations as A
 import numpy as np
 import pytest
@@ -86,6 +88,34 @@ def test_torchvision_keypoints_pass_through_unchanged():
     boxes = tv_tensors.BoundingBoxes([[4, 4, 40, 30]], format="XYXY", canvas_size=(48, 64))
     image, target = TVErasing(**ALWAYS)(tv_tensors.Image(torch.zeros(3, 48, 64)), {"boxes": boxes, "kp": keypoints})
     assert target["kp"] is keypoints and image.shape == (3, 48, 64)
+
+
+@pytest.mark.parametrize("key", ["boxes", "bboxes"])
+def test_torchvision_plain_tensor_boxes_are_named_with_a_warning(key):
+    # torchvision v2 sees boxes only in tv_tensors.BoundingBoxes: a plain tensor is no box,
+    # so ORE has nothing to erase. Say so, once per transform, instead of erasing nothing silently.
+    tf = TVErasing(mode="ore", object_p=1.0)
+    image = tv_tensors.Image(torch.ones(3, 32, 32))
+    with pytest.warns(UserWarning, match=r"plain tensors are not boxes to torchvision v2.*tv_tensors\.BoundingBoxes") as rec:
+        out, _ = tf(image, {key: torch.tensor(BOX), "labels": torch.tensor([1])})
+        tf(image, {key: torch.tensor(BOX), "labels": torch.tensor([1])})
+    assert torch.equal(out, image) and len([w for w in rec if "plain tensors" in str(w.message)]) == 1
+
+
+@pytest.mark.parametrize(
+    "tf, target",
+    [
+        # real boxes: erased, nothing to say
+        (TVErasing(mode="ore", object_p=1.0), {"boxes": tv_tensors.BoundingBoxes(BOX, format="XYXY", canvas_size=(32, 32))}),
+        (TVErasing(mode="ire", image_p=1.0), {"boxes": torch.tensor(BOX)}),  # IRE does not read boxes
+        (TVErasing(mode="ore", object_p=1.0), {"points": torch.tensor(BOX)}),  # not a key named like boxes
+        (TVErasing(mode="ore", object_p=1.0), {"boxes": torch.zeros(2, 5)}),  # not [N, 4]
+    ],
+)
+def test_torchvision_no_plain_boxes_warning_otherwise(tf, target):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tf(tv_tensors.Image(torch.ones(3, 32, 32)), target)
 
 
 # --------------------------------------------------------------------------- arguments

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import sys
 
 import numpy as np
 import pytest
@@ -123,9 +124,10 @@ def test_pasted_with_the_coco_metric_is_refused_before_any_work(tmp_path):
     (["{ckpt}", "--names", "a", "b"], "--names has 2 names for 1 checkpoints"),
     (["{ckpt}", "--reference", "zzz"], "--reference 'zzz' is none of the names"),
 ])
-def test_usage_errors_exit_2_with_one_line(checkpoint, tmp_path, capsys, argv, message):
+def test_usage_errors_exit_2_with_one_line(checkpoint, tmp_path, capsys, monkeypatch, argv, message):
     from detaug.cli.occlusion import run
 
+    monkeypatch.setattr(sys, "argv", ["detaug-occlusion"])  # argparse names the program after sys.argv[0]
     argv = [a.format(ckpt=checkpoint, missing=tmp_path / "nope") for a in argv]
     try:
         code = run([*argv, "--out", str(tmp_path / "o")])

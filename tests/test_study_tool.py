@@ -65,3 +65,12 @@ def test_tiny_study_resumes_trains_and_reuses(tmp_path):
     assert again.returncode == 0
     ledger = json.loads((out / "timings.json").read_text())
     assert [i["evaluated"] for i in ledger["_invocations"]] == [0, 6, 0]  # the third read every score from the cache
+
+
+def test_help_lists_every_scheme_of_the_default_matrix_with_its_seeds():
+    from detaug.cli.study import get_args_parser
+
+    text = " ".join(get_args_parser().format_help().split())  # the epilog is wrapped
+    for scheme in DEFAULT_SCHEMES:
+        assert scheme.label in text, scheme.label
+    assert "ORE (mask) with 5 seeds" in text and "I+ORE 24ep with 3 seeds" in text

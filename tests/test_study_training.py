@@ -121,12 +121,13 @@ def test_launcher_stops_starting_runs_after_a_failure(tmp_path):
     (["--only", "nope"], "--only: unknown scheme(s) ['nope']"),
     (["--jobs", "0"], "--jobs and --threads must be >= 1"),
     (["--levels", "20-40,90-70"], "--levels: a level needs 0 < lo <= hi <= 1"),
-    (["--kinds", "smoke"], "unknown occluder kind(s) ['smoke']"),
+    (["--kinds", "smoke"], "--kinds: unknown occluder kind(s) ['smoke']"),
     (["--set", "schedule.epoch=3"], "schedule.epoch"),
 ])
-def test_study_usage_errors_exit_2_before_any_work(tmp_path, capsys, argv, message):
+def test_study_usage_errors_exit_2_before_any_work(tmp_path, capsys, monkeypatch, argv, message):
     from detaug.cli.study import run
 
+    monkeypatch.setattr(sys, "argv", ["detaug-study"])  # argparse names the program after sys.argv[0]
     assert run(["--out", str(tmp_path / "s"), "--dry-run", *argv]) == 2
     err = capsys.readouterr().err
     assert err.startswith("detaug-study: error:") and message in err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -144,6 +145,11 @@ def _bad_xml_folder(tmp_path):
         (["--config", "no_such_preset"], "no_such_preset"),
         (["--images", "no/such/dir", "--annotations", "no/such/ann"], "no/such"),
         ("bad-xml", "a.xml: malformed XML"),
+        # fills the pipeline cannot write to its uint8 images: refused before any image is drawn
+        (["--config", CONFIG, "--fill", "random_normal"], "augmentation.erasing.fill: fill='random_normal' draws N(0, 1)"),
+        (["--config", CONFIG, "--fill", "300"], "augmentation.erasing.fill: fill 300.0 is outside the range of uint8"),
+        (["--images", "no/such/dir", "--annotations", "no/such/ann", "--fill", "random_color_normal"], "device=true"),
+        (["--images", "no/such/dir", "--annotations", "no/such/ann", "--fill", "300"], "fill 300.0"),
     ],
 )
 def test_usage_and_input_errors_exit_2_with_one_line(argv, message, capsys, tmp_path):
@@ -161,6 +167,8 @@ def test_help_and_version_are_instant_and_without_doubled_defaults():
     heavy, text = res.stdout.split("\n", 1)
     assert heavy == "[]"  # nothing heavy imported to answer --help
     assert "(default: None)" not in text and "--compare" in text
+    epilog = text.split("\nWith a training config", 1)[1]  # the docstring's examples, as plain text
+    assert "::" not in epilog and "``" not in epilog and "On your own images, without a config" in epilog
     options = text.split("\n  -")  # one chunk per option
     assert all(chunk.count("default") <= 1 for chunk in options), [c for c in options if c.count("default") > 1]
     res = subprocess.run([sys.executable, str(ROOT / "tools" / "visualize.py"), "--version"], capture_output=True, text=True)
@@ -188,3 +196,26 @@ def test_compare_masks_draws_the_box_and_the_mask_variant_of_ore(tmp_path, data_
     for mask, source in zip(plan.region_masks, plan.source.tolist()):
         x1, y1, x2, y2 = plan.rects[list(plan.source).index(source)]
         assert np.array_equal(mask, target["masks"][source, y1:y2, x1:x2].numpy().astype(bool))
+
+
+def test_compare_masks_without_instance_masks_is_refused(tmp_path, synthetic, capsys):
+    # The synthetic set's XML files without their SegmentationObject folder: no image has a
+    # mask, so an "ORE on the mask" column would be ORE on the box under a caption that says otherwise.
+    shutil.copytree(synthetic.voc_root / "Annotations", tmp_path / "Annotations")
+    argv = ["--images", str(synthetic.image_dir), "--annotations", str(tmp_path / "Annotations"), "--compare", "masks",
+            "--num", "2", "--zoom", "1", "--out", str(tmp_path / "masks.png")]
+    assert tool.run(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--compare masks: none of the 2 image(s) drawn has instance masks" in err
+    assert "SegmentationObject" in err and "segmentation" in err and not (tmp_path / "masks.png").exists()
+
+
+def test_compare_masks_reads_the_masks_of_images_and_annotations(tmp_path, synthetic):
+    from detaug.data.folder import folder_dataset
+
+    for ann in (synthetic.voc_root / "Annotations", synthetic.coco_annotations["train"]):
+        _, target = folder_dataset(synthetic.image_dir, ann, masks=True)[0]
+        assert target["masks"].shape[0] == len(target["boxes"]) > 0  # VOC: SegmentationObject; COCO: segmentation
+        argv = ["--images", str(synthetic.image_dir), "--annotations", str(ann), "--compare", "masks",
+                "--num", "2", "--zoom", "1", "--out", str(tmp_path / "masks.png")]
+        assert tool.run(argv) == 0

@@ -48,6 +48,8 @@ class BatchedBoxAwareRandomErasing(nn.Module):
     Raises:
         ValueError: in the constructor, for an invalid argument, or ``fill_mask`` /
             ``min_visibility`` (they change targets; use the per-image transforms).
+        TypeError: when called, for images that are not tensors (numpy arrays: convert
+            them, or use the albumentations front-end, which takes numpy).
 
     Examples:
         >>> module = BatchedBoxAwareRandomErasing(mode="ore", object_p=1.0, fill=0.0, seed=0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Callable, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -29,7 +30,8 @@ class BoxAwareRandomErasing(v2.Transform):
     plain tensors of shape ``(..., C, H, W)`` (a plain tensor is the image when the sample
     holds no ``tv_tensors.Image``, as in torchvision), or PIL images; boxes are
     ``tv_tensors.BoundingBoxes`` in any format and come back untouched, in their own
-    format. Labels, ids, ``tv_tensors.KeyPoints`` and other entries pass through. Masks
+    format (a plain tensor under ``"boxes"`` is not a box to torchvision: a UserWarning
+    says to wrap it). Labels, ids, ``tv_tensors.KeyPoints`` and other entries pass through. Masks
     (``tv_tensors.Mask``) are erased with ``fill_mask`` when it is given. A numpy image is
     refused with a TypeError saying what to do (``v2.ToImage()`` first, or the
     albumentations front-end, which takes numpy arrays).
@@ -192,6 +194,8 @@ class BoxAwareRandomErasing(v2.Transform):
         _, height, width = v2.query_chw(images)
         boxes_list = [x for x in flat_inputs if isinstance(x, tv_tensors.BoundingBoxes)]
         boxes = boxes_to_xyxy(boxes_list[0]) if boxes_list else None
+        if boxes is None and (self.erasing.uses_objects or self.erasing.min_visibility > 0):
+            self._warn_plain_boxes(sample)
         rng = np.random.default_rng(int(torch.randint(0, 2**62, (1,)).item()))  # reproducible under torch.manual_seed
         if self.p < 1.0 and rng.random() >= self.p:
             return {"plan": ErasePlan.empty((height, width), self.erasing.fill), "keep": None}
@@ -205,6 +209,22 @@ class BoxAwareRandomErasing(v2.Transform):
         if self.erasing.min_visibility > 0 and boxes is not None and len(boxes):
             keep = torch.from_numpy(box_visibility(boxes, plan, masks=masks) >= self.erasing.min_visibility)
         return {"plan": plan, "keep": keep}
+
+    def _warn_plain_boxes(self, sample: Any) -> None:
+        """Warn (once per transform) when the sample's boxes are a plain tensor: torchvision
+        v2 only knows ``tv_tensors.BoundingBoxes`` as boxes, so ORE would find none."""
+        target = _first_dict(sample)
+        if target is None or getattr(self, "_warned_plain_boxes", False):
+            return
+        for key, value in target.items():
+            if (isinstance(key, str) and key.lower() in ("boxes", "bboxes") and is_pure_tensor(value)
+                    and value.ndim == 2 and value.shape[-1] == 4):
+                self._warned_plain_boxes = True
+                warnings.warn(
+                    f"{type(self).__name__}: {key!r} holds a plain torch.Tensor, and plain tensors are not boxes to "
+                    "torchvision v2: this sample has no boxes, so nothing is erased inside them; wrap them as "
+                    "tv_tensors.BoundingBoxes(boxes, format=..., canvas_size=(height, width))", UserWarning, stacklevel=2)
+                return
 
     def _instance_masks(self, flat_inputs: list[Any], boxes: Optional[np.ndarray]) -> Optional[np.ndarray]:
         """The sample's ``tv_tensors.Mask`` of shape ``[N, H, W]`` with one mask per box, if any."""

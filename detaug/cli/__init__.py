@@ -3,7 +3,8 @@
 Each module has ``get_args_parser()``, ``main(args)`` (the work, raising
 :class:`detaug.errors.UsageError` for bad input) and ``run(argv=None) -> int`` (the
 console entry point: parse, run, print ``<prog>: error: ...`` and return 2 for input
-errors). ``tools/*.py`` in a checkout are thin scripts over the same ``run``. Modules
+errors; ``<prog>`` is the name the command was started by, as argparse names it: the
+console script's or the script's). ``tools/*.py`` in a checkout are thin scripts over the same ``run``. Modules
 import torch and the rest of detaug inside ``main``, so ``--help`` and ``--version``
 answer at once.
 

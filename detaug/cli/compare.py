@@ -17,7 +17,7 @@ from detaug.cli._common import add_version, run_command
 
 
 def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="detaug-compare", description=__doc__.split("\n\n")[0], add_help=add_help,
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], add_help=add_help,
                                 epilog=__doc__.split("\n\n", 2)[2], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("runs", nargs="+", metavar="RUN", help="training output folders (with config.yaml and metrics.jsonl)")
     p.add_argument("--splits", nargs="+", metavar="SPLIT", help="splits to show (default: all)")

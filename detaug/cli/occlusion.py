@@ -29,7 +29,7 @@ KINDS = ("pasted", "texture", "grey", "black", "noise")
 
 
 def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="detaug-occlusion", description=__doc__.split("\n\n")[0], add_help=add_help,
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], add_help=add_help,
                                 epilog=__doc__.split("\n\n", 2)[2], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("checkpoints", nargs="+", metavar="CHECKPOINT_OR_RUN",
                    help="checkpoint files or training output folders (their checkpoint_last.pth)")
@@ -84,9 +84,13 @@ def main(args: argparse.Namespace):
     from detaug.robustness.tables import difference_table, kind_table, kind_title
 
     try:
-        conds = conditions(args.kinds, parse_levels(args.levels), args.seeds)
+        levels = parse_levels(args.levels)
     except ValueError as exc:
         raise UsageError(f"--levels: {exc}") from None
+    try:
+        conds = conditions(args.kinds, levels, args.seeds)
+    except UsageError as exc:  # an unknown kind
+        raise UsageError(f"--kinds: {exc}") from None
     trained = _trained(args)
     rows = evaluate_checkpoints(trained, conds, split=args.split, device=resolve_device(args.device),
                                 batch_size=args.batch_size, workers=args.workers, data_root=args.data_root)

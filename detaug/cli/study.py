@@ -3,9 +3,8 @@
     detaug-study --out runs/study --jobs 2         # or: python tools/occlusion_study.py ...
     detaug-study --dry-run                         # the matrix, what is done, the estimated cost
 
-1. Trains every scheme of the matrix (default: baseline, IRE, ORE, I+ORE with 5 training
-   seeds; Cutout and GridDropout with 3; baseline and I+ORE at 24 epochs with 3; see
-   detaug/robustness/schemes.py) into <out>/runs/<scheme>_s<seed>. Runs of one seed share
+1. Trains every scheme of the matrix (the default one, from detaug/robustness/schemes.py,
+   is listed at the end of --help) into <out>/runs/<scheme>_s<seed>. Runs of one seed share
    their initial weights and data order, so schemes are compared seed by seed.
 2. Scores the last checkpoint of every run on the clean test split (300 images) and under
    test-time occluders that no scheme trains with (pasted objects, natural texture) and
@@ -26,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -38,9 +38,17 @@ DEFAULT_KINDS = ("pasted", "texture", "grey", "black", "noise")
 DEFAULT_LEVELS = ("20-40", "40-60", "60-80")
 
 
+def _epilog() -> str:
+    """The docstring after its first paragraph, and the default matrix (generated from the data)."""
+    from detaug.robustness.schemes import describe_matrix
+
+    matrix = textwrap.fill(f"Default matrix: {describe_matrix()}.", width=90)
+    return f"{__doc__.split(chr(10) * 2, 1)[1].rstrip()}\n\n{matrix}\n"
+
+
 def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="detaug-study", description=__doc__.split("\n\n")[0], add_help=add_help,
-                                epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], add_help=add_help,
+                                epilog=_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default="runs/study", help="study folder: runs, logs, tables, plot (default: runs/study)")
     p.add_argument("--schemes", metavar="FILE", help="YAML matrix replacing the default one (format: "
                    "detaug/robustness/schemes.py)")
@@ -81,9 +89,13 @@ def main(args: argparse.Namespace) -> int:
     if args.jobs < 1 or (args.threads is not None and args.threads < 1):
         raise UsageError("--jobs and --threads must be >= 1")
     try:
-        conds = conditions(args.kinds, parse_levels(args.levels), args.occlusion_seeds)
+        levels = parse_levels(args.levels)
     except ValueError as exc:
         raise UsageError(f"--levels: {exc}") from None
+    try:
+        conds = conditions(args.kinds, levels, args.occlusion_seeds)
+    except UsageError as exc:  # an unknown kind
+        raise UsageError(f"--kinds: {exc}") from None
     out = Path(args.out).resolve()
     common = [*STUDY_OVERRIDES, f"data.root={out / 'data'}", *args.set]
     plan = study_plan.make_plan(out, args.schemes, args.only, args.seeds, common, args.device)

@@ -37,6 +37,8 @@ COMPARISONS = {
     "masks": {"baseline": {"mode": "none"}, "ORE on the box": {"mode": "ore", "object_area": "box", "erase_within": "region"},
               "ORE on the mask": {"mode": "ore", "object_area": "mask", "erase_within": "mask"}},
 }
+#: The docstring's examples for --help: reStructuredText's "::" and ``literals`` as plain text.
+_EPILOG = __doc__.split("\n\n", 1)[1].split("Each cell", 1)[0].replace("::", ":").replace("``", "").rstrip()
 MASKS_CAPTION = ("same seed per image. ORE on the mask: its area a fraction of the object's mask, at least half of it "
                  "on the object, only the object's pixels erased")
 
@@ -44,7 +46,7 @@ MASKS_CAPTION = ("same seed per image. ORE on the mask: its area a fraction of t
 def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         description="Draw augmented images with their boxes and the erased regions into a grid PNG.",
-        epilog=__doc__.split("::", 1)[1].split("Each cell", 1)[0].rstrip(),
+        epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         add_help=add_help,
     )
@@ -73,7 +75,7 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     out.add_argument("--compare", nargs="?", const="modes", choices=tuple(COMPARISONS), metavar="WHAT",
                      help="one row per image, one column per variant, the same seed per image: 'modes' "
                           "(the default) baseline, IRE, ORE and I+ORE; 'masks' baseline, ORE on the box, ORE on "
-                          "the object's instance mask (object_area and erase_within 'mask')")
+                          "the object's instance mask (object_area and erase_within 'mask'; needs data with instance masks)")
     out.add_argument("--ncols", type=int, default=4, metavar="N", help="columns of the grid (default: 4; --compare: one per mode)")
     out.add_argument("--zoom", type=float, default=2.0, metavar="Z", help="drawing scale: 2 enlarges small images, 0.5 halves "
                                                              "photos (default: 2)")
@@ -167,12 +169,13 @@ def _dataset(args: argparse.Namespace, cfg):
     """The dataset to draw from and its class names; data problems become one-line errors."""
     from detaug.data import VOCAnnotationError
     from detaug.data.folder import folder_dataset
+    from detaug.pipeline.datasets import erasing_needs_masks
 
     try:
         if args.config:
             dataset, classes = _config_dataset(cfg, args.split)
         else:
-            dataset = folder_dataset(args.images, args.annotations, args.classes)
+            dataset = folder_dataset(args.images, args.annotations, args.classes, masks=erasing_needs_masks(cfg))
             classes = dataset.classes
     except (FileNotFoundError, VOCAnnotationError, ValueError) as exc:
         if isinstance(exc, UsageError):
@@ -240,6 +243,11 @@ def main(args: argparse.Namespace) -> Path:
         dataset.transforms = transforms
         drawn[title] = draw_items(dataset, indices, args.seed, classes, args.zoom, device_erasing,
                                   f"{title}: " if title else "")
+    if args.compare == "masks" and not any(s.has_masks for s in drawn["ORE on the mask"]):
+        raise UsageError(
+            f"--compare masks: none of the {len(indices)} image(s) drawn has instance masks, so 'ORE on the mask' "
+            "would be ORE on the box. Masks come from VOC SegmentationObject/<id>.png (next to Annotations), COCO "
+            "annotations' segmentation, or the synthetic set (e.g. --config synthetic_frcnn_small_iore)")
     grid = _grid(drawn, args)
     buffer = io.BytesIO()
     Image.fromarray(grid).save(buffer, format="PNG", optimize=True)

@@ -390,9 +390,42 @@ def _check_erasing_args(cfg: DictConfig) -> None:
     if cfg.augmentation.erasing.mode == "none":
         return
     try:
-        ErasingParams(**erasing_kwargs(cfg))
+        params = ErasingParams(**erasing_kwargs(cfg))
     except ValueError as exc:
         raise ConfigError(f"augmentation.erasing: {exc}") from exc
+    _check_fills(params, device=cfg.augmentation.erasing.device)
+
+
+def _check_fills(params, device: bool) -> None:
+    """Check the fills against the images they will be written into, with the fill
+    module's own rules, so that a fill the pipeline cannot write fails at load time
+    rather than on the first image.
+
+    The DataLoader workers erase uint8 RGB images; ``device: true`` erases the float
+    batch, where constants are still given in uint8 units (scaled by 1/255). Instance
+    masks are uint8 ``[N, H, W]`` of 0/1 (their channel count varies, so only the range
+    of ``fill_mask`` is checked).
+    """
+    import numpy as np
+
+    from detaug.erasing.fill import resolve_fill
+
+    try:
+        resolve_fill(params.fill, np.float32 if device and isinstance(params.fill, str) else np.uint8, 3)
+    except TypeError as exc:  # a N(0, 1) fill on uint8 images
+        raise ConfigError(f"augmentation.erasing.fill: {exc}; the training pipeline erases uint8 images: use random, "
+                          "random_color, a constant in 0-255, or set augmentation.erasing.device=true (erasing on "
+                          "the float batch)") from exc
+    except ValueError as exc:
+        raise ConfigError(f"augmentation.erasing.fill: {exc}; configs give constants in uint8 units (0-255, one "
+                          "value or one per RGB channel), with or without augmentation.erasing.device") from exc
+    if params.fill_mask is not None:
+        mask_fill = params.fill_mask
+        try:
+            resolve_fill(mask_fill, np.uint8, len(mask_fill) if isinstance(mask_fill, tuple) else 1)
+        except ValueError as exc:
+            raise ConfigError(f"augmentation.erasing.fill_mask: {exc}; instance masks are uint8: give a value "
+                              "in 0-255 (0 marks the pixels background) or null") from exc
 
 
 def erasing_kwargs(cfg: DictConfig) -> dict:

@@ -50,6 +50,8 @@ class VOCFolder(VOCDetection):
         keep_difficult: keep objects flagged difficult. Default True (a drawing shows
             every annotated object).
         strict: as for :class:`~detaug.data.voc.VOCDetection`. Default True.
+        masks: also return instance masks from ``SegmentationObject/<id>.png`` in the
+            annotation folder's parent, where one exists. Default False.
 
     Raises:
         FileNotFoundError: if a folder is missing or holds no ``.xml`` file.
@@ -73,6 +75,7 @@ class VOCFolder(VOCDetection):
         transforms: Optional[Callable] = None,
         keep_difficult: bool = True,
         strict: bool = True,
+        masks: bool = False,
     ) -> None:
         images, annotations = Path(images), Path(annotations)
         for what, folder in (("image", images), ("annotation", annotations)):
@@ -82,14 +85,14 @@ class VOCFolder(VOCDetection):
         if not files:
             raise FileNotFoundError(f"{annotations}: no .xml annotation files in this folder")
         super().__init__(annotations.parent, None, _class_names(files, strict) if classes is None else classes,
-                         transforms, keep_difficult, strict, annotations_dir=annotations, images_dir=images)
+                         transforms, keep_difficult, strict, masks=masks, annotations_dir=annotations, images_dir=images)
 
     def __repr__(self) -> str:
         return f"VOCFolder(images='{self.images_dir}', annotations='{self.annotations_dir}') [{len(self)} images]"
 
 
 def folder_dataset(images: PathLike, annotations: PathLike, classes: Optional[Sequence[str]] = None,
-                   transforms: Optional[Callable] = None):
+                   transforms: Optional[Callable] = None, masks: bool = False):
     """A dataset of ``images`` annotated by a folder of VOC XML files or a COCO instances JSON.
 
     Args:
@@ -98,6 +101,9 @@ def folder_dataset(images: PathLike, annotations: PathLike, classes: Optional[Se
             (:class:`~detaug.data.coco.COCODetection`, classes from its categories).
         classes: class names for VOC XML (default: the names found). Default None.
         transforms: applied by the dataset. Default None.
+        masks: also return instance masks, ``target["masks"]``: VOC XML from
+            ``SegmentationObject/<id>.png`` next to the annotation folder (images without
+            one have none), COCO from every annotation's ``segmentation``. Default False.
 
     Returns:
         The dataset; its ``classes`` name labels 1, 2, ...
@@ -112,9 +118,9 @@ def folder_dataset(images: PathLike, annotations: PathLike, classes: Optional[Se
 
     annotations = Path(annotations)
     if annotations.is_dir():
-        return VOCFolder(images, annotations, classes, transforms)
+        return VOCFolder(images, annotations, classes, transforms, masks=masks)
     if annotations.suffix.lower() == ".json" and annotations.is_file():
         if classes:
             raise ValueError(f"{annotations}: a COCO file names its classes (categories); give classes only with VOC XML")
-        return COCODetection(images, annotations, transforms=transforms, train=True)
+        return COCODetection(images, annotations, transforms=transforms, train=True, masks=masks)
     raise FileNotFoundError(f"{annotations}: neither a folder of VOC XML files nor a COCO JSON file")

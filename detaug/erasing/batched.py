@@ -98,7 +98,8 @@ def erase_batch(
 
     Raises:
         ValueError: a tensor batch that is not 4-D, or boxes / sizes that do not match it.
-        TypeError: a normal-distribution fill on an integer batch.
+        TypeError: images that are not tensors (numpy arrays, say); a normal-distribution
+            fill on an integer batch.
 
     Examples:
         >>> params = ErasingParams(mode="i+ore", image_p=1.0, object_p=1.0, fill=0.0)
@@ -112,6 +113,15 @@ def erase_batch(
     """
     if isinstance(images, torch.Tensor) and images.ndim != 4:
         raise ValueError(f"expected a batch of shape (B, C, H, W) or a list of (C, H, W) images, got shape {tuple(images.shape)}")
+    if not isinstance(images, torch.Tensor):
+        bad = [type(x) for x in (images if isinstance(images, (list, tuple)) else [images]) if not isinstance(x, torch.Tensor)]
+        if bad:
+            raise TypeError(
+                f"batched erasing takes a [B, C, H, W] tensor or a list of [C, H, W] tensors, not "
+                f"{bad[0].__module__}.{bad[0].__name__}: convert a numpy HWC image with "
+                "torch.from_numpy(image).permute(2, 0, 1), or use detaug.BoxAwareRandomErasing (albumentations), "
+                "which takes numpy arrays"
+            )
     p = check_probability("p", p)
     if boxes is not None and len(boxes) != len(images):
         raise ValueError(f"expected boxes for {len(images)} images, got {len(boxes)}")

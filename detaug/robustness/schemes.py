@@ -28,7 +28,7 @@ from typing import Any, List, Sequence, Tuple
 
 from detaug.errors import UsageError
 
-__all__ = ["DEFAULT_SCHEMES", "LONG_EPOCHS", "Scheme", "load_schemes", "slug"]
+__all__ = ["DEFAULT_SCHEMES", "LONG_EPOCHS", "Scheme", "describe_matrix", "load_schemes", "slug"]
 
 #: About three times the presets' 8 epochs: does the clean-accuracy cost of erasing vanish?
 LONG_EPOCHS = 24
@@ -92,6 +92,19 @@ DEFAULT_SCHEMES: Tuple[Scheme, ...] = (
     Scheme(f"I+ORE {LONG_EPOCHS}ep", "synthetic_frcnn_small_iore", _LONG, seeds=3,
            reference=f"baseline {LONG_EPOCHS}ep"),
 )
+
+
+def describe_matrix(schemes: Sequence[Scheme] = DEFAULT_SCHEMES) -> str:
+    """The matrix in one sentence: the labels grouped by their number of training seeds.
+
+    Examples:
+        >>> describe_matrix()
+        'baseline, IRE, ORE, I+ORE, ORE (mask) with 5 seeds; Cutout, GridDropout, baseline 24ep, I+ORE 24ep with 3 seeds'
+    """
+    groups: dict = {}
+    for s in schemes:
+        groups.setdefault(s.seeds, []).append(s.label)
+    return "; ".join(f"{', '.join(labels)} with {n} seed{'s' * (n != 1)}" for n, labels in groups.items())
 
 
 def check_schemes(schemes: Sequence[Scheme]) -> Tuple[Scheme, ...]:
