@@ -254,3 +254,12 @@ def test_data_paths_are_checked_per_group(tmp_path):
     with pytest.raises(ConfigError, match=r"data.test\[0\]: root not found: /nope"):
         check_data_paths(cfg)
     check_data_paths(load_config("synthetic_frcnn_small_iore"))  # generated on first use: nothing to check
+
+
+def test_an_override_of_a_list_item_the_config_lacks_says_so():
+    # the synthetic default has data.train == []: OmegaConf's own error spoke of an empty dict
+    with pytest.raises(ConfigError, match=r"data\.train has 0 item\(s\), so data\.train\.0 does not exist; "
+                                          r"give the whole list"):
+        load_config(overrides=["data.train.0.split=train"])
+    cfg = load_config(overrides=["data.train=[{split: train}]", "data.train.0.split=test"])
+    assert cfg.data.train[0].split == "test"

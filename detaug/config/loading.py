@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Iterable, List, Mapping, Sequence, Union
 
 import yaml
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from detaug.config.schema import (
@@ -124,12 +124,30 @@ def _apply_override(cfg: DictConfig, item: str) -> None:
         value = yaml.safe_load(text) if text.strip() else ""
     except yaml.YAMLError as exc:
         raise ConfigError(f"--set {item}: cannot parse the value as YAML: {exc}") from exc
+    _check_list_index(cfg, key, item)
     try:
         OmegaConf.update(cfg, key, value, merge=True)  # list items too: data.train.0.root=...
     except OmegaConfBaseException as exc:
         raise ConfigError(f"--set {item}: {_describe(exc)}") from exc
     except (TypeError, ValueError, IndexError) as exc:
         raise ConfigError(f"--set {item}: {exc}") from exc
+
+
+def _check_list_index(cfg: DictConfig, key: str, item: str) -> None:
+    """An override of a list item the config does not have (``data.train.0.split=...`` where
+    ``data.train`` is empty) says so, instead of OmegaConf's type error about an empty dict."""
+    node, path = cfg, []
+    for part in key.split("."):
+        if isinstance(node, ListConfig) and part.isdigit() and int(part) >= len(node):
+            where = ".".join(path)
+            raise ConfigError(f"--set {item}: {where} has {len(node)} item(s), so {where}.{part} does not exist; "
+                              f"give the whole list instead, e.g. --set '{where}=[{{root: data/VOCdevkit/VOC2007, "
+                              "split: trainval}]'")
+        node = node.get(part) if isinstance(node, DictConfig) else (
+            node[int(part)] if isinstance(node, ListConfig) and part.isdigit() else None)
+        path.append(part)
+        if node is None:
+            return
 
 
 def load_config(
