@@ -235,11 +235,15 @@ def _check_choices(cfg: DictConfig) -> None:
                 "(coco data: 'coco'; VOC-layout and synthetic data: 'voc07' or 'voc2010'; empty: the dataset's own)"
             )
     er = cfg.augmentation.erasing
-    if er.device and er.mode != "none" and er.min_visibility > 0:
-        raise ConfigError(
-            "augmentation.erasing.device: batched erasing on the device never changes targets, so it "
-            f"cannot drop boxes (min_visibility={er.min_visibility}); set min_visibility to 0 or device to false"
-        )
+    if er.device and er.mode != "none":
+        asked = {"min_visibility": er.min_visibility > 0, "fill_mask": er.fill_mask is not None,
+                 "occlude_keypoints": bool(er.occlude_keypoints)}
+        key = next((k for k, on in asked.items() if on), None)
+        if key is not None:
+            raise ConfigError(
+                f"augmentation.erasing.device: batched erasing on the device never changes targets, so it cannot "
+                f"drop boxes, erase masks or mark keypoints ({key}={er[key]!r}); unset {key} or set device to false"
+            )
 
 
 def _check_ranges(cfg: DictConfig) -> None:
