@@ -42,3 +42,19 @@ def run_command(
         print(f"{parser.prog}: interrupted", file=sys.stderr)
         return 130
     return result if isinstance(result, int) and not isinstance(result, bool) else EXIT_OK
+
+
+def occlusion_conditions(kinds: Sequence[str], levels: str, seeds: Sequence[int]) -> list:
+    """The scoring conditions of ``--kinds``, ``--levels`` and the seeds (detaug-occlusion,
+    detaug-study); a bad value is a :class:`UsageError` naming its option."""
+    from detaug.robustness.evaluation import conditions
+    from detaug.robustness.occluders import parse_levels
+
+    try:
+        parsed = parse_levels(levels)
+    except ValueError as exc:
+        raise UsageError(f"--levels: {exc}") from None
+    try:
+        return conditions(kinds, parsed, seeds)
+    except UsageError as exc:  # an unknown kind
+        raise UsageError(f"--kinds: {exc}") from None

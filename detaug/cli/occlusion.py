@@ -23,7 +23,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from detaug.cli._common import add_version, run_command
+from detaug.cli._common import add_version, occlusion_conditions, run_command
 
 KINDS = ("pasted", "texture", "grey", "black", "noise")
 
@@ -74,23 +74,14 @@ def _trained(args):
 
 
 def main(args: argparse.Namespace):
-    from detaug.errors import UsageError
     from detaug.io import atomic_write_text
-    from detaug.robustness.evaluation import conditions, evaluate_checkpoints
-    from detaug.robustness.occluders import parse_levels
+    from detaug.robustness.evaluation import evaluate_checkpoints
     from detaug.robustness.plot import plot_study
     from detaug.robustness.results import write_rows
     from detaug.robustness.study import resolve_device
     from detaug.robustness.tables import difference_table, kind_table, kind_title
 
-    try:
-        levels = parse_levels(args.levels)
-    except ValueError as exc:
-        raise UsageError(f"--levels: {exc}") from None
-    try:
-        conds = conditions(args.kinds, levels, args.seeds)
-    except UsageError as exc:  # an unknown kind
-        raise UsageError(f"--kinds: {exc}") from None
+    conds = occlusion_conditions(args.kinds, args.levels, args.seeds)
     trained = _trained(args)
     rows = evaluate_checkpoints(trained, conds, split=args.split, device=resolve_device(args.device),
                                 batch_size=args.batch_size, workers=args.workers, data_root=args.data_root)

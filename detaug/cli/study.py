@@ -29,7 +29,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from detaug.cli._common import EXIT_FAILURE, add_version, run_command
+from detaug.cli._common import EXIT_FAILURE, add_version, occlusion_conditions, run_command
 
 #: What every run of the study shares unless --set says otherwise: a 300-image test set
 #: (+ 3 x 300 in the generator's occluded splits); the data goes to <out>/data.
@@ -82,20 +82,11 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
 def main(args: argparse.Namespace) -> int:
     from detaug.errors import UsageError
     from detaug.robustness import study, study_plan
-    from detaug.robustness.evaluation import conditions
-    from detaug.robustness.occluders import parse_levels
     from detaug.robustness.training import TrainingFailed, train_runs
 
     if args.jobs < 1 or (args.threads is not None and args.threads < 1):
         raise UsageError("--jobs and --threads must be >= 1")
-    try:
-        levels = parse_levels(args.levels)
-    except ValueError as exc:
-        raise UsageError(f"--levels: {exc}") from None
-    try:
-        conds = conditions(args.kinds, levels, args.occlusion_seeds)
-    except UsageError as exc:  # an unknown kind
-        raise UsageError(f"--kinds: {exc}") from None
+    conds = occlusion_conditions(args.kinds, args.levels, args.occlusion_seeds)
     out = Path(args.out).resolve()
     common = [*STUDY_OVERRIDES, f"data.root={out / 'data'}", *args.set]
     plan = study_plan.make_plan(out, args.schemes, args.only, args.seeds, common, args.device)
