@@ -229,8 +229,7 @@ def _object_areas(rng: np.random.Generator, boxes: np.ndarray, labels: Any, mask
     """
     height, width = image_size
     p = params.object_probabilities(labels, len(boxes))
-    chosen = np.flatnonzero(rng.random(len(boxes)) < p).tolist() if params.per_class else \
-        [i for i, u in enumerate(rng.random(len(boxes)).tolist()) if u < p]
+    chosen = np.flatnonzero(rng.random(len(boxes)) < p).tolist()  # p: one float, or one per box
     by_mask = masks is not None and params.object_area == "mask"
     interiors, targets, sources, crops = [], [], [], []
     all_boxes = boxes.tolist()
