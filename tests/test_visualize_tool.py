@@ -198,6 +198,14 @@ def test_compare_masks_draws_the_box_and_the_mask_variant_of_ore(tmp_path, data_
         assert np.array_equal(mask, target["masks"][source, y1:y2, x1:x2].numpy().astype(bool))
 
 
+def test_compare_masks_on_a_test_split_reads_its_masks(tmp_path, data_root, synthetic):
+    small = [f"data.root={data_root}", "data.synthetic_num_train=8", "data.synthetic_num_test=4"]
+    out = tmp_path / "masks_test.png"
+    assert tool.run(["--config", CONFIG, "--compare", "masks", "--split", "test", "--num", "2", "--zoom", "1",
+                     "--set", *small, "--out", str(out)]) == 0
+    assert out.is_file()
+
+
 def test_compare_masks_without_instance_masks_is_refused(tmp_path, synthetic, capsys):
     # The synthetic set's XML files without their SegmentationObject folder: no image has a
     # mask, so an "ORE on the mask" column would be ORE on the box under a caption that says otherwise.

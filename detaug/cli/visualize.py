@@ -151,6 +151,7 @@ def _config_dataset(cfg, split: str):
     """The config's dataset for ``split`` (``train`` or a test split) and its class names."""
     from detaug.data import COCODetection, build_voc
     from detaug.pipeline import build_datasets
+    from detaug.pipeline.datasets import erasing_needs_masks
 
     if split == "train":
         bundle = build_datasets(cfg, train=True, test=False, save_applied_params=True)
@@ -159,10 +160,10 @@ def _config_dataset(cfg, split: str):
     if split not in bundle.splits:
         raise UsageError(f"--split {split!r} is not a split of this config; choose one of "
                          f"{', '.join(['train', *bundle.splits])}")
-    s = bundle.splits[split]
+    s, masks = bundle.splits[split], erasing_needs_masks(cfg)  # a test split drawn as if trained on
     if cfg.data.kind == "coco":
-        return COCODetection(s.image_dir, s.ann_file, train=True), bundle.classes
-    return build_voc([(s.root, s.split)], classes=bundle.classes, keep_difficult=True), bundle.classes
+        return COCODetection(s.image_dir, s.ann_file, train=True, masks=masks), bundle.classes
+    return build_voc([(s.root, s.split)], classes=bundle.classes, keep_difficult=True, masks=masks), bundle.classes
 
 
 def _dataset(args: argparse.Namespace, cfg):
