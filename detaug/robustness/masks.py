@@ -4,9 +4,10 @@ Where masks come from, in order:
 
 1. ``target["masks"]`` (``[N, H, W]``, aligned with the boxes) when the dataset provides
    it (``VOCDetection`` / ``COCODetection`` with ``masks=True``);
-2. the VOC devkit layout next to the images: ``SegmentationObject/<id>.png``, whose pixel
-   value ``k`` is the ``k``-th ``<object>`` of the annotation (the synthetic set writes it;
-   VOC2007/2012 have it for their segmentation subset);
+2. the VOC devkit layout next to the images: ``SegmentationObject/<id>.png``, read by
+   :meth:`detaug.data.VOCDetection.load_masks` (pixel value ``k`` is the ``k``-th
+   ``<object>`` of the XML file; the synthetic set writes it; VOC2007/2012 have it for
+   their segmentation subset);
 3. the box itself (every pixel of the box is the object's).
 
 The masks are the *visible* pixels: a fraction covered is measured on what the image shows.
@@ -15,12 +16,11 @@ The masks are the *visible* pixels: a fraction covered is measured on what the i
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Tuple
 
 import numpy as np
 
-__all__ = ["DatasetObjects", "box_masks", "read_instance_png"]
+__all__ = ["DatasetObjects", "box_masks"]
 
 
 def box_masks(boxes: np.ndarray, shape: Tuple[int, int]) -> np.ndarray:
@@ -38,18 +38,6 @@ def box_masks(boxes: np.ndarray, shape: Tuple[int, int]) -> np.ndarray:
     inside_x = (xs[None, :] > boxes[:, 0:1]) & (xs[None, :] < boxes[:, 2:3])
     inside_y = (ys[None, :] > boxes[:, 1:2]) & (ys[None, :] < boxes[:, 3:4])
     return inside_y[:, :, None] & inside_x[:, None, :]
-
-
-def read_instance_png(path: Path, count: int) -> Optional[np.ndarray]:
-    """Masks ``[count, H, W]`` of values 1..count of a devkit ``SegmentationObject`` PNG, or None
-    if the file does not exist."""
-    from PIL import Image
-
-    if not Path(path).is_file():
-        return None
-    with Image.open(path) as im:
-        values = np.asarray(im)
-    return values[None] == np.arange(1, count + 1)[:, None, None]
 
 
 class DatasetObjects:
@@ -94,17 +82,11 @@ class DatasetObjects:
     def _masks(self, idx: int, target: Dict[str, Any], boxes: np.ndarray, shape) -> Tuple[np.ndarray, str]:
         if target.get("masks") is not None:
             return np.asarray(target["masks"]).astype(bool).reshape(len(boxes), *shape), "mask"
-        png = self._voc_png(idx, len(boxes))
-        if png is not None:
-            return png, "mask"
-        return box_masks(boxes, shape), "box"
+        from detaug.data import VOCDetection
 
-    def _voc_png(self, idx: int, n: int) -> Optional[np.ndarray]:
-        get_annotation = getattr(self.dataset, "get_annotation", None)
-        if get_annotation is None:
-            return None
-        ann = get_annotation(idx)
-        if not ann.get("image_path") or len(ann["objects"]) != n:  # difficult objects left out: no alignment
-            return None
-        path = Path(ann["image_path"]).parents[1] / "SegmentationObject" / f"{ann['image_name']}.png"
-        return read_instance_png(path, n)
+        # the VOC layout's own reader: SegmentationObject/<id>.png, matched to the boxes by
+        # each object's place in the XML file (COCO test sets keep their boxes here)
+        masks = self.dataset.load_masks(idx) if isinstance(self.dataset, VOCDetection) else None
+        if masks is not None:
+            return masks.astype(bool), "mask"
+        return box_masks(boxes, shape), "box"
