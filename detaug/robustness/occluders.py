@@ -226,15 +226,6 @@ class OcclusionPlan:
         return (c >= self.level.lo - 1e-9) & (c <= self.level.hi + 1e-9)
 
 
-def union_mask(occluders: Sequence[Occluder], image_shape: Tuple[int, int]) -> np.ndarray:
-    """The pixels the occluders paint, bool ``(H, W)``."""
-    out = np.zeros(image_shape, bool)
-    for occ in occluders:
-        rows, cols, part = occ.region(image_shape)
-        out[rows, cols] |= part
-    return out
-
-
 def _coverage_maps(shape: np.ndarray, masks: np.ndarray, union: np.ndarray, which: np.ndarray) -> np.ndarray:
     """Covered fraction of each object in ``which`` for every position of ``shape``.
 

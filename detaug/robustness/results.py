@@ -12,7 +12,7 @@ from typing import Dict, Iterable, List, Sequence, Tuple
 
 from detaug.robustness.evaluation import Row
 
-__all__ = ["GENERATOR", "generator_rows", "per_seed", "read_rows", "write_rows"]
+__all__ = ["GENERATOR", "generator_rows", "per_seed", "write_rows"]
 
 #: The kind name of the synthetic generator's own occluded split (``test_occluded``).
 GENERATOR = "generator"
@@ -29,17 +29,6 @@ def write_rows(rows: Iterable[Row], path: os.PathLike) -> Path:
     for row in rows:
         writer.writerow({k: (f"{v:.6f}" if isinstance(v, float) else v) for k, v in asdict(row).items()})
     return atomic_write_text(path, buffer.getvalue())
-
-
-def read_rows(path: os.PathLike) -> List[Row]:
-    """Read a CSV written by :func:`write_rows`."""
-    types = {f.name: f.type for f in fields(Row)}
-    out = []
-    with open(path, newline="") as f:
-        for r in csv.DictReader(f):
-            out.append(Row(**{k: (float(v) if types[k] == "float" else int(v) if types[k] == "int" else v)
-                              for k, v in r.items()}))
-    return out
 
 
 def generator_rows(run: str, scheme: str, seed: int, folder: Path) -> List[Row]:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, List, Sequence, Tuple
+from typing import Any, Sequence, Tuple
 
 from detaug.errors import UsageError
 
@@ -69,9 +69,6 @@ class Scheme:
     @property
     def name(self) -> str:
         return slug(self.label)
-
-    def seed_list(self) -> List[int]:
-        return list(range(self.seeds))
 
 
 _LONG = (f"schedule.epochs={LONG_EPOCHS}",)

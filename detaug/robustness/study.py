@@ -28,7 +28,7 @@ def evaluate_study(plan: StudyPlan, conds: Sequence[Condition], device: str, bat
                    log: Callable[[str], None] = print) -> List[Row]:
     """Score the last checkpoint of every finished run (cached in ``<out>/eval/results.jsonl``),
     plus each run's own score on the generator's occluded split."""
-    runs = [r for r in plan.runs if plan.states[r.name] == FINISHED]
+    runs = plan.finished
     missing = [r.name for r in plan.runs if plan.states[r.name] != FINISHED]
     if missing:
         log(f"not evaluated (not finished): {', '.join(missing)}")
