@@ -277,3 +277,18 @@ def test_a_cell_size_reduces_larger_drawings_keeping_their_aspect_ratio():
     fitted = make_grid([np.full((30, 40, 3), 9, np.uint8)], pad=0, title_height=0, cell_size=(15, 40))
     assert fitted.shape == (15, 40, 3)
     assert (fitted[:, 10:30] == 9).all() and (fitted[:, :10] == 255).all()  # 30x40 -> 15x20
+
+
+def test_a_region_that_erased_only_its_own_object_does_not_tint_a_neighbour_under_it():
+    # erase_within="mask": object 0's region erases only object 0's pixels; object 1's mask
+    # lies under the same rectangle but was not erased, so it gets no tint
+    h, w = 40, 60
+    masks = np.zeros((2, h, w), bool)
+    masks[0, 10:30, 5:25] = True
+    masks[1, 10:30, 25:45] = True
+    region = (15, 12, 35, 28)  # over both objects
+    plan = ErasePlan(np.array([region]), np.array([0]), image_size=(h, w),
+                     region_masks=(masks[0, 12:28, 15:35],))
+    out = draw_sample(_grey(h, w), plan=plan, masks=masks.astype(np.uint8), line_width=1, show_labels=False)
+    assert (out[20, 20] != GREY).any()  # object 0, under the region: tinted
+    assert (out[20, 30] == GREY).all()  # object 1, under the region but not erased: untouched

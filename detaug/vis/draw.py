@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from detaug.erasing.plan import IMAGE_LEVEL, ErasePlan
+from detaug.erasing.visibility import erased_pixels
 
 Color = Tuple[int, int, int]
 
@@ -203,15 +204,6 @@ def _inner_edge(mask: np.ndarray, width: int) -> np.ndarray:
     return mask & ~inner
 
 
-def _erased_area(plan: Optional[ErasePlan], shape: Tuple[int, int]) -> np.ndarray:
-    """Boolean ``[H, W]``: the pixels under any of the plan's regions."""
-    covered = np.zeros(shape, bool)
-    if plan is not None:
-        for x1, y1, x2, y2 in plan.rects:
-            covered[y1:y2, x1:x2] = True
-    return covered
-
-
 def _draw_masks(canvas: np.ndarray, masks: Any, plan: Optional[ErasePlan], width: int) -> np.ndarray:
     """Tint each mask's erased pixels and outline each mask, in its box colour."""
     if hasattr(masks, "detach"):
@@ -219,7 +211,7 @@ def _draw_masks(canvas: np.ndarray, masks: Any, plan: Optional[ErasePlan], width
     masks = np.asarray(masks).astype(bool)
     if masks.ndim != 3:
         raise ValueError(f"masks must be [N, H, W], got shape {masks.shape}")
-    erased = masks & _erased_area(plan, masks.shape[1:])
+    erased = masks & erased_pixels(plan) if plan is not None else np.zeros_like(masks)  # region_masks honoured
     size = canvas.shape[:2]
     masks, erased = _zoom_masks(masks, size), _zoom_masks(erased, size)
     out = canvas.astype(np.float32)
