@@ -44,6 +44,14 @@ def run_command(
     return result if isinstance(result, int) and not isinstance(result, bool) else EXIT_OK
 
 
+def default_occlusion() -> tuple:
+    """What detaug-occlusion and detaug-study score by default: every occluder kind, and
+    OccludedPASCAL3D+'s levels as ``--levels`` text."""
+    from detaug.robustness.occluders import KINDS, LEVELS
+
+    return tuple(KINDS), ",".join(level.label.replace(" %", "") for level in LEVELS)
+
+
 def occlusion_conditions(kinds: Sequence[str], levels: str, seeds: Sequence[int]) -> list:
     """The scoring conditions of ``--kinds``, ``--levels`` and the seeds (detaug-occlusion,
     detaug-study); a bad value is a :class:`UsageError` naming its option."""

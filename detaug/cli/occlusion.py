@@ -23,12 +23,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from detaug.cli._common import add_version, occlusion_conditions, run_command
-
-KINDS = ("pasted", "texture", "grey", "black", "noise")
+from detaug.cli._common import add_version, default_occlusion, occlusion_conditions, run_command
 
 
 def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
+    kinds, levels = default_occlusion()
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], add_help=add_help,
                                 epilog=__doc__.split("\n\n", 2)[2], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("checkpoints", nargs="+", metavar="CHECKPOINT_OR_RUN",
@@ -36,11 +35,11 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--names", nargs="+", metavar="NAME", help="scheme name of each checkpoint, in order (default: "
                    "the run folder's name); equal names are seeds of one scheme")
     p.add_argument("--reference", metavar="NAME", help="name of the scheme the others are compared with, seed by seed")
-    p.add_argument("--kinds", nargs="+", default=list(KINDS), choices=KINDS, metavar="KIND",
-                   help=f"occluder kinds (default: all: {' '.join(KINDS)})")
-    p.add_argument("--levels", default="20-40,40-60,60-80", metavar="LO-HI,...",
+    p.add_argument("--kinds", nargs="+", default=list(kinds), choices=kinds, metavar="KIND",
+                   help=f"occluder kinds (default: all: {' '.join(kinds)})")
+    p.add_argument("--levels", default=levels, metavar="LO-HI,...",
                    help="bands of the fraction of each object hidden, in percent or fractions "
-                        "(default: 20-40,40-60,60-80); clean is always scored")
+                        f"(default: {levels}); clean is always scored")
     p.add_argument("--seeds", type=int, nargs="+", default=[0], metavar="S",
                    help="occlusion seeds, each drawing other occluders (default: 0)")
     p.add_argument("--split", help="test split (default: the config's first, the clean test split)")

@@ -29,13 +29,11 @@ import textwrap
 import time
 from pathlib import Path
 
-from detaug.cli._common import EXIT_FAILURE, add_version, occlusion_conditions, run_command
+from detaug.cli._common import EXIT_FAILURE, add_version, default_occlusion, occlusion_conditions, run_command
 
 #: What every run of the study shares unless --set says otherwise: a 300-image test set
 #: (+ 3 x 300 in the generator's occluded splits); the data goes to <out>/data.
 STUDY_OVERRIDES = ("data.synthetic_num_test=300",)
-DEFAULT_KINDS = ("pasted", "texture", "grey", "black", "noise")
-DEFAULT_LEVELS = ("20-40", "40-60", "60-80")
 
 
 def _epilog() -> str:
@@ -47,6 +45,7 @@ def _epilog() -> str:
 
 
 def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
+    kinds, levels = default_occlusion()
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], add_help=add_help,
                                 epilog=_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default="runs/study", help="study folder: runs, logs, tables, plot (default: runs/study)")
@@ -61,11 +60,11 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=1, metavar="N", help="train N runs at once (default: 1)")
     p.add_argument("--threads", type=int, metavar="N",
                    help="torch threads per run (OMP_NUM_THREADS; default: CPU cores // --jobs)")
-    p.add_argument("--kinds", nargs="+", default=list(DEFAULT_KINDS), metavar="KIND",
-                   help=f"test-time occluder kinds (default: all: {' '.join(DEFAULT_KINDS)})")
-    p.add_argument("--levels", default=",".join(DEFAULT_LEVELS), metavar="LO-HI,...",
+    p.add_argument("--kinds", nargs="+", default=list(kinds), metavar="KIND",
+                   help=f"test-time occluder kinds (default: all: {' '.join(kinds)})")
+    p.add_argument("--levels", default=levels, metavar="LO-HI,...",
                    help="bands of the fraction of each object hidden, in percent or fractions "
-                        f"(default: {','.join(DEFAULT_LEVELS)}); clean is always scored")
+                        f"(default: {levels}); clean is always scored")
     p.add_argument("--occlusion-seeds", type=int, nargs="+", default=[0], metavar="S",
                    help="occlusion seeds: each draws other occluders for every image (default: 0; the "
                         "training seeds carry the statistics)")
