@@ -168,7 +168,6 @@ def _config_dataset(cfg, split: str):
 
 def _dataset(args: argparse.Namespace, cfg):
     """The dataset to draw from and its class names; data problems become one-line errors."""
-    from detaug.data import VOCAnnotationError
     from detaug.data.folder import folder_dataset
     from detaug.pipeline.datasets import erasing_needs_masks
 
@@ -178,9 +177,9 @@ def _dataset(args: argparse.Namespace, cfg):
         else:
             dataset = folder_dataset(args.images, args.annotations, args.classes, masks=erasing_needs_masks(cfg))
             classes = dataset.classes
-    except (FileNotFoundError, VOCAnnotationError, ValueError) as exc:
-        if isinstance(exc, UsageError):
-            raise
+    except UsageError:  # bad data files and configs already say which file and what
+        raise
+    except (FileNotFoundError, ValueError) as exc:
         source = "--config's data" if args.config else "--images/--annotations"
         raise UsageError(f"{source}: {exc}") from exc
     if len(dataset) == 0:
