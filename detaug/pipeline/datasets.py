@@ -7,7 +7,8 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from omegaconf import DictConfig
 
-from detaug.config import check_data_paths, split_name
+from detaug.config import check_data_paths, erasing_kwargs, split_name
+from detaug.erasing.params import ErasingParams
 from detaug.pipeline.synthetic import prepare_synthetic, synthetic_splits
 from detaug.pipeline.transforms import build_transforms
 
@@ -55,8 +56,9 @@ class DatasetBundle:
 
 def erasing_needs_masks(cfg: DictConfig) -> bool:
     """Whether the training erasing reads instance masks (``object_area`` / ``erase_within``: mask)."""
-    er = cfg.augmentation.erasing
-    return er.mode not in ("none", "ire") and "mask" in (er.object_area, er.erase_within)
+    if cfg.augmentation.erasing.mode == "none":
+        return False
+    return ErasingParams(**erasing_kwargs(cfg)).uses_masks  # the core's own rule
 
 
 def _make(cfg: DictConfig, splits: List[Any], transforms: Any, classes, is_train: bool):
