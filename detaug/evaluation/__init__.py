@@ -1,4 +1,4 @@
-"""Detection evaluation: PASCAL VOC devkit rules and COCO (pycocotools).
+"""Detection evaluation: PASCAL VOC devkit rules and COCO (faster-coco-eval or pycocotools).
 
 Both evaluators take predictions keyed by dataset index, in the dataset's label space and
 0-based continuous xyxy pixels (what the models output), and handle each format's
@@ -16,8 +16,10 @@ Modules: :mod:`~detaug.evaluation.predictions` (checking and storing predictions
 from detaug.data.errors import COCOFormatError, ResultsFileError
 
 from .coco import (
+    BACKENDS,
     COCOEvaluator,
     check_results,
+    coco_backend,
     evaluate_coco_results,
     predictions_to_coco,
     write_coco_results,
@@ -36,6 +38,7 @@ from .voc import (
 from .voc_files import evaluate_voc_results, read_voc_results, result_files_in, write_voc_results
 
 __all__ = [
+    "BACKENDS",
     "MATCH_RULES",
     "COCOEvaluator",
     "COCOFormatError",
@@ -45,6 +48,7 @@ __all__ = [
     "as_prediction",
     "as_prediction_map",
     "check_results",
+    "coco_backend",
     "evaluate_class",
     "evaluate_coco_results",
     "evaluate_predictions",
