@@ -140,7 +140,7 @@ class ErasingConfig:
     #: Image-level regions: an int or [min, max].
     count: Any = 1
     min_visibility: float = 0.0
-    #: Batched erasing on the training device (detaug.erasing.BatchedBoxAwareRandomErasing)
+    #: Batched erasing on the training device (detaug.BatchedBoxAwareRandomErasing)
     #: instead of in the DataLoader workers, for pipelines whose CPU workers are the
     #: bottleneck. Constant fills stay in uint8 units (they are scaled to the float batch).
     device: bool = False
