@@ -69,10 +69,10 @@ def run(device: torch.device, repeats: int) -> list:
         boxes = _boxes(batch, height, width, device)
         generator = torch.Generator(device=device if GENERATOR_ON_DEVICE else "cpu").manual_seed(0)
         cases = [
-            ("detaug IRE, fill 0", partial(erase_batch, images, None, ErasingParams(**timm_like, fill=0.0), generator)),
+            ("detaug IRE, fill 0", partial(erase_batch, images, None, ErasingParams(**timm_like, fill=0.0), generator=generator)),
             ("detaug IRE, fill random_normal",
-             partial(erase_batch, images, None, ErasingParams(**timm_like, fill="random_normal"), generator)),
-            ("detaug I+ORE paper, 5 boxes, fill random", partial(erase_batch, images, boxes, ErasingParams(), generator)),
+             partial(erase_batch, images, None, ErasingParams(**timm_like, fill="random_normal"), generator=generator)),
+            ("detaug I+ORE paper, 5 boxes, fill random", partial(erase_batch, images, boxes, ErasingParams(), generator=generator)),
         ]
         if TimmErasing is not None:
             for mode in ("const", "pixel"):
@@ -94,8 +94,8 @@ def same_as_cpu(device: torch.device) -> bool:
     boxes = _boxes(4, 120, 160, torch.device("cpu"))
     for fill in ("random", "random_color", 0.5, (0.1, 0.2, 0.3)):
         params = ErasingParams(image_p=1.0, object_p=1.0, fill=fill)
-        cpu, cpu_plans = erase_batch(images, boxes, params, torch.Generator().manual_seed(3))
-        dev, dev_plans = erase_batch(images.to(device), [b.to(device) for b in boxes], params, torch.Generator().manual_seed(3))
+        cpu, cpu_plans = erase_batch(images, boxes, params, generator=torch.Generator().manual_seed(3))
+        dev, dev_plans = erase_batch(images.to(device), [b.to(device) for b in boxes], params, generator=torch.Generator().manual_seed(3))
         if cpu_plans != dev_plans or (not isinstance(fill, str) and not torch.equal(dev.cpu(), cpu)):
             return False
     return True

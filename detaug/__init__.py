@@ -20,7 +20,7 @@ from detaug._version import __version__
 
 _EXPORTS = {
     "BoxAwareRandomErasing": "detaug.adapters.albumentations",
-    "BatchedBoxAwareRandomErasing": "detaug.erasing",
+    "BatchedBoxAwareRandomErasing": "detaug.adapters.batched",
     "IMAGE_LEVEL": "detaug.erasing",
     "MODES": "detaug.erasing",
     "ErasePlan": "detaug.erasing",

@@ -5,8 +5,8 @@ import pytest
 import torch
 from torchvision import tv_tensors
 
+from detaug import BatchedBoxAwareRandomErasing
 from detaug.erasing import (
-    BatchedBoxAwareRandomErasing,
     ErasingParams,
     erase_batch,
     erase_tensor,
@@ -30,7 +30,7 @@ def _batch(dtype=torch.float32, n=3):
 def test_batch_equals_the_per_image_kernel_on_its_plans(mode, fill):
     images = _batch()
     params = ErasingParams(mode=mode, fill=fill, **ALWAYS)
-    out, plans = erase_batch(images, BOXES, params, torch.Generator().manual_seed(0))
+    out, plans = erase_batch(images, BOXES, params, generator=torch.Generator().manual_seed(0))
     assert len(plans) == len(images)
     for image, plan, result in zip(images, plans, out):
         torch.testing.assert_close(result, erase_tensor(image, plan), rtol=0, atol=0)
@@ -48,9 +48,9 @@ def test_batch_equals_the_per_image_kernel_on_its_plans(mode, fill):
 def test_seeds_reproduce_and_inplace_writes_the_input():
     params = ErasingParams(**ALWAYS)
     images = _batch()
-    a, _ = erase_batch(images, BOXES, params, torch.Generator().manual_seed(5))
-    b, _ = erase_batch(images, BOXES, params, torch.Generator().manual_seed(5))
-    c, _ = erase_batch(images, BOXES, params, torch.Generator().manual_seed(6))
+    a, _ = erase_batch(images, BOXES, params, generator=torch.Generator().manual_seed(5))
+    b, _ = erase_batch(images, BOXES, params, generator=torch.Generator().manual_seed(5))
+    c, _ = erase_batch(images, BOXES, params, generator=torch.Generator().manual_seed(6))
     assert torch.equal(a, b) and not torch.equal(a, c)
     torch.manual_seed(2)
     d, _ = erase_batch(images, BOXES, params)
@@ -58,7 +58,7 @@ def test_seeds_reproduce_and_inplace_writes_the_input():
     e, _ = erase_batch(images, BOXES, params)
     assert torch.equal(d, e)
     copy = images.clone()
-    out, _ = erase_batch(copy, BOXES, params, torch.Generator().manual_seed(5), inplace=True)
+    out, _ = erase_batch(copy, BOXES, params, generator=torch.Generator().manual_seed(5), inplace=True)
     assert out is copy and torch.equal(copy, a)
 
 
@@ -75,7 +75,7 @@ def test_padded_batch_keeps_regions_inside_true_sizes_and_padding_untouched():
     images = _batch()
     params = ErasingParams(mode="i+ore", scale=(0.2, 0.4), **ALWAYS)
     for seed in range(10):
-        out, plans = erase_batch(images, BOXES, params, torch.Generator().manual_seed(seed), image_sizes=sizes)
+        out, plans = erase_batch(images, BOXES, params, generator=torch.Generator().manual_seed(seed), image_sizes=sizes)
         for image, result, plan, (h, w) in zip(images, out, plans, sizes):
             assert plan.image_size == (h, w)
             assert (plan.rects[:, 2] <= w).all() and (plan.rects[:, 3] <= h).all()
@@ -89,7 +89,7 @@ def test_lists_keep_each_images_channels_dtype_and_size():
         [torch.rand(1, 30, 20), torch.rand(3, 40, 50)],
         [torch.rand(3, 40, 50), torch.randint(0, 256, (3, 30, 20), dtype=torch.uint8)],
     ):
-        out, plans = erase_batch(images, None, ErasingParams(mode="ire", image_p=1.0), torch.Generator().manual_seed(0))
+        out, plans = erase_batch(images, None, ErasingParams(mode="ire", image_p=1.0), generator=torch.Generator().manual_seed(0))
         assert isinstance(out, list)
         for image, result, plan in zip(images, out, plans):
             assert result.shape == image.shape and result.dtype == image.dtype and len(plan) == 1
@@ -124,19 +124,19 @@ def test_module_targets_formats_and_numpy_scalar_arguments():
         BatchedBoxAwareRandomErasing(seed=1.5)
 
 
-def test_regions_round_trip_and_fill_scale():
-    module = BatchedBoxAwareRandomErasing(mode="ire", image_p=1.0, fill=(255, 0, 51), fill_scale=1 / 255, seed=0)
+def test_regions_round_trip_with_a_constant_in_the_batchs_units():
+    module = BatchedBoxAwareRandomErasing(mode="ire", image_p=1.0, fill=(1.0, 0.0, 0.2), seed=0)
     out = module(torch.full((1, 3, H, W), 0.5))
     _, _, x1, y1, _, _ = module.last_regions[0].tolist()
     assert torch.allclose(out[0, :, y1, x1], torch.tensor([1.0, 0.0, 0.2]))
     plans = regions_to_plans(module.last_regions, [(H, W)], fill=module.last_plans[0].fill)
     assert np.array_equal(plans[0].rects, module.last_plans[0].rects)
-    assert "fill_scale" in repr(module)
+    assert "fill=(1, 0, 0.2)" in repr(module)
 
 
 def test_module_refuses_what_it_cannot_do():
     with pytest.raises(ValueError, match="fill_mask"):
-        BatchedBoxAwareRandomErasing.from_params(ErasingParams(fill_mask=0))
+        BatchedBoxAwareRandomErasing(ErasingParams(fill_mask=0))
 
 
 @pytest.mark.parametrize(
@@ -167,8 +167,8 @@ def test_per_class_object_p_reads_the_targets_labels():
 def test_cuda_batch_has_the_cpu_batchs_regions_and_constants():
     for fill in ("random", "random_color", "random_normal", 0.5, (0.1, 0.2, 0.3)):
         params = ErasingParams(fill=fill, **ALWAYS)
-        cpu, cpu_plans = erase_batch(_batch(), BOXES, params, torch.Generator().manual_seed(4))
-        gpu, gpu_plans = erase_batch(_batch().cuda(), [b.cuda() for b in BOXES], params, torch.Generator().manual_seed(4))
+        cpu, cpu_plans = erase_batch(_batch(), BOXES, params, generator=torch.Generator().manual_seed(4))
+        gpu, gpu_plans = erase_batch(_batch().cuda(), [b.cuda() for b in BOXES], params, generator=torch.Generator().manual_seed(4))
         assert gpu.is_cuda and cpu_plans == gpu_plans  # the same regions: the plans are drawn on the CPU
         changed = (gpu.cpu() != _batch()).any(dim=1)
         for b, plan in enumerate(gpu_plans):

@@ -236,7 +236,7 @@ def _fill_disk_after(monkeypatch, room):
     (which reports it as "unexpected pos", the error a full disk really gives)."""
     import contextlib
 
-    from detaug.engine import checkpoint
+    from detaug import checkpoint
 
     real_open = checkpoint.atomic_open
 

@@ -9,7 +9,8 @@ import torch
 from torchvision import tv_tensors
 
 import detaug
-from detaug.erasing import BatchedBoxAwareRandomErasing, ErasePlan, ErasingParams, apply_plan, erase_batch, sample_plan
+from detaug import BatchedBoxAwareRandomErasing
+from detaug.erasing import ErasePlan, ErasingParams, apply_plan, erase_batch, sample_plan
 from detaug.tv import BoxAwareRandomErasing as TVErasing
 
 ALWAYS = dict(image_p=1.0, object_p=1.0)

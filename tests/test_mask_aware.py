@@ -7,8 +7,8 @@ import torch
 from torchvision import tv_tensors
 
 import detaug
+from detaug import BatchedBoxAwareRandomErasing
 from detaug.erasing import (
-    BatchedBoxAwareRandomErasing,
     ErasePlan,
     ErasingParams,
     apply_plan,

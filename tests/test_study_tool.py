@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from detaug.robustness.schemes import DEFAULT_SCHEMES
-from detaug.robustness.training import NEW, StudyRun, train_command
+from detaug.robustness.training import NEW, StudyRun, record_provenance, train_command
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["schedule.epochs=1", "data.synthetic_num_train=8", "data.synthetic_num_test=2", "data.batch_size=4",
@@ -28,8 +28,9 @@ def test_tiny_study_resumes_trains_and_reuses(tmp_path):
     # an interrupted run, as the study would have started it
     run = StudyRun(DEFAULT_SCHEMES[0], 0, out / "runs" / "baseline_s0")
     common = ["data.synthetic_num_test=300", f"data.root={out / 'data'}", *TINY]
-    stopped = subprocess.run([*train_command(run, NEW, common, "cpu"), "--stop-after-iters", "1"],
-                             capture_output=True, text=True, timeout=600)
+    cmd = [*train_command(run, NEW, common, "cpu"), "--stop-after-iters", "1"]
+    record_provenance(run, NEW, cmd)
+    stopped = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert stopped.returncode == 0, stopped.stderr[-2000:]
 
     dry = _study(out, "--dry-run")

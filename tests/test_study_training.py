@@ -21,6 +21,7 @@ from detaug.robustness.training import (
     StudyRun,
     TrainingFailed,
     read_ledger,
+    record_provenance,
     resolved_config,
     run_state,
     train_command,
@@ -36,6 +37,7 @@ def _run(tmp_path: Path, epochs_done=None, checkpoint=True, extra=()):
     save_config(resolved_config(run, [*COMMON, *extra]), run.folder / "config.yaml")
     if checkpoint:
         (run.folder / "checkpoint_last.pth").write_bytes(b"not read")
+        record_provenance(run, NEW, ["train"])  # trained by this very code
     if epochs_done is not None:
         (run.folder / "metrics.jsonl").write_text(json.dumps({"type": "eval", "epoch": epochs_done, "test": {"mAP": 0.5}}) + "\n")
     return run

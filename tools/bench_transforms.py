@@ -162,7 +162,7 @@ def batched_cases(pool: List[Dict[str, Any]], batch_size: int, device: str) -> L
     cases = []
     for fill, timm_mode in ((0.0, "const"), ("random_normal", "pixel")):
         params = ErasingParams(fill=fill, **like_timm)
-        cases.append(case(f"erase_batch IRE, fill {fill}", lambda q=params: erase_batch(batch, None, q, generator)))
+        cases.append(case(f"erase_batch IRE, fill {fill}", lambda q=params: erase_batch(batch, None, q, generator=generator)))
         if RandomErasing is not None:  # in place, so it erases a clone, as erase_batch does
             timm = RandomErasing(probability=0.5, mode=timm_mode, device=device)
             cases.append(case(f"timm RandomErasing, mode {timm_mode}", lambda t=timm: t(batch.clone())))

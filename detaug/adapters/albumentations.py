@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, Optional, Sequence, Tuple, Union
+from typing import Any, Optional, Tuple
 
 import albumentations as A
 import numpy as np
 
+from detaug.adapters._arguments import erasing_arguments, erasing_params
 from detaug.erasing import ErasePlan, ErasingParams, apply_plan, box_visibility, sample_plan
 from detaug.erasing.params import check_probability, format_kwargs
 from detaug.erasing.visibility import keypoints_erased
@@ -17,6 +18,7 @@ from detaug.erasing.visibility import keypoints_erased
 _KEYPOINT_COLUMNS = 5
 
 
+@erasing_arguments()
 class BoxAwareRandomErasing(A.DualTransform):
     """Random Erasing for detection: IRE, ORE or I+ORE (Zhong et al., AAAI 2020).
 
@@ -32,6 +34,8 @@ class BoxAwareRandomErasing(A.DualTransform):
     ``ratio``. The defaults are the paper's detection setting.
 
     Args:
+        params: the erasing arguments as one validated :class:`~detaug.erasing.ErasingParams`
+            (e.g. a config's), instead of the keywords below. Default None.
         mode: ``"ire"``, ``"ore"`` or ``"i+ore"``. Default ``"i+ore"``.
         image_p: probability of erasing image-level region(s). Default 0.5.
         object_p: probability of erasing inside each box, drawn per box; or a mapping
@@ -113,45 +117,9 @@ class BoxAwareRandomErasing(A.DualTransform):
         (arXiv:1708.04896), Algorithm 1 and the object detection section.
     """
 
-    def __init__(
-        self,
-        mode: str = "i+ore",
-        image_p: float = 0.5,
-        object_p: float = 0.5,
-        scale: Tuple[float, float] = (0.02, 0.2),
-        ratio: Tuple[float, float] = (0.3, 1 / 0.3),
-        ratio_sampling: str = "uniform",
-        placement: str = "fit",
-        max_attempts: int = 100,
-        object_area: str = "box",
-        mask_cover: float = 0.5,
-        erase_within: str = "region",
-        occlude_keypoints: bool = False,
-        fill: Union[str, float, Sequence[float]] = "random",
-        fill_mask: Optional[Union[float, Sequence[float]]] = None,
-        count: Union[int, Tuple[int, int]] = 1,
-        min_visibility: float = 0.0,
-        p: float = 1.0,
-    ):
+    def __init__(self, params: Optional[ErasingParams] = None, *, p: float = 1.0, **erasing: Any):
         super().__init__(p=check_probability("p", p))
-        self.erasing = ErasingParams(
-            mode=mode,
-            image_p=image_p,
-            object_p=object_p,
-            scale=scale,
-            ratio=ratio,
-            ratio_sampling=ratio_sampling,
-            placement=placement,
-            max_attempts=max_attempts,
-            object_area=object_area,
-            mask_cover=mask_cover,
-            erase_within=erase_within,
-            occlude_keypoints=occlude_keypoints,
-            fill=fill,
-            fill_mask=fill_mask,
-            count=count,
-            min_visibility=min_visibility,
-        )
+        self.erasing = erasing_params(self, params, erasing)
         if self.erasing.per_class and any(isinstance(k, str) and k != "default" for k, _ in self.erasing.object_p):
             raise ValueError(
                 "object_p: albumentations re-encodes string labels per call, so per-class keys must be the "

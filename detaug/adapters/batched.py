@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import math
 import operator
-from typing import Any, List, Optional, Sequence, Tuple, Union
+from typing import Any, List, Optional, Sequence, Union
 
 import torch
 from torch import nn
 
+from detaug.adapters._arguments import erasing_arguments, erasing_params
 from detaug.adapters.torchvision import boxes_to_xyxy
 from detaug.erasing.batched import erase_batch, plans_to_regions
 from detaug.erasing.params import ErasingParams, check_probability, format_kwargs
 from detaug.erasing.plan import ErasePlan
 
 
+@erasing_arguments(skip=("fill_mask", "min_visibility", "occlude_keypoints"))
 class BatchedBoxAwareRandomErasing(nn.Module):
     """Box-aware Random Erasing (IRE, ORE, I+ORE) of a whole batch, on its device.
 
@@ -25,18 +26,18 @@ class BatchedBoxAwareRandomErasing(nn.Module):
     device. Targets are never changed: only pixels are.
 
     Args:
+        params: the erasing arguments as one validated :class:`~detaug.erasing.ErasingParams`
+            (e.g. a config's), instead of the keywords. Default None.
         mode, image_p, object_p, scale, ratio, ratio_sampling, placement, max_attempts,
             object_area, mask_cover, erase_within, fill, count: as in
             :class:`detaug.BoxAwareRandomErasing` (defaults from
-            :class:`~detaug.erasing.ErasingParams`). Instance masks are read from the
+            :class:`~detaug.erasing.ErasingParams`). Constant fills are in the batch's
+            units (a fraction for a float batch in [0, 1]). Instance masks are read from the
             targets' ``"masks"`` (``[N, H, W]``, one per box).
         p: probability that erasing runs at all on an image. Default 1.0.
         seed: seed of the module's own generator (CPU); None draws from torch's global
             generator, reproducible under ``torch.manual_seed``. Default None.
         inplace: erase the given batch in place. Default False.
-        fill_scale: constant fills are multiplied by this. The per-image transforms run
-            on uint8 images, so configs give constants in [0, 255]; on a float batch in
-            [0, 1] pass ``1 / 255``. Default 1.0.
 
     Targets:
         images only (boxes are read); targets come back unchanged.
@@ -68,23 +69,12 @@ class BatchedBoxAwareRandomErasing(nn.Module):
 
     def __init__(
         self,
-        mode: str = "i+ore",
-        image_p: float = 0.5,
-        object_p: float = 0.5,
-        scale: Tuple[float, float] = (0.02, 0.2),
-        ratio: Tuple[float, float] = (0.3, 1 / 0.3),
-        ratio_sampling: str = "uniform",
-        placement: str = "fit",
-        max_attempts: int = 100,
-        object_area: str = "box",
-        mask_cover: float = 0.5,
-        erase_within: str = "region",
-        fill: Any = "random",
-        count: Union[int, Tuple[int, int]] = 1,
+        params: Optional[ErasingParams] = None,
+        *,
         p: float = 1.0,
         seed: Optional[int] = None,
         inplace: bool = False,
-        fill_scale: float = 1.0,
+        **erasing: Any,
     ):
         super().__init__()
         self.p = check_probability("p", p)
@@ -92,52 +82,16 @@ class BatchedBoxAwareRandomErasing(nn.Module):
             self.seed = None if seed is None else operator.index(seed)
         except TypeError:
             raise ValueError(f"seed must be None or an integer, got {seed!r}") from None
-        if isinstance(fill_scale, bool) or not isinstance(fill_scale, (int, float)) or not math.isfinite(fill_scale):
-            raise ValueError(f"fill_scale must be a finite number, got {fill_scale!r}")
-        self.erasing = ErasingParams(
-            mode=mode, image_p=image_p, object_p=object_p, scale=scale, ratio=ratio, ratio_sampling=ratio_sampling,
-            placement=placement, max_attempts=max_attempts, object_area=object_area, mask_cover=mask_cover,
-            erase_within=erase_within, fill=fill, count=count,
-        )
-        self.fill_scale = float(fill_scale)
+        self.erasing = erasing_params(self, params, erasing)
+        self.erasing.check_images_only()
         self.inplace = bool(inplace)
         self.last_plans: List[ErasePlan] = []
         self._generator: Optional[torch.Generator] = None
-
-    @classmethod
-    def from_params(
-        cls, params: ErasingParams, p: float = 1.0, seed: Optional[int] = None, inplace: bool = False, fill_scale: float = 1.0
-    ) -> BatchedBoxAwareRandomErasing:
-        """Build from validated :class:`ErasingParams` (e.g. those of a config).
-
-        Raises:
-            ValueError: if ``params`` sets ``fill_mask`` or ``min_visibility``, which the
-                batched module does not apply.
-
-        Examples:
-            >>> BatchedBoxAwareRandomErasing.from_params(ErasingParams(mode="ore"))
-            BatchedBoxAwareRandomErasing(mode='ore')
-        """
-        if params.fill_mask is not None or params.min_visibility > 0 or params.occlude_keypoints:
-            raise ValueError(
-                "the batched module erases images only (targets come back unchanged): fill_mask must be None, "
-                f"min_visibility 0 and occlude_keypoints False, got fill_mask={params.fill_mask!r}, "
-                f"min_visibility={params.min_visibility!r}, occlude_keypoints={params.occlude_keypoints!r}"
-            )
-        kwargs = {k: v for k, v in params.as_kwargs().items() if k not in ("fill_mask", "min_visibility", "occlude_keypoints")}
-        return cls(**kwargs, p=p, seed=seed, inplace=inplace, fill_scale=fill_scale)
 
     @property
     def last_regions(self) -> torch.Tensor:
         """The regions of the last call: int64 ``[R, 6]`` of batch index, source, x1, y1, x2, y2."""
         return plans_to_regions(self.last_plans)
-
-    def _params(self) -> ErasingParams:
-        fill = self.erasing.fill
-        if isinstance(fill, str) or self.fill_scale == 1.0:
-            return self.erasing
-        scaled = tuple(v * self.fill_scale for v in fill) if isinstance(fill, tuple) else fill * self.fill_scale
-        return ErasingParams(**{**self.erasing.as_kwargs(), "fill": scaled})
 
     def forward(self, images: Union[torch.Tensor, Sequence[torch.Tensor]], targets: Any = None, image_sizes: Any = None) -> Any:
         """Erase a batch.
@@ -161,9 +115,10 @@ class BatchedBoxAwareRandomErasing(nn.Module):
             masks = [t.get("masks") if isinstance(t, dict) else None for t in targets]
         if self.seed is not None and self._generator is None:
             self._generator = torch.Generator().manual_seed(self.seed)
-        out, self.last_plans = erase_batch(images, boxes, self._params(), self._generator, image_sizes, self.p,
-                                           self.inplace, labels if self.erasing.per_class else None,
-                                           masks if self.erasing.uses_masks else None)
+        out, self.last_plans = erase_batch(images, boxes, self.erasing, generator=self._generator,
+                                           image_sizes=image_sizes, p=self.p, inplace=self.inplace,
+                                           labels=labels if self.erasing.per_class else None,
+                                           masks=masks if self.erasing.uses_masks else None)
         return (out, targets) if targets is not None else out
 
     def __getstate__(self) -> dict:
@@ -173,7 +128,7 @@ class BatchedBoxAwareRandomErasing(nn.Module):
 
     def extra_repr(self) -> str:
         kwargs = self.erasing.non_default_kwargs()
-        for name, default in (("p", 1.0), ("seed", None), ("inplace", False), ("fill_scale", 1.0)):
+        for name, default in (("p", 1.0), ("seed", None), ("inplace", False)):
             if getattr(self, name) != default:
                 kwargs[name] = getattr(self, name)
         return format_kwargs(kwargs)

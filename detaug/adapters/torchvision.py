@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from typing import Any, Callable, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Optional, Union
 
 import numpy as np
 import PIL.Image
@@ -14,6 +14,7 @@ from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as F
 from torchvision.transforms.v2._utils import is_pure_tensor
 
+from detaug.adapters._arguments import erasing_arguments, erasing_params
 from detaug.erasing import ErasePlan, ErasingParams, apply_plan, box_visibility, sample_plan
 from detaug.erasing.params import check_probability, format_kwargs
 from detaug.erasing.visibility import keypoints_erased
@@ -22,6 +23,7 @@ from detaug.erasing.visibility import keypoints_erased
 _COLUMNS = {"XYWHR": 5, "CXCYWHR": 5, "XYXYXYXY": 8}
 
 
+@erasing_arguments()
 class BoxAwareRandomErasing(v2.Transform):
     """Random Erasing for detection (IRE, ORE, I+ORE) over ``tv_tensors``.
 
@@ -46,6 +48,8 @@ class BoxAwareRandomErasing(v2.Transform):
     of the pipeline. Without ``plan_key`` the sample's structure is not changed.
 
     Args:
+        params: the erasing arguments as one validated :class:`~detaug.erasing.ErasingParams`,
+            instead of the keywords below. Default None.
         mode: ``"ire"``, ``"ore"`` or ``"i+ore"``. Default ``"i+ore"``.
         image_p: probability of erasing image-level region(s). Default 0.5.
         object_p: probability of erasing inside each box, drawn per box. Default 0.5.
@@ -113,26 +117,13 @@ class BoxAwareRandomErasing(v2.Transform):
 
     def __init__(
         self,
-        mode: str = "i+ore",
-        image_p: float = 0.5,
-        object_p: float = 0.5,
-        scale: Tuple[float, float] = (0.02, 0.2),
-        ratio: Tuple[float, float] = (0.3, 1 / 0.3),
-        ratio_sampling: str = "uniform",
-        placement: str = "fit",
-        max_attempts: int = 100,
-        object_area: str = "box",
-        mask_cover: float = 0.5,
-        erase_within: str = "region",
-        occlude_keypoints: bool = False,
-        fill: Union[str, float, Sequence[float]] = "random",
-        fill_mask: Optional[Union[float, Sequence[float]]] = None,
-        count: Union[int, Tuple[int, int]] = 1,
-        min_visibility: float = 0.0,
+        params: Optional[ErasingParams] = None,
+        *,
         p: float = 1.0,
         inplace: bool = False,
         plan_key: Optional[str] = None,
         labels_getter: Union[str, Callable[[Any], Any]] = "default",
+        **erasing: Any,
     ):
         super().__init__()
         self.p = check_probability("p", p)
@@ -140,24 +131,7 @@ class BoxAwareRandomErasing(v2.Transform):
             raise ValueError(f"plan_key must be None or a string, got {plan_key!r}")
         if labels_getter != "default" and not callable(labels_getter):
             raise ValueError(f"labels_getter must be 'default' or a callable, got {labels_getter!r}")
-        self.erasing = ErasingParams(
-            mode=mode,
-            image_p=image_p,
-            object_p=object_p,
-            scale=scale,
-            ratio=ratio,
-            ratio_sampling=ratio_sampling,
-            placement=placement,
-            max_attempts=max_attempts,
-            object_area=object_area,
-            mask_cover=mask_cover,
-            erase_within=erase_within,
-            occlude_keypoints=occlude_keypoints,
-            fill=fill,
-            fill_mask=fill_mask,
-            count=count,
-            min_visibility=min_visibility,
-        )
+        self.erasing = erasing_params(self, params, erasing)
         self.inplace = bool(inplace)
         self.plan_key = plan_key
         self.labels_getter = labels_getter

@@ -75,45 +75,67 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="print the matrix, what is done and the estimated cost; "
                    "train nothing")
     p.add_argument("--train-only", action="store_true", help="stop after the training phase")
+    p.add_argument("--allow-other-code", action="store_true",
+                   help="reuse or resume runs trained by other detaug code (another code hash in their "
+                        "provenance.json); the report lists the commits behind every run")
     return add_version(p)
 
 
 def main(args: argparse.Namespace) -> int:
     from detaug.errors import UsageError
     from detaug.robustness import study, study_plan
-    from detaug.robustness.training import TrainingFailed, train_runs
 
     if args.jobs < 1 or (args.threads is not None and args.threads < 1):
         raise UsageError("--jobs and --threads must be >= 1")
     conds = occlusion_conditions(args.kinds, args.levels, args.occlusion_seeds)
     out = Path(args.out).resolve()
     common = [*STUDY_OVERRIDES, f"data.root={out / 'data'}", *args.set]
-    plan = study_plan.make_plan(out, args.schemes, args.only, args.seeds, common, args.device)
+    plan = study_plan.make_plan(out, args.schemes, args.only, args.seeds, common, args.device, args.allow_other_code)
     threads = args.threads or max(1, study_plan.cpu_cores() // args.jobs)
     test_images = int(next(iter(plan.configs.values())).data.synthetic_num_test)
     print(study_plan.describe(plan, args.jobs, threads, len(plan.runs), len(conds) * test_images))
     if args.dry_run:
         return 0
     out.mkdir(parents=True, exist_ok=True)
+    with study.exclusive(out):
+        return _train_and_score(args, plan, out, common, conds, threads, test_images)
+
+
+def _train_and_score(args, plan, out: Path, common, conds, threads: int, test_images: int) -> int:
+    from detaug.robustness import study, study_plan
+    from detaug.robustness.training import TrainingFailed, train_runs
+
     log = study_plan.logger(out / "study.log")
     command = "detaug-study " + " ".join(sys.argv[1:])
     log(f"{command}: {len(plan.todo)} run(s) to train, {len(plan.finished)} finished")
-    started = time.time()
+    entry = {"command": command, "to_train": len(plan.todo), "reused": len(plan.finished), "jobs": args.jobs,
+             "threads": threads, "train_min": 0.0, "eval_min": 0.0, "evaluated": 0, "status": "running"}
+    index = study.record_invocation(out, entry)  # recorded now: an interrupted invocation is in the ledger too
+    started, rows = time.time(), []
     try:
         train_runs(plan.todo, args.jobs, threads, out, log)
+        entry["train_min"] = round((time.time() - started) / 60, 2)
+        log(f"training phase done in {entry['train_min']:.1f} min")
+        if not args.train_only:
+            plan = study_plan.make_plan(out, args.schemes, args.only, args.seeds, common, args.device,
+                                        args.allow_other_code)
+            started, cached = time.time(), _cached(out)
+            rows = study.evaluate_study(plan, conds, args.device, args.batch_size, args.workers, log)
+            entry.update(eval_min=round((time.time() - started) / 60, 2), evaluated=_cached(out) - cached)
+        entry["status"] = "done"
     except TrainingFailed as exc:
+        entry["status"] = "failed"
         log(f"error: {exc}")
         return EXIT_FAILURE
-    train_min = (time.time() - started) / 60
-    log(f"training phase done in {train_min:.1f} min")
-    entry = {"command": command, "trained": len(plan.todo), "reused": len(plan.finished), "jobs": args.jobs,
-             "threads": threads, "train_min": round(train_min, 2), "eval_min": 0.0, "evaluated": 0}
-    if not args.train_only:
-        plan = study_plan.make_plan(out, args.schemes, args.only, args.seeds, common, args.device)
-        started, cached = time.time(), _cached(out)
-        rows = study.evaluate_study(plan, conds, args.device, args.batch_size, args.workers, log)
-        entry.update(eval_min=round((time.time() - started) / 60, 2), evaluated=_cached(out) - cached)
-    study.record_invocation(out, entry)
+    except KeyboardInterrupt:
+        entry["status"] = "interrupted"
+        raise
+    finally:
+        if entry["status"] == "running":
+            entry["status"] = "error"
+        if not entry["train_min"]:
+            entry["train_min"] = round((time.time() - started) / 60, 2)
+        study.record_invocation(out, entry, index)
     if not args.train_only and rows:
         report = Path(args.report).resolve() if args.report else out
         for path in study.write_outputs(report, plan, rows, command, _notes(plan, args, test_images)):

@@ -234,16 +234,6 @@ def _check_choices(cfg: DictConfig) -> None:
                 f"evaluation.metric: {cfg.evaluation.metric!r} does not fit data.kind {cfg.data.kind!r} "
                 "(coco data: 'coco'; VOC-layout and synthetic data: 'voc07' or 'voc2010'; empty: the dataset's own)"
             )
-    er = cfg.augmentation.erasing
-    if er.device and er.mode != "none":
-        asked = {"min_visibility": er.min_visibility > 0, "fill_mask": er.fill_mask is not None,
-                 "occlude_keypoints": bool(er.occlude_keypoints)}
-        key = next((k for k, on in asked.items() if on), None)
-        if key is not None:
-            raise ConfigError(
-                f"augmentation.erasing.device: batched erasing on the device never changes targets, so it cannot "
-                f"drop boxes, erase masks or mark keypoints ({key}={er[key]!r}); unset {key} or set device to false"
-            )
 
 
 def _check_ranges(cfg: DictConfig) -> None:
@@ -406,19 +396,59 @@ def _check_model_kwargs(cfg: DictConfig) -> None:
 
 
 def _check_erasing_args(cfg: DictConfig) -> None:
-    """Let the erasing core validate its own arguments (one set of rules everywhere)."""
-    from detaug.erasing.params import ErasingParams
+    erasing_params(cfg)
 
-    if cfg.augmentation.erasing.mode == "none":
-        return
+
+#: Configs give constant fills in uint8 units (0-255), as the DataLoader workers erase
+#: uint8 images; batched erasing on the device (``device: true``) writes into the float
+#: batch in [0, 1], so :func:`erasing_params` multiplies constants by this for it.
+DEVICE_FILL_SCALE = 1 / 255
+
+
+def erasing_params(cfg: DictConfig):
+    """The :class:`~detaug.erasing.ErasingParams` of ``cfg.augmentation.erasing`` (None for
+    ``mode: none``): validated by the erasing core (one set of rules everywhere), its fills
+    checked against the images they will be written into, and for ``device: true`` its
+    constant fill in the float batch's units (:data:`DEVICE_FILL_SCALE`). Build it once
+    and pass it on (the pipeline does).
+
+    Raises:
+        ConfigError: naming the key and the fault.
+
+    Examples:
+        >>> erasing_params(load_config(overrides=["augmentation.erasing.mode=ore"])).mode
+        'ore'
+        >>> cfg = load_config(overrides=["augmentation.erasing.mode=ire", "augmentation.erasing.device=true",
+        ...                              "augmentation.erasing.fill=[255, 0, 51]"])
+        >>> erasing_params(cfg).fill
+        (1.0, 0.0, 0.2)
+    """
+    from detaug.erasing.params import ErasingParams, normalize_fill
+
+    er = cfg.augmentation.erasing
+    if er.mode == "none":
+        return None
+    kwargs = erasing_kwargs(cfg)
     try:
-        params = ErasingParams(**erasing_kwargs(cfg))
+        kwargs["fill"] = normalize_fill(kwargs["fill"])
+        _check_fills(kwargs["fill"], kwargs["fill_mask"], device=er.device)
+        if er.device and not isinstance(kwargs["fill"], str):
+            fill = kwargs["fill"]
+            kwargs["fill"] = tuple(v * DEVICE_FILL_SCALE for v in fill) if isinstance(fill, tuple) else fill * DEVICE_FILL_SCALE
+        params = ErasingParams(**kwargs)
     except ValueError as exc:
+        if isinstance(exc, ConfigError):
+            raise
         raise ConfigError(f"augmentation.erasing: {exc}") from exc
-    _check_fills(params, device=cfg.augmentation.erasing.device)
+    if er.device and params.target_arguments:
+        key = params.target_arguments[0]
+        raise ConfigError(f"augmentation.erasing.device: batched erasing on the device never changes targets, so it "
+                          f"cannot drop boxes, erase masks or mark keypoints ({key}={er[key]!r}); unset {key} or set "
+                          "device to false")
+    return params
 
 
-def _check_fills(params, device: bool) -> None:
+def _check_fills(fill, fill_mask, device: bool) -> None:
     """Check the fills against the images they will be written into, with the fill
     module's own rules, so that a fill the pipeline cannot write fails at load time
     rather than on the first image.
@@ -431,9 +461,10 @@ def _check_fills(params, device: bool) -> None:
     import numpy as np
 
     from detaug.erasing.fill import resolve_fill
+    from detaug.erasing.params import normalize_fill
 
     try:
-        resolve_fill(params.fill, np.float32 if device and isinstance(params.fill, str) else np.uint8, 3)
+        resolve_fill(fill, np.float32 if device and isinstance(fill, str) else np.uint8, 3)
     except TypeError as exc:  # a N(0, 1) fill on uint8 images
         raise ConfigError(f"augmentation.erasing.fill: {exc}; the training pipeline erases uint8 images: use random, "
                           "random_color, a constant in 0-255, or set augmentation.erasing.device=true (erasing on "
@@ -441,8 +472,8 @@ def _check_fills(params, device: bool) -> None:
     except ValueError as exc:
         raise ConfigError(f"augmentation.erasing.fill: {exc}; configs give constants in uint8 units (0-255, one "
                           "value or one per RGB channel), with or without augmentation.erasing.device") from exc
-    if params.fill_mask is not None:
-        mask_fill = params.fill_mask
+    if fill_mask is not None:
+        mask_fill = normalize_fill(fill_mask, "fill_mask")
         try:
             resolve_fill(mask_fill, np.uint8, len(mask_fill) if isinstance(mask_fill, tuple) else 1)
         except ValueError as exc:

@@ -60,6 +60,14 @@ class DataConfig:
     synthetic_seed: int = 0
     synthetic_num_train: int = 240
     synthetic_num_test: int = 80
+    #: Synthetic: the shapes to draw (a subset of circle, square, triangle, star, cross,
+    #: ring; empty = all six); the scene index of the first test image (null: right after
+    #: the training images; set it to keep one test set across training-set sizes); images
+    #: in a ``val`` split; training images listed again as ``train_eval`` (scored unaugmented).
+    synthetic_classes: List[str] = field(default_factory=list)
+    synthetic_test_start: Optional[int] = None
+    synthetic_num_val: int = 0
+    synthetic_num_train_eval: int = 0
     #: Class names; empty = the dataset's default (the 20 VOC classes, the COCO categories,
     #: the synthetic shapes).
     classes: List[str] = field(default_factory=list)
@@ -132,7 +140,7 @@ class ErasingConfig:
     #: Image-level regions: an int or [min, max].
     count: Any = 1
     min_visibility: float = 0.0
-    #: Batched erasing on the training device (detaug.erasing.BatchedBoxAwareRandomErasing)
+    #: Batched erasing on the training device (detaug.BatchedBoxAwareRandomErasing)
     #: instead of in the DataLoader workers, for pipelines whose CPU workers are the
     #: bottleneck. Constant fills stay in uint8 units (they are scaled to the float batch).
     device: bool = False

@@ -216,7 +216,10 @@ def _iou(a: Sequence[float], b: Sequence[float]) -> float:
 
 
 def _make_scene(seed: int, index: int, s: Dict[str, Any]):
-    """Draw one scene. Returns (image float HWC, objects with full masks)."""
+    """Draw one scene. Returns (image float HWC, objects with full masks); an object's
+    ``cls`` indexes ``s["classes"]`` (with all six classes the draws are those of every
+    earlier version: a subset only changes which names the same integers pick)."""
+    classes = s["classes"]
     rng = np.random.default_rng([seed, 7919, index])
     h, w = (int(v) for v in rng.choice(_SIZES, 2))
     img = _background(rng, h, w)
@@ -225,7 +228,7 @@ def _make_scene(seed: int, index: int, s: Dict[str, Any]):
     lo, hi = s["min_size"], min(s["max_size"], min(h, w) - 4)
     for _ in range(n):
         for _try in range(20):
-            cls_idx = int(rng.integers(len(SYNTHETIC_CLASSES)))
+            cls_idx = int(rng.integers(len(classes)))
             size = rng.uniform(lo, hi)
             r = size / 2
             cx, cy = rng.uniform(r + 1, w - r - 1), rng.uniform(r + 1, h - r - 1)
@@ -234,7 +237,7 @@ def _make_scene(seed: int, index: int, s: Dict[str, Any]):
                 break
         else:
             continue
-        mask = _shape_mask(SYNTHETIC_CLASSES[cls_idx], cx, cy, size, rng.uniform(0, 2 * np.pi), w, h)
+        mask = _shape_mask(classes[cls_idx], cx, cy, size, rng.uniform(0, 2 * np.pi), w, h)
         if mask.sum() < 16:
             continue
         colour = _hsv_to_rgb(rng.uniform(), rng.uniform(0.55, 1.0), rng.uniform(0.45, 1.0))
@@ -288,7 +291,7 @@ def _box(mask: np.ndarray) -> Tuple[int, int, int, int]:
     return int(xs.min()), int(ys.min()), int(xs.max()), int(ys.max())
 
 
-def _xml(name: str, w: int, h: int, objects, occluded: bool) -> str:
+def _xml(name: str, w: int, h: int, objects, occluded: bool, classes: Sequence[str]) -> str:
     lines = [
         "<annotation>",
         "  <folder>SYNTH</folder>",
@@ -301,7 +304,7 @@ def _xml(name: str, w: int, h: int, objects, occluded: bool) -> str:
         c0, r0, c1, r1 = _box(o["mask"])
         lines += [
             "  <object>",
-            f"    <name>{SYNTHETIC_CLASSES[o['cls']]}</name>",
+            f"    <name>{classes[o['cls']]}</name>",
             "    <pose>Unspecified</pose>",
             "    <truncated>0</truncated>",
             f"    <difficult>{int(o['difficult'])}</difficult>",
@@ -368,8 +371,13 @@ def _rle(mask: np.ndarray) -> Dict[str, Any]:
 
 
 def _settings(seed, num_train, num_test, occlusion_levels, max_objects, min_size, max_size,
-              max_overlap, jpeg_quality) -> Dict[str, Any]:
-    return {
+              max_overlap, jpeg_quality, classes=SYNTHETIC_CLASSES, test_start=None, num_val=0,
+              num_train_eval=0) -> Dict[str, Any]:
+    # The options added in 0.4 enter the settings (and so the folder name) only when they
+    # are used: a set generated with the earlier options keeps its folder and manifest.
+    extra = {k: v for k, v in (("test_start", test_start), ("num_val", int(num_val) or None),
+                               ("num_train_eval", int(num_train_eval) or None)) if v is not None}
+    return {**extra,
         "format_version": _FORMAT_VERSION,
         "seed": int(seed),
         "num_train": int(num_train),
@@ -380,7 +388,7 @@ def _settings(seed, num_train, num_test, occlusion_levels, max_objects, min_size
         "max_size": float(max_size),
         "max_overlap": float(max_overlap),
         "jpeg_quality": int(jpeg_quality),
-        "classes": list(SYNTHETIC_CLASSES),
+        "classes": list(classes),
     }
 
 
@@ -427,7 +435,7 @@ class _Writer:
             buf, format="JPEG", quality=self.settings["jpeg_quality"]
         )
         (self.voc / "JPEGImages" / f"{name}.jpg").write_bytes(buf.getvalue())
-        (self.voc / "Annotations" / f"{name}.xml").write_text(_xml(name, w, h, objects, occluded))
+        (self.voc / "Annotations" / f"{name}.xml").write_text(_xml(name, w, h, objects, occluded, self.settings["classes"]))
         visible = [o["visible"] & ~hidden if occluded else o["visible"] for o in objects]
         instance, semantic = _label_maps(objects, (h, w), visible)
         (self.voc / "SegmentationObject" / f"{name}.png").write_bytes(_png(instance))
@@ -476,7 +484,13 @@ class _Writer:
             coco.setdefault(split, {"images": [], "annotations": []})
         splits["trainval"] = list(splits["train"])
         coco["trainval"] = coco["train"]
-        categories = [{"id": i + 1, "name": c, "supercategory": "shape"} for i, c in enumerate(SYNTHETIC_CLASSES)]
+        if s.get("num_train_eval"):  # the first training images again, scored without augmentation
+            k = min(int(s["num_train_eval"]), len(splits["train"]))
+            splits["train_eval"] = splits["train"][:k]
+            keep = {im["id"] for im in coco["train"]["images"][:k]}
+            coco["train_eval"] = {"images": coco["train"]["images"][:k],
+                                  "annotations": [a for a in coco["train"]["annotations"] if a["image_id"] in keep]}
+        categories = [{"id": i + 1, "name": c, "supercategory": "shape"} for i, c in enumerate(s["classes"])]
         for split, names in splits.items():
             for layout in ("Main", "Segmentation"):
                 (self.voc / "ImageSets" / layout / f"{split}.txt").write_text("".join(f"{n}\n" for n in names))
@@ -490,17 +504,26 @@ class _Writer:
         }
 
 
+def _scene_indices(s: Dict[str, Any]) -> List[Tuple[str, int, int]]:
+    """``(split, j, scene index)`` of every clean image: training scenes 0 .. num_train - 1,
+    test scenes from ``test_start`` (default: right after the training scenes), validation
+    scenes right after the test scenes."""
+    start = s.get("test_start", s["num_train"])
+    return ([("train", j, j) for j in range(s["num_train"])]
+            + [("test", j, start + j) for j in range(s["num_test"])]
+            + [("val", j, start + s["num_test"] + j) for j in range(s.get("num_val", 0))])
+
+
 def _write_dataset(tmp: Path, s: Dict[str, Any]) -> Dict[str, Any]:
     writer = _Writer(tmp, s)
     seed = s["seed"]
-    for i in range(s["num_train"] + s["num_test"]):
+    for split, j, i in _scene_indices(s):
         img, objs, _ = _make_scene(seed, i, s)
         for o in objs:
             o["difficult"] = o["visible"].sum() < 0.25 * o["mask"].sum()
-        if i < s["num_train"]:
-            writer.emit("train", f"train_{i:05d}", img, objs)
+        if split != "test":
+            writer.emit(split, f"{split}_{j:05d}", img, objs)
             continue
-        j = i - s["num_train"]
         writer.emit("test", f"test_{j:05d}", img, objs)
         for k, level in enumerate(s["occlusion_levels"]):
             occ_rng = np.random.default_rng([seed, 104729, i, k])
@@ -521,6 +544,11 @@ def generate_synthetic(
     max_size: float = 80.0,
     max_overlap: float = 0.3,
     jpeg_quality: int = 92,
+    *,
+    classes: Optional[Sequence[str]] = None,
+    test_start: Optional[int] = None,
+    num_val: int = 0,
+    num_train_eval: int = 0,
 ) -> SyntheticDatasetInfo:
     """Generate (or reuse) the synthetic shapes dataset under ``root``.
 
@@ -543,6 +571,16 @@ def generate_synthetic(
         max_overlap: Largest IoU between the approximate boxes of two objects of an
             image, in [0, 1]. Default 0.3.
         jpeg_quality: JPEG quality. Default 92.
+        classes: The classes to draw, a subset of :data:`SYNTHETIC_CLASSES` in any order
+            (their order is the label order). Default None: all six. Two sets with disjoint
+            classes and different seeds are disjoint domains (the regime study pretrains on
+            one and fine-tunes on the other).
+        test_start: Scene index of the first test image. Default None: ``num_train`` (the
+            scenes right after the training ones). Give it to keep one test set for
+            training sets of several sizes; it must be ``>= num_train`` (disjoint scenes).
+        num_val: Images in a ``val`` split (scenes after the test scenes). Default 0.
+        num_train_eval: List the first ``num_train_eval`` training images again as the
+            split ``train_eval`` (to score a model on images it trained on). Default 0.
 
     Returns:
         A :class:`SyntheticDatasetInfo` with the paths, splits and classes.
@@ -578,8 +616,17 @@ def generate_synthetic(
         raise ValueError(f"max_overlap must be in [0, 1], got {max_overlap}")
     if not 1 <= jpeg_quality <= 100:
         raise ValueError(f"jpeg_quality must be in [1, 100], got {jpeg_quality}")
+    classes = tuple(SYNTHETIC_CLASSES if classes is None or len(classes) == 0 else classes)
+    unknown = [c for c in classes if c not in SYNTHETIC_CLASSES]
+    if unknown or len(set(classes)) != len(classes):
+        raise ValueError(f"classes must be distinct names from {list(SYNTHETIC_CLASSES)}, got {list(classes)}")
+    if test_start is not None and not (isinstance(test_start, int) and test_start >= num_train):
+        raise ValueError(f"test_start must be an integer >= num_train ({num_train}) so that test scenes are not "
+                         f"training scenes, got {test_start!r}")
+    if num_val < 0 or num_train_eval < 0:
+        raise ValueError(f"num_val and num_train_eval must be >= 0, got {num_val}, {num_train_eval}")
     s = _settings(seed, num_train, num_test, levels, max_objects, min_size, max_size,
-                  max_overlap, jpeg_quality)
+                  max_overlap, jpeg_quality, classes, test_start, num_val, num_train_eval)
     digest = hashlib.sha1(json.dumps(s, sort_keys=True).encode()).hexdigest()[:8]
     root = Path(root)
     folder = root / f"synthetic-seed{seed}-{digest}"

@@ -3,129 +3,52 @@
 Modules: :mod:`~detaug.engine.loop` (:class:`Trainer`: epochs, resumption, evaluation,
 the choice of checkpoint), :mod:`~detaug.engine.build` (a run's data, model and log from
 its config), :mod:`~detaug.engine.train` (one epoch), :mod:`~detaug.engine.evaluate`,
-:mod:`~detaug.engine.checkpoint` (files), :mod:`~detaug.engine.state` (what a checkpoint
-holds), :mod:`~detaug.engine.rng`, :mod:`~detaug.engine.data` (seeded samples, loaders),
+:mod:`~detaug.engine.state` (what a training checkpoint
+holds; the file format is :mod:`detaug.checkpoint`), :mod:`~detaug.engine.rng`, :mod:`~detaug.engine.data` (seeded samples, loaders),
 :mod:`~detaug.engine.optim`, :mod:`~detaug.engine.distributed`,
 :mod:`~detaug.engine.signals`, :mod:`~detaug.engine.logging`, :mod:`~detaug.engine.results`.
 The training tool (:mod:`detaug.cli.train`) is a thin ``main`` over these; users with
 their own loop can use the pieces directly.
+
+Names here are imported on first use, so importing one piece (``detaug.engine.optim``,
+say) does not load the rest of the engine, the data and the models.
 """
 
-from detaug.engine.build import EvalSet, RunData, build_run_data, build_run_model, check_run_config, start_log
-from detaug.engine.checkpoint import (
-    BEST,
-    LAST,
-    CheckpointError,
-    find_checkpoint,
-    load_checkpoint,
-    remove_stale_temporaries,
-    save_checkpoint,
-)
-from detaug.engine.data import (
-    SeededDataset,
-    SkipBatches,
-    StopSafeLoader,
-    make_test_loader,
-    make_train_loader,
-    make_train_sampler,
-    sample_seed,
-)
-from detaug.engine.distributed import (
-    DistInfo,
-    all_gather_object,
-    all_reduce_mean,
-    barrier,
-    broadcast_object,
-    check_device,
-    cleanup_distributed,
-    get_rank,
-    get_world_size,
-    init_distributed,
-    is_main_process,
-    unwrap_model,
-)
-from detaug.engine.evaluate import evaluate, evaluate_sets, gather_predictions, predict
-from detaug.engine.logging import RunLogger
-from detaug.engine.loop import StopRule, Trainer, build_trainer, evaluate_only
-from detaug.engine.optim import (
-    WarmupSchedule,
-    build_optimizer,
-    build_optimizer_from_config,
-    build_scheduler,
-    build_scheduler_from_config,
-    config_lr,
-    scaled_lr,
-)
-from detaug.engine.results import build_evaluator, format_table, headline, save_predictions
-from detaug.engine.rng import capture_rng_state, check_rng_state, restore_rng_state, seed_everything
-from detaug.engine.signals import GracefulStop, ignore_stop_signals
-from detaug.engine.state import check_training_state, make_state, model_weights, run_config
-from detaug.engine.train import EpochResult, NonFiniteLossError, train_one_epoch
+from __future__ import annotations
 
-__all__ = [
-    "BEST",
-    "LAST",
-    "CheckpointError",
-    "DistInfo",
-    "EpochResult",
-    "EvalSet",
-    "GracefulStop",
-    "NonFiniteLossError",
-    "RunData",
-    "RunLogger",
-    "SeededDataset",
-    "SkipBatches",
-    "StopRule",
-    "StopSafeLoader",
-    "Trainer",
-    "WarmupSchedule",
-    "all_gather_object",
-    "all_reduce_mean",
-    "barrier",
-    "broadcast_object",
-    "build_evaluator",
-    "build_optimizer",
-    "build_optimizer_from_config",
-    "build_run_data",
-    "build_run_model",
-    "build_scheduler",
-    "build_scheduler_from_config",
-    "build_trainer",
-    "capture_rng_state",
-    "check_device",
-    "check_rng_state",
-    "check_run_config",
-    "check_training_state",
-    "cleanup_distributed",
-    "config_lr",
-    "evaluate",
-    "evaluate_only",
-    "evaluate_sets",
-    "find_checkpoint",
-    "format_table",
-    "gather_predictions",
-    "get_rank",
-    "get_world_size",
-    "headline",
-    "ignore_stop_signals",
-    "init_distributed",
-    "is_main_process",
-    "load_checkpoint",
-    "make_state",
-    "make_test_loader",
-    "make_train_loader",
-    "make_train_sampler",
-    "model_weights",
-    "predict",
-    "remove_stale_temporaries",
-    "restore_rng_state",
-    "run_config",
-    "sample_seed",
-    "save_checkpoint",
-    "save_predictions",
-    "scaled_lr",
-    "seed_everything",
-    "start_log",
-    "train_one_epoch",
-    "unwrap_model",
-]
+import importlib
+from typing import Any
+
+#: Module -> the names it gives to ``detaug.engine``.
+_MODULES = {
+    "detaug.engine.build": "EvalSet RunData build_run_data build_run_model check_run_config start_log",
+    "detaug.checkpoint": "BEST LAST CheckpointError find_checkpoint load_checkpoint model_weights remove_stale_temporaries "
+                         "save_checkpoint",
+    "detaug.engine.data": "SeededDataset SkipBatches StopSafeLoader make_test_loader make_train_loader make_train_sampler sample_seed",
+    "detaug.engine.distributed": "DistInfo all_gather_object all_reduce_mean barrier broadcast_object check_device "
+                                 "cleanup_distributed get_rank get_world_size init_distributed is_main_process unwrap_model",
+    "detaug.engine.evaluate": "evaluate evaluate_sets gather_predictions predict",
+    "detaug.engine.logging": "RunLogger",
+    "detaug.engine.loop": "StopRule Trainer build_trainer evaluate_only",
+    "detaug.engine.optim": "WarmupSchedule build_optimizer build_optimizer_from_config build_scheduler "
+                           "build_scheduler_from_config config_lr scaled_lr",
+    "detaug.engine.results": "build_evaluator format_table headline save_predictions",
+    "detaug.engine.rng": "capture_rng_state check_rng_state restore_rng_state seed_everything",
+    "detaug.engine.signals": "GracefulStop ignore_stop_signals",
+    "detaug.engine.state": "check_training_state make_state run_config",
+    "detaug.engine.train": "EpochResult NonFiniteLossError train_one_epoch",
+}
+_EXPORTS = {name: module for module, names in _MODULES.items() for name in names.split()}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'detaug.engine' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list:
+    return sorted(set(globals()) | set(_EXPORTS))

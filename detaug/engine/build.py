@@ -16,8 +16,8 @@ from typing import Any, List, Optional, Tuple
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from detaug.checkpoint import LAST
 from detaug.config import ConfigError, check_data_paths, save_config
-from detaug.engine.checkpoint import LAST
 from detaug.engine.data import SeededDataset, make_test_loader, make_train_sampler
 from detaug.engine.distributed import DistInfo, barrier, check_device
 from detaug.engine.logging import RunLogger

@@ -21,15 +21,17 @@ from typing import Any, Dict, List, Optional
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from detaug.engine.build import EvalSet, RunData, build_run_data, build_run_model, start_log
-from detaug.engine.checkpoint import (
+from detaug.checkpoint import (
     BEST,
     LAST,
     CheckpointError,
     load_checkpoint,
+    load_model_weights,
+    model_weights,
     remove_stale_temporaries,
     save_checkpoint,
 )
+from detaug.engine.build import EvalSet, RunData, build_run_data, build_run_model, start_log
 from detaug.engine.data import make_train_loader
 from detaug.engine.distributed import DistInfo, all_gather_object, broadcast_object
 from detaug.engine.evaluate import evaluate_sets
@@ -38,13 +40,7 @@ from detaug.engine.optim import build_optimizer_from_config, build_scheduler_fro
 from detaug.engine.results import format_table, headline
 from detaug.engine.rng import capture_rng_state, restore_rng_state, seed_everything
 from detaug.engine.signals import GracefulStop
-from detaug.engine.state import (
-    load_model_weights,
-    load_optimizer_state,
-    load_scheduler_state,
-    make_state,
-    model_weights,
-)
+from detaug.engine.state import load_optimizer_state, load_scheduler_state, make_state
 from detaug.engine.train import train_one_epoch
 from detaug.io import to_jsonable
 
@@ -351,7 +347,7 @@ def evaluate_only(cfg: DictConfig, dist: DistInfo, checkpoint: Any, path: Path) 
     Args:
         cfg: the config (the checkpoint's own, or another with the same model).
         dist: this process.
-        checkpoint: what :func:`~detaug.engine.checkpoint.load_checkpoint` read from ``path``
+        checkpoint: what :func:`~detaug.checkpoint.load_checkpoint` read from ``path``
             (a training checkpoint or a plain state dict).
         path: the checkpoint file, for messages.
 

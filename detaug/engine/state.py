@@ -5,7 +5,7 @@ A training checkpoint is a dict of tensors and plain types (it loads with
 ``epoch`` (the epoch being trained, 0-based), ``iteration`` (iterations of it done),
 ``global_step``, ``rng`` (one generator state per process), ``config`` (the resolved
 config), ``best`` (the validation selection so far) and ``metrics``. Every check here
-raises :class:`~detaug.engine.checkpoint.CheckpointError` naming the file and the fault,
+raises :class:`~detaug.checkpoint.CheckpointError` naming the file and the fault,
 so a bad file is one clear error line, not a traceback from deep inside torch.
 """
 
@@ -17,7 +17,7 @@ from typing import Any, Dict, List, Optional, Union
 
 import torch
 
-from detaug.engine.checkpoint import CheckpointError
+from detaug.checkpoint import CheckpointError, model_weights
 from detaug.engine.distributed import unwrap_model
 from detaug.engine.rng import capture_rng_state, check_rng_state
 
@@ -107,38 +107,9 @@ def check_training_state(state: Any, path: PathLike) -> Dict[str, Any]:
     return state
 
 
-def model_weights(state: Any, path: PathLike) -> Dict[str, torch.Tensor]:
-    """The model's state dict in a training checkpoint, or ``state`` itself if it is one.
-
-    Raises:
-        CheckpointError: no dict of tensors found.
-    """
-    weights = state.get("model", state) if isinstance(state, dict) else state
-    if not isinstance(weights, dict) or not weights:
-        raise CheckpointError(path, f"holds no model weights ({_kind(weights)}; expected a training checkpoint "
-                                    "or a state dict of tensors)")
-    bad = [k for k, v in weights.items() if not isinstance(v, torch.Tensor)]
-    if bad:
-        raise CheckpointError(path, f"model weights hold non-tensors, e.g. {bad[0]!r}: {_kind(weights[bad[0]])}")
-    return weights
-
-
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0][:300] if text else type(exc).__name__
-
-
-def load_model_weights(model: torch.nn.Module, weights: Dict[str, torch.Tensor], path: PathLike) -> None:
-    """``model.load_state_dict(weights)`` (strict), a mismatch named as the file's fault.
-
-    Raises:
-        CheckpointError: missing or unexpected keys, or tensors of other shapes.
-    """
-    try:
-        unwrap_model(model).load_state_dict(weights)
-    except (RuntimeError, ValueError, KeyError, TypeError) as exc:
-        detail = " ".join(str(exc).split())[:400]
-        raise CheckpointError(path, f"its weights do not fit the config's model: {detail}") from exc
 
 
 def load_optimizer_state(optimizer: torch.optim.Optimizer, state: Dict[str, Any], path: PathLike) -> None:

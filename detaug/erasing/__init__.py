@@ -19,7 +19,6 @@ _LAZY = {
     "erase_batch": "detaug.erasing.batched",
     "plans_to_regions": "detaug.erasing.batched",
     "regions_to_plans": "detaug.erasing.batched",
-    "BatchedBoxAwareRandomErasing": "detaug.adapters.batched",
 }
 
 __all__ = [
@@ -29,7 +28,6 @@ __all__ = [
     "PLACEMENTS",
     "RANDOM_FILLS",
     "RATIO_SAMPLINGS",
-    "BatchedBoxAwareRandomErasing",
     "ErasePlan",
     "ErasingParams",
     "apply_plan",

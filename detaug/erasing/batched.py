@@ -66,6 +66,7 @@ def erase_batch(
     images: Images,
     boxes: Any,
     params: ErasingParams,
+    *,
     generator: Optional[torch.Generator] = None,
     image_sizes: Optional[Any] = None,
     p: float = 1.0,
@@ -105,7 +106,7 @@ def erase_batch(
         >>> params = ErasingParams(mode="i+ore", image_p=1.0, object_p=1.0, fill=0.0)
         >>> images = torch.ones(2, 3, 32, 48)
         >>> out, plans = erase_batch(images, [torch.tensor([[4.0, 4.0, 20.0, 30.0]]), torch.zeros(0, 4)], params,
-        ...                          torch.Generator().manual_seed(0))
+        ...                          generator=torch.Generator().manual_seed(0))
         >>> [plan.source.tolist() for plan in plans]
         [[-1, 0], [-1]]
         >>> bool((out == 0).any()), bool((images == 1).all())

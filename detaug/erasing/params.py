@@ -289,6 +289,31 @@ class ErasingParams:
         default = table["default"]
         return np.array([table.get(_plain(label), default) for label in labels], dtype=np.float64)
 
+    def check_images_only(self) -> None:
+        """Raise unless these arguments leave targets alone, as batched erasing on the
+        device needs (it returns the targets unchanged): the one place of that rule.
+
+        Raises:
+            ValueError: ``fill_mask``, ``min_visibility`` or ``occlude_keypoints`` set, naming it.
+
+        Examples:
+            >>> ErasingParams(min_visibility=0.2).check_images_only()
+            Traceback (most recent call last):
+            ...
+            ValueError: batched erasing on the device never changes targets, so it cannot drop boxes, erase masks or mark keypoints (min_visibility=0.2)
+        """
+        if self.target_arguments:
+            key = self.target_arguments[0]
+            raise ValueError("batched erasing on the device never changes targets, so it cannot drop boxes, erase "
+                             f"masks or mark keypoints ({key}={getattr(self, key)!r})")
+
+    @property
+    def target_arguments(self) -> Tuple[str, ...]:
+        """The arguments set here that change targets, not only pixels (masks, boxes, keypoints)."""
+        asked = {"fill_mask": self.fill_mask is not None, "min_visibility": self.min_visibility > 0,
+                 "occlude_keypoints": self.occlude_keypoints}
+        return tuple(k for k, on in asked.items() if on)
+
     def as_kwargs(self) -> dict[str, Any]:
         """All arguments as a plain dict (tuples kept; a per-class ``object_p`` as a dict)."""
         kwargs = {f.name: getattr(self, f.name) for f in fields(self)}

@@ -4,7 +4,6 @@ from detaug.models.factory import (
     MODEL_NAMES,
     build_model,
     build_model_from_config,
-    load_state_dict_file,
     replace_predictor,
     resolve_weights,
 )
@@ -16,7 +15,6 @@ __all__ = [
     "build_model",
     "build_model_from_config",
     "fasterrcnn_small",
-    "load_state_dict_file",
     "replace_predictor",
     "resolve_weights",
 ]

@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional, Tuple
 
-import torch
 from torch import nn
 from torchvision.models import MobileNet_V3_Large_Weights, ResNet50_Weights
 from torchvision.models.detection import (
@@ -24,6 +23,7 @@ from torchvision.models.detection.faster_rcnn import (
     FastRCNNPredictor,
 )
 
+from detaug.checkpoint import read_model_weights
 from detaug.models.small import fasterrcnn_small
 
 # name -> (builder, detector weights enum, backbone weights enum)
@@ -88,22 +88,6 @@ def resolve_weights(name: str, weights: Optional[str] = None, weights_backbone: 
     return tuple(out)
 
 
-def load_state_dict_file(path: os.PathLike) -> Dict[str, torch.Tensor]:
-    """Read a state dict (or a detaug checkpoint's ``"model"``) safely (``weights_only=True``).
-
-    Raises:
-        ValueError: a file that is not one, naming it and the fault.
-    """
-    from detaug.engine.checkpoint import load_checkpoint
-
-    obj = load_checkpoint(path)
-    if isinstance(obj, dict) and "model" in obj and isinstance(obj["model"], dict):
-        obj = obj["model"]
-    if not isinstance(obj, dict):
-        raise ValueError(f"{path}: expected a state dict, got {type(obj).__name__}")
-    return {k[len("module."):] if k.startswith("module.") else k: v for k, v in obj.items()}
-
-
 def replace_predictor(model: FasterRCNN, num_classes: int) -> None:
     """Give ``model`` a fresh box predictor for ``num_classes`` (fine-tuning on other classes)."""
     in_features = model.roi_heads.box_predictor.cls_score.in_features
@@ -111,7 +95,7 @@ def replace_predictor(model: FasterRCNN, num_classes: int) -> None:
 
 
 def _load_detector_file(model: FasterRCNN, path: Path, log: Callable[[str], None]) -> None:
-    state = load_state_dict_file(path)
+    state = read_model_weights(path)
     own = model.state_dict()
     mismatched = [k for k, v in state.items() if k in own and own[k].shape != v.shape]
     if mismatched:
@@ -126,7 +110,7 @@ def _load_detector_file(model: FasterRCNN, path: Path, log: Callable[[str], None
 
 
 def _load_backbone_file(model: FasterRCNN, path: Path, log: Callable[[str], None]) -> None:
-    state = load_state_dict_file(path)
+    state = read_model_weights(path)
     body = model.backbone.body if hasattr(model.backbone, "body") else model.backbone
     own = body.state_dict()
     matched = {}

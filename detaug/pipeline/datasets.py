@@ -7,10 +7,10 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from omegaconf import DictConfig
 
-from detaug.config import check_data_paths, erasing_kwargs, split_name
-from detaug.erasing.params import ErasingParams
+from detaug.config import check_data_paths, split_name
+from detaug.config.loading import erasing_params
 from detaug.pipeline.synthetic import prepare_synthetic, synthetic_splits
-from detaug.pipeline.transforms import build_transforms
+from detaug.pipeline.transforms import FROM_CONFIG, build_transforms
 
 
 def default_metric(cfg: DictConfig, split: Any = None) -> str:
@@ -54,18 +54,17 @@ class DatasetBundle:
         return len(self.classes) + 1
 
 
-def erasing_needs_masks(cfg: DictConfig) -> bool:
+def erasing_needs_masks(cfg: DictConfig, erasing: Any = FROM_CONFIG) -> bool:
     """Whether the training erasing reads instance masks (``object_area`` / ``erase_within``: mask)."""
-    if cfg.augmentation.erasing.mode == "none":
-        return False
-    return ErasingParams(**erasing_kwargs(cfg)).uses_masks  # the core's own rule
+    params = erasing_params(cfg) if erasing is FROM_CONFIG else erasing
+    return params is not None and params.uses_masks  # the core's own rule
 
 
-def _make(cfg: DictConfig, splits: List[Any], transforms: Any, classes, is_train: bool):
+def _make(cfg: DictConfig, splits: List[Any], transforms: Any, classes, is_train: bool, masks: bool = False):
     from detaug.data import COCODetection, DetectionConcatDataset, build_voc
 
     d = cfg.data
-    masks = is_train and erasing_needs_masks(cfg)  # VOC SegmentationObject PNGs, COCO polygons
+    masks = is_train and masks  # VOC SegmentationObject PNGs, COCO polygons
     if d.kind in ("voc", "synthetic"):
         return build_voc([(s.root, s.split) for s in splits], classes=classes, transforms=transforms,
                          keep_difficult=d.keep_difficult if is_train else True, masks=masks)
@@ -92,7 +91,8 @@ def build_datasets(cfg: DictConfig, train: bool = True, test: bool = True, synth
         ConfigError: missing folders or splits, or invalid augmentation arguments, named.
     """
     d = cfg.data
-    train_tf = build_transforms(cfg, train=True, save_applied_params=save_applied_params) if train else None
+    erasing = erasing_params(cfg) if train else None  # built once, passed on as itself
+    train_tf = build_transforms(cfg, train=True, save_applied_params=save_applied_params, erasing=erasing) if train else None
     test_tf = build_transforms(cfg, train=False) if test else None
     classes = tuple(d.classes) if d.classes else None
     if d.kind == "synthetic":
@@ -102,7 +102,7 @@ def build_datasets(cfg: DictConfig, train: bool = True, test: bool = True, synth
     else:
         train_splits, test_splits = list(d.train), list(d.test)
     check_data_paths(cfg, [group for group, wanted in (("train", train), ("test", test)) if wanted])
-    train_ds = _make(cfg, train_splits, train_tf, classes, True) if train else None
+    train_ds = _make(cfg, train_splits, train_tf, classes, True, masks=erasing_needs_masks(cfg, erasing)) if train else None
     test_ds: Dict[str, Any] = {}
     metrics: Dict[str, str] = {}
     for s in test_splits if test else []:

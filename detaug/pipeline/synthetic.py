@@ -15,8 +15,13 @@ def prepare_synthetic(cfg: DictConfig):
     from detaug.data import generate_synthetic
 
     d = cfg.data
-    return generate_synthetic(d.root, seed=d.synthetic_seed, num_train=d.synthetic_num_train,
-                              num_test=d.synthetic_num_test)
+    try:
+        return generate_synthetic(d.root, seed=d.synthetic_seed, num_train=d.synthetic_num_train,
+                                  num_test=d.synthetic_num_test, classes=list(d.synthetic_classes),
+                                  test_start=d.synthetic_test_start, num_val=d.synthetic_num_val,
+                                  num_train_eval=d.synthetic_num_train_eval)
+    except ValueError as exc:
+        raise ConfigError(f"data.synthetic_*: {exc}") from None
 
 
 def synthetic_splits(cfg: DictConfig, group: str, info: Any) -> List[Any]:

@@ -6,10 +6,19 @@ from typing import Any, List, Optional
 
 from omegaconf import DictConfig, OmegaConf
 
-from detaug.config.loading import ConfigError, erasing_kwargs
+from detaug.config.loading import ConfigError, erasing_params
+from detaug.erasing.params import ErasingParams
+
+#: ``erasing=`` default: the erasing parameters are read from the config.
+FROM_CONFIG: Any = object()
 
 
-def build_erasing(cfg: DictConfig, backend: Optional[str] = None, plan_key: Optional[str] = None) -> Optional[Any]:
+def _params(cfg: DictConfig, erasing: Any) -> Optional[ErasingParams]:
+    return erasing_params(cfg) if erasing is FROM_CONFIG else erasing
+
+
+def build_erasing(cfg: DictConfig, backend: Optional[str] = None, plan_key: Optional[str] = None, *,
+                  erasing: Any = FROM_CONFIG) -> Optional[Any]:
     """The box-aware erasing transform of ``cfg.augmentation.erasing`` for the DataLoader
     workers (None for ``mode: none``, and when erasing runs on the device instead).
 
@@ -18,35 +27,33 @@ def build_erasing(cfg: DictConfig, backend: Optional[str] = None, plan_key: Opti
         backend: ``"albumentations"`` or ``"torchvision"`` (default: ``augmentation.backend``).
         plan_key: torchvision only: store each sample's erasing plan under this target key
             (default None: not stored).
+        erasing: the config's :func:`~detaug.config.loading.erasing_params`, when the
+            caller has it (default: read from ``cfg``).
 
     Raises:
         ConfigError: invalid erasing arguments, named.
     """
-    er = cfg.augmentation.erasing
-    if er.mode == "none" or er.device:
+    params = _params(cfg, erasing)
+    if params is None or cfg.augmentation.erasing.device:
         return None
-    backend = backend or cfg.augmentation.backend
-    try:
-        if backend == "albumentations":
-            from detaug import BoxAwareRandomErasing
+    if (backend or cfg.augmentation.backend) == "albumentations":
+        from detaug import BoxAwareRandomErasing
 
-            return BoxAwareRandomErasing(**erasing_kwargs(cfg))
-        from detaug.tv import BoxAwareRandomErasing
+        return BoxAwareRandomErasing(params)
+    from detaug.tv import BoxAwareRandomErasing
 
-        return BoxAwareRandomErasing(**erasing_kwargs(cfg), plan_key=plan_key)
-    except ValueError as exc:
-        raise ConfigError(f"augmentation.erasing: {exc}") from exc
+    return BoxAwareRandomErasing(params, plan_key=plan_key)
 
 
-def build_device_erasing(cfg: DictConfig) -> Optional[Any]:
+def build_device_erasing(cfg: DictConfig, *, erasing: Any = FROM_CONFIG) -> Optional[Any]:
     """Batched erasing on the training device, when ``augmentation.erasing.device`` is true.
 
-    Returns a :class:`detaug.erasing.BatchedBoxAwareRandomErasing` to call as
+    Returns a :class:`detaug.BatchedBoxAwareRandomErasing` to call as
     ``images, targets = module(images, targets)`` after the batch is on the device (the
     training engine's ``batch_transform``), or None. It draws from torch's global
     generator, so runs reproduce under the run's seed and resume exactly (checkpoints
-    hold that generator's state). Constant fills are given in uint8 units, as for the
-    per-image transforms, and scaled to the float [0, 1] batch.
+    hold that generator's state). Its constant fill is in the float batch's units
+    (:func:`~detaug.config.loading.erasing_params` scales the config's uint8 units).
 
     Examples:
         >>> from detaug.config import load_config
@@ -54,19 +61,16 @@ def build_device_erasing(cfg: DictConfig) -> Optional[Any]:
         >>> type(build_device_erasing(cfg)).__name__, build_erasing(cfg) is None
         ('BatchedBoxAwareRandomErasing', True)
     """
-    er = cfg.augmentation.erasing
-    if not er.device or er.mode == "none":
+    params = _params(cfg, erasing)
+    if params is None or not cfg.augmentation.erasing.device:
         return None
-    from detaug.erasing import BatchedBoxAwareRandomErasing, ErasingParams
+    from detaug.adapters.batched import BatchedBoxAwareRandomErasing
 
-    try:
-        params = ErasingParams(**erasing_kwargs(cfg))
-        return BatchedBoxAwareRandomErasing.from_params(params, fill_scale=1 / 255)
-    except ValueError as exc:
-        raise ConfigError(f"augmentation.erasing: {exc}") from exc
+    return BatchedBoxAwareRandomErasing(params)
 
 
-def build_transforms(cfg: DictConfig, train: bool, save_applied_params: bool = False) -> Any:
+def build_transforms(cfg: DictConfig, train: bool, save_applied_params: bool = False, *,
+                     erasing: Any = FROM_CONFIG) -> Any:
     """The transform pipeline of a config, as the training tool uses it.
 
     Args:
@@ -76,6 +80,8 @@ def build_transforms(cfg: DictConfig, train: bool, save_applied_params: bool = F
         save_applied_params: albumentations: record each transform's parameters (the
             erased rectangles among them) in ``target["applied_transforms"]`` (default
             False). torchvision: the erasing plan is stored under ``target["erasing_plan"]``.
+        erasing: the config's :func:`~detaug.config.loading.erasing_params`, when the
+            caller has it (default: read from ``cfg``).
 
     Returns:
         An albumentations ``A.Compose`` (``bbox_params`` pascal_voc, label field
@@ -95,11 +101,11 @@ def build_transforms(cfg: DictConfig, train: bool, save_applied_params: bool = F
         True
     """
     if cfg.augmentation.backend == "albumentations":
-        return _albumentations_pipeline(cfg, train, save_applied_params)
-    return _torchvision_pipeline(cfg, train, save_applied_params)
+        return _albumentations_pipeline(cfg, train, save_applied_params, erasing)
+    return _torchvision_pipeline(cfg, train, save_applied_params, erasing)
 
 
-def _albumentations_pipeline(cfg: DictConfig, train: bool, save_applied_params: bool) -> Any:
+def _albumentations_pipeline(cfg: DictConfig, train: bool, save_applied_params: bool, erasing: Any) -> Any:
     import albumentations as A
 
     from detaug.pipeline.extra import build_extra
@@ -110,9 +116,9 @@ def _albumentations_pipeline(cfg: DictConfig, train: bool, save_applied_params: 
         if cfg.augmentation.hflip_p > 0:
             steps.append(A.HorizontalFlip(p=cfg.augmentation.hflip_p))
         steps += extra
-        erasing = build_erasing(cfg, "albumentations")
-        if erasing is not None:
-            steps.append(erasing)
+        transform = build_erasing(cfg, "albumentations", erasing=erasing)
+        if transform is not None:
+            steps.append(transform)
     if not steps:
         return None  # nothing to do (test time): the dataset converts the image only
     return A.Compose(
@@ -122,7 +128,7 @@ def _albumentations_pipeline(cfg: DictConfig, train: bool, save_applied_params: 
     )
 
 
-def _torchvision_pipeline(cfg: DictConfig, train: bool, save_applied_params: bool) -> Any:
+def _torchvision_pipeline(cfg: DictConfig, train: bool, save_applied_params: bool, erasing: Any) -> Any:
     from torchvision.transforms import v2
 
     if OmegaConf.select(cfg, "augmentation.extra", default=None):
@@ -132,7 +138,8 @@ def _torchvision_pipeline(cfg: DictConfig, train: bool, save_applied_params: boo
     if train:
         if cfg.augmentation.hflip_p > 0:
             steps.append(v2.RandomHorizontalFlip(p=cfg.augmentation.hflip_p))
-        erasing = build_erasing(cfg, "torchvision", plan_key="erasing_plan" if save_applied_params else None)
-        if erasing is not None:
-            steps.append(erasing)
+        transform = build_erasing(cfg, "torchvision", plan_key="erasing_plan" if save_applied_params else None,
+                                  erasing=erasing)
+        if transform is not None:
+            steps.append(transform)
     return v2.Compose(steps) if steps else None

@@ -150,15 +150,16 @@ def load_trained(checkpoint: os.PathLike):
     """
     from omegaconf import OmegaConf
 
-    from detaug.engine import find_checkpoint, load_checkpoint
+    from detaug.checkpoint import find_checkpoint, load_checkpoint, model_weights
 
     try:
         path = find_checkpoint(checkpoint)
     except FileNotFoundError as exc:
         raise UsageError(str(exc)) from None
     state = load_checkpoint(path, map_location="cpu")
-    if "config" not in state or "model" not in state:
-        raise UsageError(f"{path} is not a detaug training checkpoint (no 'config' or 'model')")
+    if not isinstance(state, dict) or "config" not in state:
+        raise UsageError(f"{path} is not a detaug training checkpoint (no 'config')")
+    model_weights(state, path)  # a CheckpointError (a UsageError) naming the fault, here rather than when scoring
     cfg = OmegaConf.merge(OmegaConf.create(state["config"]), {"model": {"weights": None, "weights_backbone": None}})
     return Path(path), cfg, state
 
@@ -270,11 +271,12 @@ def evaluate_checkpoints(trained: Sequence[Trained], conds: Sequence[Condition],
     Raises:
         UsageError: a bad checkpoint or split, or ``pasted`` with the COCO metric.
     """
+    from detaug.checkpoint import load_model_weights, model_weights
     from detaug.models import build_model_from_config
     from detaug.robustness.masks import DatasetObjects
 
     cache = cache or ResultCache()
-    loaded = [(path, cfg, state["model"]) for path, cfg, state in (load_trained(t.path) for t in trained)]
+    loaded = [(path, cfg, model_weights(state, path)) for path, cfg, state in (load_trained(t.path) for t in trained)]
     bundle, split = _test_split(loaded[0][1], split, data_root)
     metric, dev = bundle.metrics[split], torch.device(device)
     if metric == "coco" and any(c.kind == "pasted" for c in conds):
@@ -291,7 +293,7 @@ def evaluate_checkpoints(trained: Sequence[Trained], conds: Sequence[Condition],
             t, (path, cfg, state) = trained[i], loaded[i]
             if t.run not in models:
                 models[t.run] = build_model_from_config(cfg, bundle.num_classes, log=lambda m: None)
-                models[t.run].load_state_dict(state)
+                load_model_weights(models[t.run], state, path)
                 models[t.run].to(dev).eval()
             value = _score(models[t.run], data, truth, bundle.classes, metric,
                            batch_size or int(cfg.data.test_batch_size), workers, dev)

@@ -28,10 +28,15 @@ def cost_lines(ledger: Mapping[str, Any], runs: Sequence[Any]) -> List[str]:
     training time per scheme summed over the invocations that trained it."""
     lines = []
     for inv in ledger.get("_invocations", []):
-        lines.append(f"- {inv['ended']}: `{inv['command']}`: trained {inv['trained']} run(s) "
-                     f"({inv['jobs']} at once, {inv['threads']} thread(s) each) in {inv['train_min']:.1f} min, "
-                     f"reused {inv['reused']}; evaluation {inv['eval_min']:.1f} min "
-                     f"({inv['evaluated']} checkpoint x condition scores computed, the rest from the cache)")
+        # 0.4 records an invocation when it starts ("started", "to_train", "status") and
+        # again when it ends; 0.3 recorded it at the end only ("ended", "trained").
+        when = inv.get("started") or inv.get("ended", "?")
+        status = f" [{inv['status']}]" if inv.get("status", "done") != "done" else ""
+        lines.append(f"- {when}: `{inv.get('command', '?')}`{status}: {inv.get('to_train', inv.get('trained', 0))} "
+                     f"run(s) to train ({inv.get('jobs', 1)} at once, {inv.get('threads', 1)} thread(s) each), "
+                     f"training phase {inv.get('train_min', 0.0):.1f} min, reused {inv.get('reused', 0)}; evaluation "
+                     f"{inv.get('eval_min', 0.0):.1f} min ({inv.get('evaluated', 0)} checkpoint x condition scores "
+                     "computed, the rest from the cache)")
     per_scheme: Dict[str, List[float]] = {}
     unknown: Dict[str, int] = {}
     for run in runs:

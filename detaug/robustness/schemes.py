@@ -28,7 +28,7 @@ from typing import Any, Sequence, Tuple
 
 from detaug.errors import UsageError
 
-__all__ = ["DEFAULT_SCHEMES", "LONG_EPOCHS", "Scheme", "describe_matrix", "load_schemes", "slug"]
+__all__ = ["DEFAULT_SCHEMES", "LONG_EPOCHS", "Regime", "Scheme", "describe_matrix", "expand_regimes", "load_schemes", "slug"]
 
 #: About three times the presets' 8 epochs: does the clean-accuracy cost of erasing vanish?
 LONG_EPOCHS = 24
@@ -65,6 +65,14 @@ class Scheme:
     overrides: Tuple[str, ...] = ()
     seeds: int = 5
     reference: str = "baseline"
+    #: The regime (data size, schedule, initialisation) it is trained in; "" outside a
+    #: regime matrix.
+    regime: str = ""
+    #: Label of a pretraining scheme whose trained run must be finished before this one
+    #: starts (its last checkpoint is this scheme's ``model.weights_backbone``); "" for none.
+    after: str = ""
+    #: False for a pretraining run: trained, never scored (its classes are other ones).
+    scored: bool = True
 
     @property
     def name(self) -> str:
@@ -124,6 +132,8 @@ def check_schemes(schemes: Sequence[Scheme]) -> Tuple[Scheme, ...]:
             raise UsageError(f"scheme {s.label!r}: seeds must be >= 1, got {s.seeds}")
         if s.reference not in labels:
             raise UsageError(f"scheme {s.label!r}: reference {s.reference!r} is not a scheme; valid: {labels}")
+        if s.after and s.after not in labels:
+            raise UsageError(f"scheme {s.label!r}: pretraining {s.after!r} is not a scheme; valid: {labels}")
     return tuple(schemes)
 
 
@@ -134,18 +144,81 @@ def _scheme(i: int, entry: Any, path: Path) -> Scheme:
     unknown = set(entry) - {"label", "preset", "overrides", "seeds", "reference"}
     if unknown:
         raise UsageError(f"{where}: unknown keys {sorted(unknown)}; valid: label, preset, overrides, seeds, reference")
-    overrides = entry.get("overrides") or []
-    if not isinstance(overrides, list) or not all(isinstance(o, str) and "=" in o for o in overrides):
-        raise UsageError(f"{where}: overrides must be a list of 'key=value' strings")
+    overrides = _overrides(entry, where)
     try:
-        return Scheme(str(entry["label"]), str(entry["preset"]), tuple(overrides), int(entry.get("seeds", 5)),
+        return Scheme(str(entry["label"]), str(entry["preset"]), overrides, int(entry.get("seeds", 5)),
                       str(entry.get("reference", "baseline")))
     except (TypeError, ValueError) as exc:
         raise UsageError(f"{where}: {exc}") from None
 
 
-def load_schemes(path: Any) -> Tuple[Scheme, ...]:
-    """Read a YAML matrix (``schemes: [{label, preset, overrides, seeds, reference}, ...]``).
+def _overrides(entry: Any, where: str, key: str = "overrides") -> Tuple[str, ...]:
+    overrides = entry.get(key) or []
+    if not isinstance(overrides, list) or not all(isinstance(o, str) and "=" in o for o in overrides):
+        raise UsageError(f"{where}: overrides must be a list of 'key=value' strings")
+    return tuple(overrides)
+
+
+@dataclass(frozen=True)
+class Regime:
+    """A training regime of a regime matrix: a label, config overrides (data size,
+    schedule) and, for a pretrained initialisation, the pretraining scheme whose last
+    checkpoint gives the backbone."""
+
+    label: str
+    overrides: Tuple[str, ...] = ()
+    backbone: str = ""
+
+
+def _regime(i: int, entry: Any, path: Path) -> Regime:
+    where = f"{path}: regimes[{i}]"
+    if not isinstance(entry, dict) or "label" not in entry:
+        raise UsageError(f"{where}: expected a mapping with at least 'label'")
+    unknown = set(entry) - {"label", "overrides", "backbone"}
+    if unknown:
+        raise UsageError(f"{where}: unknown keys {sorted(unknown)}; valid: label, overrides, backbone")
+    return Regime(str(entry["label"]), _overrides(entry, where), str(entry.get("backbone") or ""))
+
+
+def backbone_file(out: Path, pretrain: Scheme) -> Path:
+    """Where a pretraining scheme's backbone is read from: its seed-0 run's last checkpoint."""
+    return Path(out) / "runs" / f"{pretrain.name}_s0" / "checkpoint_last.pth"
+
+
+def expand_regimes(schemes: Sequence[Scheme], regimes: Sequence[Regime], pretrain: Sequence[Scheme],
+                   out: Path, common: Sequence[str] = ()) -> Tuple[Scheme, ...]:
+    """Every scheme in every regime (``"<scheme> | <regime>"``, compared with its reference in
+    the same regime), after the pretraining schemes (one seed each, not scored). ``common``:
+    overrides every regime shares (before the regime's own), not the pretraining.
+
+    Examples:
+        >>> m = expand_regimes([Scheme("baseline", "b", seeds=2), Scheme("I+ORE", "i", seeds=2)],
+        ...                    [Regime("short", ("schedule.epochs=4",)), Regime("pre", (), "src")],
+        ...                    [Scheme("src", "b", seeds=1, reference="src")], Path("s"))
+        >>> [(s.label, s.reference, s.after) for s in m][1:]
+        [('baseline | short', 'baseline | short', ''), ('I+ORE | short', 'baseline | short', ''), ('baseline | pre', 'baseline | pre', 'src'), ('I+ORE | pre', 'baseline | pre', 'src')]
+        >>> m[1].overrides, m[4].overrides[-1]
+        (('schedule.epochs=4',), 'model.weights_backbone=s/runs/src_s0/checkpoint_last.pth')
+    """
+    by_label = {p.label: p for p in pretrain}
+    out_schemes = [Scheme(p.label, p.preset, p.overrides, 1, p.label, "", "", False) for p in pretrain]
+    for r in regimes:
+        if r.backbone and r.backbone not in by_label:
+            raise UsageError(f"regime {r.label!r}: backbone {r.backbone!r} is not a pretraining scheme; "
+                             f"valid: {sorted(by_label)}")
+        extra = (f"model.weights_backbone={backbone_file(out, by_label[r.backbone])}",) if r.backbone else ()
+        for s in schemes:
+            out_schemes.append(Scheme(f"{s.label} | {r.label}", s.preset,
+                                      (*common, *r.overrides, *s.overrides, *extra),
+                                      s.seeds, f"{s.reference} | {r.label}", r.label, r.backbone))
+    return tuple(out_schemes)
+
+
+def load_schemes(path: Any, out: Path = Path("runs/study")) -> Tuple[Scheme, ...]:
+    """Read a YAML matrix: ``schemes: [{label, preset, overrides, seeds, reference}, ...]``,
+    optionally crossed with ``regimes: [{label, overrides, backbone}, ...]`` (every scheme
+    in every regime; ``backbone`` names an entry of ``pretrain:``, a list of schemes trained
+    first, one seed each, whose last checkpoint initialises the regime's backbone).
 
     Raises:
         UsageError: a missing or malformed file, named with the entry at fault.
@@ -161,4 +234,17 @@ def load_schemes(path: Any) -> Tuple[Scheme, ...]:
         raise UsageError(f"--schemes: {path} is not valid YAML: {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("schemes"), list):
         raise UsageError(f"--schemes: {path} needs a top-level list 'schemes:'")
-    return check_schemes([_scheme(i, e, path) for i, e in enumerate(data["schemes"])])
+    unknown = set(data) - {"schemes", "regimes", "pretrain", "common", "description"}
+    if unknown:
+        raise UsageError(f"--schemes: {path}: unknown top-level keys {sorted(unknown)}; valid: schemes, regimes, "
+                         "pretrain, common, description")
+    schemes = [_scheme(i, e, path) for i, e in enumerate(data["schemes"])]
+    if data.get("regimes") is None:
+        return check_schemes(schemes)
+    for key in ("regimes", "pretrain"):
+        if not isinstance(data.get(key) or [], list):
+            raise UsageError(f"--schemes: {path}: '{key}' must be a list")
+    regimes = [_regime(i, e, path) for i, e in enumerate(data["regimes"])]
+    pretrain = [_scheme(i, e, path) for i, e in enumerate(data.get("pretrain") or [])]
+    common = _overrides(data, f"{path}: common", "common")
+    return check_schemes(expand_regimes(schemes, regimes, pretrain, out, common))

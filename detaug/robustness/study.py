@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Sequence
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
+from detaug.errors import UsageError
 from detaug.robustness.evaluation import Condition, ResultCache, Row, Trained, evaluate_checkpoints
 from detaug.robustness.results import generator_rows, write_rows
 from detaug.robustness.study_plan import StudyPlan
@@ -28,7 +31,7 @@ def evaluate_study(plan: StudyPlan, conds: Sequence[Condition], device: str, bat
                    log: Callable[[str], None] = print) -> List[Row]:
     """Score the last checkpoint of every finished run (cached in ``<out>/eval/results.jsonl``),
     plus each run's own score on the generator's occluded split."""
-    runs = plan.finished
+    runs = [r for r in plan.finished if r.scheme.scored]
     missing = [r.name for r in plan.runs if plan.states[r.name] != FINISHED]
     if missing:
         log(f"not evaluated (not finished): {', '.join(missing)}")
@@ -43,13 +46,52 @@ def evaluate_study(plan: StudyPlan, conds: Sequence[Condition], device: str, bat
     return rows
 
 
-def record_invocation(out: Path, entry: Dict[str, Any]) -> None:
-    """Append an invocation's summary to ``<out>/timings.json`` (under ``_invocations``)."""
+def record_invocation(out: Path, entry: Dict[str, Any], index: Optional[int] = None) -> int:
+    """Add an invocation's summary to ``<out>/timings.json`` (under ``_invocations``), or
+    replace entry ``index`` (an invocation records itself when it starts and again when it
+    ends, so one that is killed is still in the ledger). Returns the entry's index."""
     from detaug.io import atomic_write_text
+    from detaug.provenance import source_revision
 
     ledger = read_ledger(out / "timings.json")
-    ledger.setdefault("_invocations", []).append(dict(entry, ended=time.strftime("%Y-%m-%d %H:%M:%S")))
+    items = ledger.setdefault("_invocations", [])
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+    if index is None or index >= len(items):
+        items.append(dict(entry, started=stamp, code=source_revision()))
+        index = len(items) - 1
+    else:
+        items[index] = dict(items[index], **entry, ended=stamp)
     atomic_write_text(out / "timings.json", json.dumps(ledger, indent=1))
+    return index
+
+
+@contextmanager
+def exclusive(out: Path) -> Iterator[None]:
+    """Hold ``<out>/study.lock`` for the invocation: a second ``detaug-study`` on the same
+    folder is refused instead of training the same runs at the same time.
+
+    Raises:
+        UsageError: another process holds the lock (its pid is named).
+    """
+    import fcntl
+
+    path = Path(out) / "study.lock"
+    handle = open(path, "a+")  # noqa: SIM115 - held for the whole invocation
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            raise UsageError(f"{out} is in use by another detaug-study (pid {holder}); wait for it to finish, "
+                             "or use another --out") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        yield
+    finally:
+        handle.close()
 
 
 def write_outputs(report_dir: Path, plan: StudyPlan, rows: Sequence[Row], command: str,

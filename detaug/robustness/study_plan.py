@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
@@ -49,13 +49,13 @@ def cpu_cores() -> int:
 
 
 def select_schemes(schemes_file: Optional[str], only: Optional[Sequence[str]],
-                   max_seeds: Optional[int]) -> List[Scheme]:
+                   max_seeds: Optional[int], out: Path = Path("runs/study")) -> List[Scheme]:
     """The matrix: the default or a YAML file's, restricted to ``only``, seeds capped at ``max_seeds``.
 
     Raises:
         UsageError: an unknown label in ``only``, or ``max_seeds < 1``.
     """
-    schemes = list(load_schemes(schemes_file) if schemes_file else DEFAULT_SCHEMES)
+    schemes = list(load_schemes(schemes_file, out) if schemes_file else DEFAULT_SCHEMES)
     if only:
         labels = [s.label for s in schemes]
         unknown = [o for o in only if o not in labels]
@@ -63,17 +63,19 @@ def select_schemes(schemes_file: Optional[str], only: Optional[Sequence[str]],
             raise UsageError(f"--only: unknown scheme(s) {unknown}; valid: {labels}")
         schemes = [s for s in schemes if s.label in only]
         # a scheme whose reference is left out is still trained; it has no paired difference
-        schemes = [s if s.reference in only else Scheme(s.label, s.preset, s.overrides, s.seeds, s.label)
-                   for s in schemes]
+        schemes = [s if s.reference in only else replace(s, reference=s.label) for s in schemes]
+        missing = sorted({s.after for s in schemes if s.after and s.after not in only})
+        if missing:
+            raise UsageError(f"--only: these schemes need the pretraining {missing}: add it to --only")
     if max_seeds is not None:
         if max_seeds < 1:
             raise UsageError(f"--seeds must be >= 1, got {max_seeds}")
-        schemes = [Scheme(s.label, s.preset, s.overrides, min(s.seeds, max_seeds), s.reference) for s in schemes]
+        schemes = [replace(s, seeds=min(s.seeds, max_seeds)) for s in schemes]
     return list(check_schemes(schemes))
 
 
 def make_plan(out: Path, schemes_file: Optional[str], only: Optional[Sequence[str]], max_seeds: Optional[int],
-              common: Sequence[str], device: str) -> StudyPlan:
+              common: Sequence[str], device: str, allow_other_code: bool = False) -> StudyPlan:
     """Resolve every run's config, check it (presets, overrides, ``augmentation.extra``) and
     find each run's state, before anything is trained.
 
@@ -82,7 +84,7 @@ def make_plan(out: Path, schemes_file: Optional[str], only: Optional[Sequence[st
     """
     from detaug.pipeline import build_transforms
 
-    schemes = select_schemes(schemes_file, only, max_seeds)
+    schemes = select_schemes(schemes_file, only, max_seeds, out)
     runs = plan_runs(schemes, out)
     configs, states, checked = {}, {}, set()
     for run in runs:
@@ -90,7 +92,7 @@ def make_plan(out: Path, schemes_file: Optional[str], only: Optional[Sequence[st
         if run.scheme.label not in checked:  # augmentation entries fail here, not hours later
             build_transforms(cfg, train=True)
             checked.add(run.scheme.label)
-        configs[run.name], states[run.name] = cfg, run_state(run, cfg)
+        configs[run.name], states[run.name] = cfg, run_state(run, cfg, allow_other_code)
     todo = [Job(r, states[r.name], train_command(r, states[r.name], common, device))
             for r in runs if states[r.name] != FINISHED]
     return StudyPlan(Path(out), schemes, runs, configs, states, todo, tuple(common))

@@ -31,6 +31,10 @@ __all__ = ["FINISHED", "NEW", "RESUME", "StudyRun", "plan_runs", "run_state", "t
 
 NEW, RESUME, FINISHED = "new", "resume", "finished"
 LAST = "checkpoint_last.pth"  # the training tool's name (detaug.engine.LAST), without importing torch here
+#: Each run folder's record of the code that trained it (one entry per training session).
+PROVENANCE = "provenance.json"
+
+
 @dataclass(frozen=True)
 class StudyRun:
     """One training run of the study: a scheme, a training seed and its folder."""
@@ -79,11 +83,46 @@ def _last_eval_epoch(folder: Path) -> Optional[int]:
         return None
 
 
-def run_state(run: StudyRun, wanted: Any) -> str:
+def read_provenance(folder: Path) -> List[Dict[str, Any]]:
+    """The training sessions recorded in ``<folder>/provenance.json`` (empty if none)."""
+    try:
+        data = json.loads((Path(folder) / PROVENANCE).read_text())
+    except (OSError, ValueError):
+        return []
+    sessions = data.get("sessions") if isinstance(data, dict) else None
+    return [s for s in sessions if isinstance(s, dict)] if isinstance(sessions, list) else []
+
+
+def record_provenance(run: StudyRun, state: str, cmd: Sequence[str]) -> None:
+    """Add this session (commit, dirty flag, code hash, state, command) to the run's record."""
+    from detaug.io import atomic_write_text
+    from detaug.provenance import source_revision
+
+    sessions = read_provenance(run.folder)
+    sessions.append(dict(source_revision(), state=state, started=time.strftime("%Y-%m-%d %H:%M:%S"),
+                         command=[str(c) for c in cmd]))
+    run.folder.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(run.folder / PROVENANCE, json.dumps({"run": run.name, "sessions": sessions}, indent=1))
+
+
+def _check_code(run: StudyRun) -> None:
+    """Refuse to continue or reuse a run trained by other detaug code (another code hash)."""
+    from detaug.provenance import code_hash
+
+    hashes = sorted({str(s.get("code_hash")) for s in read_provenance(run.folder)})
+    if hashes != [code_hash()]:
+        what = f"code {', '.join(hashes)}" if hashes else "code that recorded no provenance"
+        raise UsageError(f"{run.folder} was trained by other detaug {what} (this is {code_hash()}); "
+                         "pass --allow-other-code to reuse it anyway (the report lists each run's commits), "
+                         "or delete the folder to retrain it")
+
+
+def run_state(run: StudyRun, wanted: Any, allow_other_code: bool = False) -> str:
     """:data:`NEW`, :data:`RESUME` or :data:`FINISHED` for ``run`` trained with config ``wanted``.
 
     Raises:
-        UsageError: the folder holds a run with another config (the differences are listed).
+        UsageError: the folder holds a run with another config (the differences are listed),
+            or one trained by other code (unless ``allow_other_code``).
     """
     import yaml
 
@@ -99,6 +138,8 @@ def run_state(run: StudyRun, wanted: Any) -> str:
                              f"{'; ...' if len(diffs) > 4 else ''}); delete that folder or choose another --out")
     if not (run.folder / LAST).is_file():
         return NEW
+    if not allow_other_code:
+        _check_code(run)
     epoch = _last_eval_epoch(run.folder)
     return FINISHED if epoch is not None and epoch >= int(wanted.schedule.epochs) else RESUME
 
@@ -156,6 +197,7 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 
 
 def _start(job: Job, threads: int, log_dir: Path) -> tuple:
+    record_provenance(job.run, job.state, job.cmd)
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     log_dir.mkdir(parents=True, exist_ok=True)
     logfile = open(log_dir / f"{job.run.name}.log", "a")  # noqa: SIM115 - closed in _finish
@@ -197,11 +239,19 @@ def train_runs(todo: Sequence[Job], jobs: int, threads: int, out: Path,
     pending, running, failed = list(todo), [], []
     log_dir, ledger = Path(out) / "logs", Path(out) / "timings.json"
     done, total, t0 = 0, len(pending), time.time()
+
+    def ready() -> Optional[Job]:
+        """The first pending job whose pretraining run is neither pending nor running."""
+        waiting = {j.run.scheme.label for j in pending} | {e[1].run.scheme.label for e in running}
+        return next((j for j in pending if j.run.scheme.after not in waiting), None)
+
     with _sigterm_as_interrupt():
         try:
             while running or (pending and not failed):
-                while pending and len(running) < jobs and not failed:
-                    entry = _start(pending.pop(0), threads, log_dir)
+                while pending and len(running) < jobs and not failed and ready() is not None:
+                    job = ready()
+                    pending.remove(job)
+                    entry = _start(job, threads, log_dir)
                     running.append(entry)
                     log(f"start {entry[1].run.name} ({entry[1].state}, {threads} thread(s)): log {log_dir / entry[1].run.name}.log")
                 for entry in [e for e in running if e[0].poll() is not None]:

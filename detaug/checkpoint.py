@@ -1,7 +1,12 @@
-"""Checkpoint files: atomic saving, safe loading with errors that name the file, clean-up.
+"""The checkpoint file format: atomic saving, safe loading, the model weights in it, one error type.
 
-What a training checkpoint holds, and how it is checked and restored, is
-:mod:`detaug.engine.state`; this module only reads and writes files.
+A ground-floor module (beside :mod:`detaug.io`): the engine, the model builders and the
+occlusion scoring all read checkpoints through it, and it is the one place that finds a
+model's weights in a file (:func:`model_weights`, :func:`read_model_weights`) and loads
+them into a model (:func:`load_model_weights`). What else a *training* checkpoint holds
+(optimizer, scheduler, random states), and how resuming checks it, is
+:mod:`detaug.engine.state`. torch is imported on first use, so reading the file names
+(:data:`LAST`, :data:`BEST`) costs nothing.
 """
 
 from __future__ import annotations
@@ -11,13 +16,14 @@ import pickle
 import re
 import warnings
 from pathlib import Path
-from typing import Any, Dict, List, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Union
 from zipfile import BadZipFile
-
-import torch
 
 from detaug.errors import UsageError
 from detaug.io import atomic_open, temporary_name
+
+if TYPE_CHECKING:
+    import torch
 
 PathLike = Union[str, os.PathLike]
 
@@ -44,6 +50,8 @@ def save_checkpoint(state: Dict[str, Any], path: PathLike) -> Path:
     Raises:
         detaug.io.DiskFullError: "no space left on <folder>".
     """
+    import torch
+
     path = Path(path)
     with atomic_open(path) as f:
         torch.save(state, f)  # streamed to the file, never held in memory as bytes
@@ -79,6 +87,8 @@ def load_checkpoint(path: PathLike, map_location: Any = "cpu") -> Any:
         CheckpointError: a folder, an empty, truncated or corrupt file, or a pickle that
             needs more than tensors and plain types ("refusing to unpickle").
     """
+    import torch
+
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"checkpoint not found: {path}")
@@ -129,3 +139,54 @@ def remove_stale_temporaries(folder: PathLike, names=(LAST, BEST)) -> List[Path]
             tmp.unlink(missing_ok=True)
             removed.append(tmp)
     return removed
+
+
+def _kind(value: Any) -> str:
+    """How an error names a value's type: ``"a list"``, ``"None"``."""
+    return "None" if value is None else f"a {type(value).__name__}"
+
+
+def model_weights(state: Any, path: PathLike) -> Dict[str, torch.Tensor]:
+    """The model's state dict in a training checkpoint (its ``"model"``), or ``state``
+    itself if it is one; keys saved from a ``DistributedDataParallel`` model lose their
+    ``module.`` prefix.
+
+    Raises:
+        CheckpointError: no dict of tensors found.
+    """
+    import torch
+
+    weights = state.get("model", state) if isinstance(state, dict) else state
+    if not isinstance(weights, dict) or not weights:
+        raise CheckpointError(path, f"holds no model weights ({_kind(weights)}; expected a training checkpoint "
+                                    "or a state dict of tensors)")
+    bad = [k for k, v in weights.items() if not isinstance(v, torch.Tensor)]
+    if bad:
+        raise CheckpointError(path, f"model weights hold non-tensors, e.g. {bad[0]!r}: {_kind(weights[bad[0]])}")
+    if any(isinstance(k, str) and k.startswith("module.") for k in weights):
+        weights = {k[len("module."):] if k.startswith("module.") else k: v for k, v in weights.items()}
+    return weights
+
+
+def read_model_weights(path: PathLike) -> Dict[str, torch.Tensor]:
+    """:func:`load_checkpoint` then :func:`model_weights`: the weights a file holds for a model.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        CheckpointError: an unreadable file, or one without a state dict of tensors.
+    """
+    return model_weights(load_checkpoint(path), path)
+
+
+def load_model_weights(model: torch.nn.Module, weights: Dict[str, torch.Tensor], path: PathLike) -> None:
+    """``model.load_state_dict(weights)`` (strict; into the module inside
+    ``DistributedDataParallel``), a mismatch named as the file's fault.
+
+    Raises:
+        CheckpointError: missing or unexpected keys, or tensors of other shapes.
+    """
+    try:
+        getattr(model, "module", model).load_state_dict(weights)
+    except (RuntimeError, ValueError, KeyError, TypeError) as exc:
+        detail = " ".join(str(exc).split())[:400]
+        raise CheckpointError(path, f"its weights do not fit the config's model: {detail}") from exc
