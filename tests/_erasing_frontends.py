@@ -31,7 +31,7 @@ class Result:
 def run_core(image, boxes, labels, seed, **kwargs):
     kwargs.pop("p", None)
     params = ErasingParams(**kwargs)
-    plan = sample_plan(image.shape[:2], boxes, params, seed)
+    plan = sample_plan(image.shape[:2], boxes, params, seed, labels=labels)
     return Result(apply_plan(image, plan), np.asarray(boxes), np.asarray(labels), plan)
 
 

@@ -116,7 +116,7 @@ def test_min_visibility_counts_object_regions_too():
 
 def test_keypoints_pass_through():
     tf = A.Compose(
-        [detaug.BoxAwareRandomErasing(image_p=1)], keypoint_params=A.KeypointParams(format="xy"), seed=0
+        [detaug.BoxAwareRandomErasing(mode="ire", image_p=1)], keypoint_params=A.KeypointParams(format="xy"), seed=0
     )
     kps = [(3.0, 4.0), (50.0, 60.0)]
     out = tf(image=np.zeros((80, 80, 3), np.uint8), keypoints=kps)
@@ -124,7 +124,9 @@ def test_keypoints_pass_through():
 
 
 def test_image_only_call_is_plain_random_erasing():
-    out = detaug.BoxAwareRandomErasing(mode="i+ore", image_p=1.0)(image=np.zeros((64, 64, 3), np.uint8))
+    # without any bboxes, I+ORE is IRE, and says so (tests/test_no_boxes_warning.py)
+    with pytest.warns(UserWarning, match="called without bboxes"):
+        out = detaug.BoxAwareRandomErasing(mode="i+ore", image_p=1.0)(image=np.zeros((64, 64, 3), np.uint8))
     assert out["image"].any()
 
 

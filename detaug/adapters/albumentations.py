@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from typing import Any, Optional, Tuple
 
 import albumentations as A
@@ -120,11 +121,13 @@ class BoxAwareRandomErasing(A.DualTransform):
     def __init__(self, params: Optional[ErasingParams] = None, *, p: float = 1.0, **erasing: Any):
         super().__init__(p=check_probability("p", p))
         self.erasing = erasing_params(self, params, erasing)
-        if self.erasing.per_class and any(isinstance(k, str) and k != "default" for k, _ in self.erasing.object_p):
-            raise ValueError(
-                "object_p: albumentations re-encodes string labels per call, so per-class keys must be the "
-                f"numeric labels of the first label field, got {dict(self.erasing.object_p)}"
-            )
+        for name in ("object_p", "protect"):
+            table = getattr(self.erasing, name)
+            if isinstance(table, tuple) and any(isinstance(k, str) and k != "default" for k, _ in table):
+                raise ValueError(
+                    f"{name}: albumentations re-encodes string labels per call, so per-class keys must be the "
+                    f"numeric labels of the first label field, got {dict(table)}"
+                )
         # albumentations serialises the attributes named like the __init__ arguments.
         for name, value in self.erasing.as_kwargs().items():
             setattr(self, name, value)
@@ -134,13 +137,33 @@ class BoxAwareRandomErasing(A.DualTransform):
         """The plan, the boxes it was drawn for (``plan.source`` indexes them: after a crop
         they are the boxes this step received, not the pipeline's output) and which to keep."""
         height, width = params["shape"][:2]
-        boxes, labels = _absolute_boxes(data.get("bboxes"), height, width)
+        if data.get("bboxes") is None:
+            self._warn_no_boxes()
+        processor = self.get_processor("bboxes")
+        label_fields = len(processor.params.label_fields or ()) if processor is not None else 0
+        boxes, labels = _absolute_boxes(data.get("bboxes"), height, width, label_fields)
         masks = self._instance_masks(data.get("masks"), boxes)
         plan = sample_plan((height, width), boxes, self.erasing, self._generator(), labels=labels, masks=masks)
         keep = None
         if self.erasing.min_visibility > 0 and boxes is not None and len(boxes):
             keep = box_visibility(boxes, plan, masks=masks) >= self.erasing.min_visibility
         return {"plan": plan, "boxes": boxes, "keep": keep}
+
+    def _warn_no_boxes(self) -> None:
+        """Warn (once per transform) when the arguments need boxes and the call had none at
+        all (not an empty list: an image without objects is normal)."""
+        needs = [name for name, on in (("mode=" + repr(self.erasing.mode), self.erasing.uses_objects),
+                                       ("a per-class object_p", self.erasing.per_class),
+                                       ("protect", self.erasing.protect is not None)) if on]
+        if not needs or getattr(self, "_warned_no_boxes", False):
+            return
+        self._warned_no_boxes = True
+        warnings.warn(
+            f"{type(self).__name__} was called without bboxes, so {' and '.join(needs)} has no boxes to use: nothing "
+            "is erased inside boxes (only image-level regions are drawn). Is it in an A.Compose without bbox_params? "
+            "ultralytics up to 8.4.116 calls custom augmentations that way unless the pipeline holds a transform on "
+            "its list of spatial ones: put A.NoOp() first in augmentations=[...], or use ultralytics >= 8.4.117",
+            UserWarning, stacklevel=2)
 
     def _instance_masks(self, masks: Any, boxes: Optional[np.ndarray]) -> Optional[np.ndarray]:
         """The sample's ``masks`` when they are instance masks: one per box, in the boxes' order."""
@@ -222,14 +245,26 @@ class BoxAwareRandomErasing(A.DualTransform):
         return f"{type(self).__name__}({format_kwargs(kwargs)})"
 
 
-def _absolute_boxes(bboxes: Any, height: int, width: int) -> Tuple[Optional[np.ndarray], Optional[np.ndarray]]:
-    """Boxes as albumentations passes them to a transform (normalised xyxy, then the label
-    fields' columns) -> absolute pixel boxes and the first label field (None if absent)."""
+def _absolute_boxes(bboxes: Any, height: int, width: int,
+                    label_fields: int = 0) -> Tuple[Optional[np.ndarray], Optional[np.ndarray]]:
+    """Boxes as albumentations passes them to a transform -> absolute pixel boxes and the
+    first label field (None if absent).
+
+    albumentations hands a transform normalised xyxy, then any extra columns the caller's
+    boxes carried (detaug's datasets add a row index), then one column per label field:
+    the first label field is column ``-label_fields``. Called outside an ``A.Compose``
+    (``label_fields`` 0), the fifth column, if any, is taken as the label.
+
+    Examples:
+        >>> _absolute_boxes([[0.1, 0.2, 0.5, 0.6, 3.0, 8.0]], 10, 20, label_fields=1)[1].tolist()
+        [8.0]
+    """
     if bboxes is None:
         return None, None
     boxes = np.asarray(bboxes, dtype=np.float64)
     if boxes.size == 0:
         return np.zeros((0, 4)), None
     boxes = boxes.reshape(len(boxes), -1)
-    labels = boxes[:, 4] if boxes.shape[1] > 4 else None
+    column = boxes.shape[1] - label_fields if label_fields else 4
+    labels = boxes[:, column] if 4 <= column < boxes.shape[1] else None
     return boxes[:, :4] * np.array([width, height, width, height], dtype=np.float64), labels

@@ -28,9 +28,9 @@ class BatchedBoxAwareRandomErasing(nn.Module):
     Args:
         params: the erasing arguments as one validated :class:`~detaug.erasing.ErasingParams`
             (e.g. a config's), instead of the keywords. Default None.
-        mode, image_p, object_p, scale, ratio, ratio_sampling, placement, max_attempts,
-            object_area, mask_cover, erase_within, fill, count: as in
-            :class:`detaug.BoxAwareRandomErasing` (defaults from
+        **erasing: ``mode``, ``image_p``, ``object_p``, ``scale``, ``ratio``, ``ratio_sampling``,
+            ``placement``, ``max_attempts``, ``object_area``, ``mask_cover``, ``erase_within``,
+            ``fill``, ``count``: as in :class:`detaug.BoxAwareRandomErasing` (defaults from
             :class:`~detaug.erasing.ErasingParams`). Constant fills are in the batch's
             units (a fraction for a float batch in [0, 1]). Instance masks are read from the
             targets' ``"masks"`` (``[N, H, W]``, one per box).
@@ -117,7 +117,7 @@ class BatchedBoxAwareRandomErasing(nn.Module):
             self._generator = torch.Generator().manual_seed(self.seed)
         out, self.last_plans = erase_batch(images, boxes, self.erasing, generator=self._generator,
                                            image_sizes=image_sizes, p=self.p, inplace=self.inplace,
-                                           labels=labels if self.erasing.per_class else None,
+                                           labels=labels if self.erasing.needs_labels else None,
                                            masks=masks if self.erasing.uses_masks else None)
         return (out, targets) if targets is not None else out
 

@@ -174,7 +174,7 @@ class BoxAwareRandomErasing(v2.Transform):
         if self.p < 1.0 and rng.random() >= self.p:
             return {"plan": ErasePlan.empty((height, width), self.erasing.fill), "keep": None}
         labels = None
-        if self.erasing.per_class and boxes is not None and sample is not None:
+        if self.erasing.needs_labels and boxes is not None and sample is not None:
             found = [x for x in self._find_labels(sample) if isinstance(x, torch.Tensor) and len(x) == len(boxes)]
             labels = found[0].tolist() if found else None
         masks = self._instance_masks(flat_inputs, boxes)

@@ -140,6 +140,10 @@ class ErasingConfig:
     #: Image-level regions: an int or [min, max].
     count: Any = 1
     min_visibility: float = 0.0
+    #: Classes whose boxes image-level regions spare: a list of labels (class index,
+    #: 1-based; never overlapped) or a mapping label -> the largest fraction of each such
+    #: box the image-level regions may cover. null protects nothing.
+    protect: Any = None
     #: Batched erasing on the training device (detaug.BatchedBoxAwareRandomErasing)
     #: instead of in the DataLoader workers, for pipelines whose CPU workers are the
     #: bottleneck. Constant fills stay in uint8 units (they are scaled to the float batch).

@@ -128,6 +128,28 @@ def _object_p(value: Any) -> Union[float, Tuple[Tuple[Any, float], ...]]:
     return tuple(sorted(pairs, key=lambda kv: (isinstance(kv[0], str), str(kv[0]))))
 
 
+def _protect(value: Any) -> Optional[Tuple[Tuple[Any, float], ...]]:
+    """None, or the protected labels with the largest fraction of their boxes that
+    image-level regions may cover, as sorted ``(label, fraction)`` pairs."""
+    value = _plain(value)
+    if value is None:
+        return None
+    if isinstance(value, Mapping):
+        items = list(value.items())
+    elif isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
+        items = [(label, 0.0) for label in value]
+    else:
+        raise ValueError(f"protect must be None, a list of labels or a mapping label -> the largest fraction of "
+                         f"each of their boxes that image-level regions may cover, got {value!r}")
+    pairs = {}
+    for label, fraction in items:
+        label = _plain(label)
+        if not isinstance(label, (str, int)) or isinstance(label, bool) or label == "default":
+            raise ValueError(f"protect: labels must be int or str (and there is no 'default'), got {label!r}")
+        pairs[label] = check_probability(f"protect[{label!r}]", fraction)
+    return tuple(sorted(pairs.items(), key=lambda kv: (isinstance(kv[0], str), str(kv[0])))) or None
+
+
 def _count(value: Any) -> Union[int, Tuple[int, int]]:
     value = _plain(value)
     if isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1:
@@ -180,6 +202,13 @@ class ErasingParams:
         fill_mask: constant for masks, or None to leave masks alone. Default None.
         count: image-level regions, or ``(min, max)``. Default 1.
         min_visibility: drop boxes less visible than this (0: keep all). Default 0.0.
+        protect: classes whose boxes image-level regions (IRE, I+ORE's image part) must
+            spare: a list of labels (regions never overlap their boxes) or a mapping from
+            label to the largest fraction of each such box that the image-level regions
+            together may cover (their overlaps with it are summed, so the rule holds for
+            their union). An attempt that would break the rule is redrawn, within
+            ``max_attempts``; none is ever placed. Regions inside the boxes (ORE) are
+            ruled by ``object_p``, per class. Needs the boxes' labels. Default None.
 
     numpy arrays and numpy scalars are accepted wherever sequences and numbers are.
 
@@ -211,6 +240,7 @@ class ErasingParams:
     fill_mask: Optional[Union[float, Tuple[float, ...]]] = None
     count: Union[int, Tuple[int, int]] = 1
     min_visibility: float = 0.0
+    protect: Optional[Union[Sequence, Mapping]] = None
 
     def __post_init__(self) -> None:
         def set_(name: str, value: Any) -> None:
@@ -247,6 +277,7 @@ class ErasingParams:
             set_("fill_mask", fill_mask)
         set_("count", _count(self.count))
         set_("min_visibility", check_probability("min_visibility", self.min_visibility))
+        set_("protect", _protect(self.protect))
 
     @property
     def uses_image(self) -> bool:
@@ -267,6 +298,32 @@ class ErasingParams:
     def per_class(self) -> bool:
         """Whether ``object_p`` depends on the box's label."""
         return isinstance(self.object_p, tuple)
+
+    @property
+    def needs_labels(self) -> bool:
+        """Whether sampling reads the boxes' labels (a per-class ``object_p``, or ``protect``)."""
+        return self.per_class or self.protect is not None
+
+    def protection_limits(self, labels: Optional[Sequence[Any]], n_boxes: int) -> Any:
+        """Per box, the largest fraction of it that image-level regions may cover (nan:
+        not protected); None when ``protect`` is not set.
+
+        Raises:
+            ValueError: ``protect`` set and boxes without one label each.
+
+        Examples:
+            >>> ErasingParams(protect={3: 0.25, 5: 0.0}).protection_limits([3, 1, 5], 3).tolist()
+            [0.25, nan, 0.0]
+        """
+        if self.protect is None:
+            return None
+        import numpy as np
+
+        if n_boxes and (labels is None or len(labels) != n_boxes):
+            got = "no labels" if labels is None else f"{len(labels)} labels"
+            raise ValueError(f"protect needs one label per box: {n_boxes} boxes, {got}")
+        table = dict(self.protect)
+        return np.array([table.get(_plain(label), np.nan) for label in (labels if n_boxes else [])], dtype=np.float64)
 
     def object_probabilities(self, labels: Optional[Sequence[Any]], n_boxes: int) -> Any:
         """The probability of erasing inside each of ``n_boxes`` boxes (an array or a float).
@@ -319,6 +376,8 @@ class ErasingParams:
         kwargs = {f.name: getattr(self, f.name) for f in fields(self)}
         if self.per_class:
             kwargs["object_p"] = dict(self.object_p)
+        if self.protect is not None:
+            kwargs["protect"] = dict(self.protect)
         return kwargs
 
     def non_default_kwargs(self) -> dict[str, Any]:

@@ -44,6 +44,8 @@ class ErasePlan:
         region_masks: None (every pixel of every region is erased), or one entry per
             region: None, or a bool array of the region's shape ``(y2 - y1, x2 - x1)``
             marking the pixels to erase (``erase_within="mask"``: the object's pixels).
+        protected: None, or the boxes image-level regions had to spare (``protect``):
+            ``(box index, largest fraction the image-level regions may cover)`` pairs.
 
     Examples:
         >>> plan = ErasePlan.empty((4, 6))
@@ -59,6 +61,7 @@ class ErasePlan:
     seed: int = 0
     image_size: Tuple[int, int] = (0, 0)
     region_masks: Optional[Tuple[Optional[np.ndarray], ...]] = None
+    protected: Optional[Tuple[Tuple[int, float], ...]] = None
 
     def __post_init__(self) -> None:
         rects = np.asarray(self.rects, dtype=np.int64)
@@ -86,6 +89,8 @@ class ErasePlan:
         object.__setattr__(self, "image_size", (height, width))
         if self.region_masks is not None:
             object.__setattr__(self, "region_masks", _check_region_masks(self.region_masks, rects))
+        if self.protected is not None:
+            object.__setattr__(self, "protected", tuple((int(k), float(f)) for k, f in self.protected))
         if not isinstance(self.fill, (str, float)):
             fill = tuple(float(v) for v in np.atleast_1d(np.asarray(self.fill, dtype=np.float64)))
             object.__setattr__(self, "fill", fill[0] if len(fill) == 1 else fill)
@@ -119,6 +124,8 @@ class ErasePlan:
         }
         if self.region_masks is not None:
             data["region_masks"] = [None if m is None else m.astype(int).tolist() for m in self.region_masks]
+        if self.protected is not None:
+            data["protected"] = [list(pair) for pair in self.protected]
         return data
 
     @classmethod
@@ -134,6 +141,7 @@ class ErasePlan:
             int(data.get("seed", 0)),
             tuple(data["image_size"]),
             region_masks=data.get("region_masks"),
+            protected=data.get("protected"),
         )
 
     def __eq__(self, other: object) -> bool:
@@ -146,6 +154,7 @@ class ErasePlan:
             and self.seed == other.seed
             and self.image_size == other.image_size
             and _same_masks(self.region_masks, other.region_masks)
+            and self.protected == other.protected
         )
 
     __hash__ = None  # type: ignore[assignment]  # holds arrays: not hashable

@@ -17,6 +17,11 @@ region inside the box that is mostly background teaches nothing about occluded
 objects; redrawing inside the box keeps ORE's guarantee that the region stays in its
 box, which "centred on a mask pixel" would not). ``erase_within="mask"`` records, per
 ORE region, which of its pixels are the object's.
+
+With ``protect``, an image-level attempt is also rejected when it would cover more of a
+protected box than allowed (:class:`Protection`), and the next attempt is tried: a
+region that breaks the rule is never placed, and an image without an allowed attempt
+within ``max_attempts`` gets no image-level region.
 """
 
 from __future__ import annotations
@@ -125,11 +130,52 @@ def box_interior(box: Sequence[float], height: int, width: int) -> tuple[Optiona
     return ((left, top, right, bottom) if right - left >= 1 and bottom - top >= 1 else None), area
 
 
-def _first_fit(attempts: list, width: int, height: int, target: float, params: ErasingParams, table=None):
+class Protection:
+    """The protected boxes of one image, and how much of each the image-level regions
+    placed so far cover (their overlaps with the box, summed: at least their union).
+
+    Args:
+        boxes: ``[P, 4]`` protected boxes, xyxy, clipped to the image.
+        limits: ``[P]`` the largest fraction of each box the regions may cover.
+
+    Examples:
+        >>> guard = Protection(np.array([[0.0, 0.0, 10.0, 10.0]]), np.array([0.25]))
+        >>> guard.allows(5, 5, 10, 10), guard.allows(6, 6, 10, 10)   # 25 of 100 pixels, 16 of 100
+        (True, True)
+        >>> guard.add(6, 6, 10, 10); guard.allows(0, 0, 3, 3)       # 16 + 9 = 25: still allowed
+        True
+    """
+
+    def __init__(self, boxes: np.ndarray, limits: np.ndarray) -> None:
+        self.boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+        areas = (self.boxes[:, 2] - self.boxes[:, 0]) * (self.boxes[:, 3] - self.boxes[:, 1])
+        self.allowed = np.asarray(limits, np.float64) * areas
+        self.covered = np.zeros(len(self.boxes))
+
+    def _overlap(self, x1: float, y1: float, x2: float, y2: float) -> np.ndarray:
+        b = self.boxes
+        w = np.clip(np.minimum(b[:, 2], x2) - np.maximum(b[:, 0], x1), 0.0, None)
+        h = np.clip(np.minimum(b[:, 3], y2) - np.maximum(b[:, 1], y1), 0.0, None)
+        return w * h
+
+    def allows(self, x1: float, y1: float, x2: float, y2: float) -> bool:
+        """Whether the region ``x1, y1, x2, y2`` keeps every protected box within its limit."""
+        overlap = self._overlap(x1, y1, x2, y2)
+        # a box that may not be touched at all (limit 0) allows no overlap, however small
+        return bool(np.all((overlap == 0) | (self.covered + overlap <= self.allowed * (1 + 1e-12))))
+
+    def add(self, x1: float, y1: float, x2: float, y2: float) -> None:
+        """Count a placed region."""
+        self.covered += self._overlap(x1, y1, x2, y2)
+
+
+def _first_fit(attempts: list, width: int, height: int, target: float, params: ErasingParams, table=None,
+               allowed=None):
     """The first attempt that fits the area, as ``(x, y, w, h)`` relative to its corner; None if none does.
 
     Each attempt is four uniforms: the area fraction, the aspect ratio, and the position.
     ``table``: the summed-area table of the object's mask in the area (``object_area="mask"``).
+    ``allowed``: None, or a test ``(x, y, w, h) -> bool`` an attempt must pass (``protect``).
     """
     s_lo, s_span = params.scale[0], params.scale[1] - params.scale[0]
     r_lo, r_hi = params.ratio
@@ -152,6 +198,8 @@ def _first_fit(attempts: list, width: int, height: int, target: float, params: E
             if x + w > width or y + h > height:
                 continue
         if table is not None and _on_mask(table, x, y, w, h) < params.mask_cover * w * h:
+            continue
+        if allowed is not None and not allowed(x, y, w, h):
             continue
         return x, y, w, h
     return None
@@ -176,6 +224,7 @@ def draw_regions(
     target_area: Sequence[float],
     params: ErasingParams,
     area_masks: Optional[Sequence[Optional[np.ndarray]]] = None,
+    protection: Optional[Protection] = None,
 ) -> list:
     """Draw one region inside each area: per area, the attempts, and the first that fits.
 
@@ -190,6 +239,8 @@ def draw_regions(
             ``mask_cover``.
         area_masks: per area, None or a bool mask of the area's shape: an attempt then
             fits only if at least ``params.mask_cover`` of it lies on the mask.
+        protection: None, or the protected boxes: an attempt fits only if it keeps them
+            within their limits, and each region placed counts against them.
 
     Returns:
         Per area, the region ``(x1, y1, x2, y2)`` in pixel edges, or None when no attempt
@@ -205,11 +256,19 @@ def draw_regions(
     regions = []
     for a, (x1, y1, x2, y2) in enumerate(areas):
         table = _summed_area(area_masks[a]) if area_masks is not None else None
-        fit, tried = _first_fit(first_round[a], x2 - x1, y2 - y1, target_area[a], params, table), rounds
+        allowed = None
+        if protection is not None:
+            def allowed(x, y, w, h, x0=x1, y0=y1):
+                return protection.allows(x0 + x, y0 + y, x0 + x + w, y0 + y + h)
+        fit, tried = _first_fit(first_round[a], x2 - x1, y2 - y1, target_area[a], params, table, allowed), rounds
         while fit is None and tried < params.max_attempts:
             n = min(ATTEMPTS_PER_ROUND, params.max_attempts - tried)
-            fit, tried = _first_fit(rng.random((n, 4)).tolist(), x2 - x1, y2 - y1, target_area[a], params, table), tried + n
-        regions.append(None if fit is None else (x1 + fit[0], y1 + fit[1], x1 + fit[0] + fit[2], y1 + fit[1] + fit[3]))
+            fit = _first_fit(rng.random((n, 4)).tolist(), x2 - x1, y2 - y1, target_area[a], params, table, allowed)
+            tried += n
+        region = None if fit is None else (x1 + fit[0], y1 + fit[1], x1 + fit[0] + fit[2], y1 + fit[1] + fit[3])
+        if region is not None and protection is not None:
+            protection.add(*region)
+        regions.append(region)
     return regions
 
 
@@ -273,7 +332,7 @@ def sample_plan(
             pixel after clipping get no region.
         params: validated arguments.
         rng: a numpy Generator, a seed, or None.
-        labels: one label per box; needed only for a per-class ``object_p``.
+        labels: one label per box; needed only for a per-class ``object_p`` and ``protect``.
         masks: instance masks, one per box (``[N, H, W]``, or a list with None for a box
             without one); used by ``object_area="mask"`` and ``erase_within="mask"``.
 
@@ -282,7 +341,7 @@ def sample_plan(
 
     Raises:
         ValueError: boxes that are not ``[N, >=4]`` finite numbers; a per-class
-            ``object_p`` without one label per box; masks that are not one per box of
+            ``object_p`` or ``protect`` without one label per box; masks that are not one per box of
             the image's size.
 
     Examples:
@@ -301,22 +360,38 @@ def sample_plan(
     if masks is not None:
         masks = check_masks(masks, 0 if boxes is None else len(boxes), (height, width))
     rects, sources = [], []
+    protection, protected = _protection(boxes, labels, (height, width), params)
     if params.uses_image:  # the caller's stream, after the two seeds
-        _add_regions(rects, sources, rng, *_image_areas(rng, height, width, params), None, params)
+        _add_regions(rects, sources, rng, *_image_areas(rng, height, width, params), None, params, protection)
     if params.uses_objects and boxes is not None and len(boxes):  # a stream of its own: the same in ORE and I+ORE
         stream = np.random.default_rng(object_seed)
         _add_regions(rects, sources, stream, *_object_areas(stream, boxes, labels, masks, (height, width), params), params)
     if not rects:
-        return ErasePlan.empty((height, width), params.fill, fill_seed)
+        return ErasePlan(np.zeros((0, 4), np.int64), np.zeros(0, np.int64), params.fill, fill_seed, (height, width),
+                         protected=protected)
     region_masks = _region_masks(rects, sources, masks) if params.erase_within == "mask" and masks is not None else None
     return ErasePlan(np.array(rects, np.int64), np.array(sources, np.int64), params.fill, fill_seed, (height, width),
-                     region_masks)
+                     region_masks, protected)
+
+
+def _protection(boxes: Optional[np.ndarray], labels: Any, image_size: Sequence[int], params: ErasingParams):
+    """``(Protection or None, the plan's protected pairs or None)`` for ``params.protect``."""
+    if params.protect is None:
+        return None, None
+    n = 0 if boxes is None else len(boxes)
+    limits = params.protection_limits(labels, n)
+    index = np.flatnonzero(~np.isnan(limits))
+    protected = tuple((int(k), float(limits[k])) for k in index)
+    if not len(index):
+        return None, protected
+    return Protection(clip_boxes(boxes[index], image_size), limits[index]), protected
 
 
 def _add_regions(rects: list, sources: list, stream: np.random.Generator, areas: list, targets: list,
-                 area_sources: list, area_masks: Optional[list], params: ErasingParams) -> None:
+                 area_sources: list, area_masks: Optional[list], params: ErasingParams,
+                 protection: Optional[Protection] = None) -> None:
     """Draw a region in each area; append the ones found (an area without a fitting attempt gets none)."""
-    for region, source in zip(draw_regions(stream, areas, targets, params, area_masks), area_sources):
+    for region, source in zip(draw_regions(stream, areas, targets, params, area_masks, protection), area_sources):
         if region is not None:
             rects.append(region)
             sources.append(source)

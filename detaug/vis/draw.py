@@ -293,7 +293,9 @@ def draw_sample(
             string labels returns them) or ints (names from ``class_names[label - 1]``,
             0 being the background; the number itself without ``class_names``).
             Default None.
-        plan: the erased regions (from a transform's recorded plan). Default None.
+        plan: the erased regions (from a transform's recorded plan); boxes it protected
+            (``protect``) get "(protected)" or "(protected, 10%)" after their name.
+            Default None.
         class_names: class names without background. Default None.
         line_width: outline width in pixels at the drawn size, on a one-pixel dark edge
             each side. Default :func:`line_width_for` the drawing's size.
@@ -336,5 +338,8 @@ def draw_sample(
     if show_labels and labels is not None:
         labels = labels.tolist() if hasattr(labels, "tolist") else list(labels)
         texts = [label_text(label, class_names) for label in labels[: len(boxes)]]
+        for k, limit in (plan.protected or ()) if plan is not None else ():
+            if k < len(texts):  # boxes image-level regions had to spare (protect)
+                texts[k] += " (protected)" if limit == 0 else f" (protected, {limit:.0%})"
         _draw_labels(draw, boxes, texts, font_size or label_size(*canvas.size), canvas.size)
     return np.asarray(canvas)
