@@ -177,7 +177,7 @@ def test_keypoints_under_regions_are_marked_occluded_in_torchvision():
 
 
 def test_keypoints_pass_through_by_default():
-    tf = A.Compose([detaug.BoxAwareRandomErasing(image_p=1.0, object_p=1.0)],
+    tf = A.Compose([detaug.BoxAwareRandomErasing(mode="ire", image_p=1.0)],
                    keypoint_params=A.KeypointParams(format="xy", label_fields=["visibility"]), seed=0)
     out = tf(image=IMAGE, keypoints=[[10.0, 10.0]], visibility=[2])
     assert list(out["visibility"]) == [2]
