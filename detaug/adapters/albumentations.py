@@ -159,7 +159,8 @@ class BoxAwareRandomErasing(A.DualTransform):
             return
         self._warned_no_boxes = True
         warnings.warn(
-            f"{type(self).__name__} was called without bboxes, so {' and '.join(needs)} has no boxes to use: nothing "
+            f"{type(self).__name__} was called without bboxes, so {' and '.join(needs)} "
+            f"{'has' if len(needs) == 1 else 'have'} no boxes to use: nothing "
             "is erased inside boxes (only image-level regions are drawn). Is it in an A.Compose without bbox_params? "
             "ultralytics up to 8.4.116 calls custom augmentations that way unless the pipeline holds a transform on "
             "its list of spatial ones: put A.NoOp() first in augmentations=[...], or use ultralytics >= 8.4.117",
