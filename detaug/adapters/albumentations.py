@@ -75,6 +75,10 @@ class BoxAwareRandomErasing(A.DualTransform):
         mask_cover: see ``object_area``. Default 0.5.
         erase_within: ``"region"`` or ``"mask"``: erase only the object's pixels of each
             ORE region, keeping the background inside it. Default ``"region"``.
+        protect: classes whose boxes image-level regions spare: a list of labels (never
+            overlapped) or a mapping label -> the largest fraction of each such box they may
+            cover; attempts breaking the rule are redrawn within ``max_attempts``. Keyed by
+            the labels of the first label field (numeric). Default None.
         occlude_keypoints: keypoints on erased pixels get COCO visibility 1 (occluded)
             where it was 2; the visibility must be the first label field of
             ``A.KeypointParams``. Default False.

@@ -69,6 +69,10 @@ class BoxAwareRandomErasing(v2.Transform):
         object_area, mask_cover, erase_within: mask-aware ORE, as in
             :class:`detaug.BoxAwareRandomErasing`; instance masks are the sample's
             ``tv_tensors.Mask`` of shape ``[N, H, W]`` with one mask per box.
+        protect: classes whose boxes image-level regions spare: a list of labels (never
+            overlapped) or a mapping label -> the largest fraction of each such box they may
+            cover; attempts breaking the rule are redrawn within ``max_attempts``. Keyed by
+            the labels (``labels_getter``). Default None.
         occlude_keypoints: in the target's ``"keypoints"`` tensor ``[N, K, 3]`` (the
             torchvision Keypoint R-CNN / COCO layout: x, y, visibility), keypoints on erased
             pixels get visibility 1 where it was 2. ``tv_tensors.KeyPoints`` carry no
