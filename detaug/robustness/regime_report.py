@@ -207,7 +207,7 @@ def render(contrasts: Sequence[Contrast], runs: Sequence[Dict[str, Any]], explor
               "The commits and code hashes that trained each cell's runs (every training session of every run: "
               "`provenance.csv`; each run folder's `provenance.json`).", "",
               "| scheme | commit / code hash |", "|---|---|"]
-    lines += [f"| {scheme} | {'; '.join(sorted(c))} |" for scheme, c in commits.items()]
+    lines += [f"| {scheme.replace('|', '/')} | {'; '.join(sorted(c))} |" for scheme, c in commits.items()]
     return "\n".join(lines) + "\n"
 
 
