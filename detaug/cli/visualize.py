@@ -138,12 +138,15 @@ def _pipelines(base, variants: Dict[str, Dict[str, Any]]) -> List[Tuple[str, Any
     """``(title, transforms, device_erasing)`` of the config under each variant's erasing settings."""
     from omegaconf import OmegaConf
 
+    from detaug.config.loading import erasing_params
     from detaug.pipeline import build_device_erasing, build_transforms
 
     out = []
     for title, erasing in variants.items():
         cfg = OmegaConf.merge(base, {"augmentation": {"erasing": erasing}})
-        out.append((title, build_transforms(cfg, train=True, save_applied_params=True), build_device_erasing(cfg)))
+        params = erasing_params(cfg)  # once per variant, passed on as itself
+        out.append((title, build_transforms(cfg, train=True, save_applied_params=True, erasing=params),
+                    build_device_erasing(cfg, erasing=params)))
     return out
 
 

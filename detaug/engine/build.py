@@ -53,6 +53,8 @@ class RunData:
         batch_sampler: its batches (None for evaluation only).
         test: the reported splits.
         val: the validation splits the best checkpoint is chosen on (may be empty).
+        batch_transform: the batched erasing applied to each training batch on the device
+            (``augmentation.erasing.device``), or None.
     """
 
     classes: Tuple[str, ...]
@@ -60,6 +62,7 @@ class RunData:
     batch_sampler: Any = None
     test: List[EvalSet] = field(default_factory=list)
     val: List[EvalSet] = field(default_factory=list)
+    batch_transform: Any = None
 
     @property
     def num_classes(self) -> int:
@@ -157,6 +160,7 @@ def build_run_data(cfg: DictConfig, dist: DistInfo, logger: RunLogger, train: bo
         as_test = OmegaConf.merge(cfg, {"data": {"test": OmegaConf.to_container(cfg.data.val)}})
         data.val = _eval_sets(cfg, dist, build_datasets(as_test, train=False, synthetic_info=info))
     data.train = SeededDataset(bundle.train, bundle.train_transforms, cfg.seed)
+    data.batch_transform = bundle.batch_transform
     _, data.batch_sampler = make_train_sampler(bundle.train, cfg.data.batch_size, cfg.seed, dist.rank,
                                                dist.world_size, cfg.data.aspect_ratio_group_factor)
     if len(data.batch_sampler) == 0:

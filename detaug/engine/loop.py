@@ -83,8 +83,6 @@ class Trainer:
     """
 
     def __init__(self, cfg: DictConfig, dist: DistInfo, logger: RunLogger, model: torch.nn.Module, data: RunData):
-        from detaug.pipeline import build_device_erasing
-
         self.cfg, self.dist, self.logger, self.data = cfg, dist, logger, data
         self.output_dir = Path(cfg.output_dir)
         if dist.distributed:
@@ -99,7 +97,7 @@ class Trainer:
         self.scaler = torch.amp.GradScaler("cuda") if use_amp else None
         # Batched erasing on the device (augmentation.erasing.device): the workers then do
         # no erasing and each batch is erased once it is on the device.
-        self.device_transform = build_device_erasing(cfg)
+        self.device_transform = data.batch_transform
         self.config = OmegaConf.to_container(cfg, resolve=True)
         self.epoch = self.iteration = self.global_step = 0
         self.best: Dict[str, Any] = {}

@@ -10,7 +10,7 @@ from omegaconf import DictConfig
 from detaug.config import check_data_paths, split_name
 from detaug.config.loading import erasing_params
 from detaug.pipeline.synthetic import prepare_synthetic, synthetic_splits
-from detaug.pipeline.transforms import FROM_CONFIG, build_transforms
+from detaug.pipeline.transforms import FROM_CONFIG, build_device_erasing, build_transforms
 
 
 def default_metric(cfg: DictConfig, split: Any = None) -> str:
@@ -39,6 +39,9 @@ class DatasetBundle:
         test_transforms: the pipeline object the test datasets apply.
         metrics: split name -> metric name (voc07, voc2010, coco).
         splits: split name -> its SplitConfig (resolved paths for the synthetic set).
+        batch_transform: the batched erasing the training loop applies to each batch on the
+            device (``augmentation.erasing.device``), built from the same parameters as the
+            workers' pipeline; None otherwise.
     """
 
     classes: Tuple[str, ...]
@@ -48,6 +51,7 @@ class DatasetBundle:
     test_transforms: Any
     metrics: Dict[str, str]
     splits: Dict[str, Any]
+    batch_transform: Optional[Any] = None
 
     @property
     def num_classes(self) -> int:
@@ -119,4 +123,5 @@ def build_datasets(cfg: DictConfig, train: bool = True, test: bool = True, synth
         test_transforms=test_tf,
         metrics=metrics,
         splits={split_name(s): s for s in test_splits},
+        batch_transform=build_device_erasing(cfg, erasing=erasing) if train else None,
     )
