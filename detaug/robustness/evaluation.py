@@ -150,16 +150,13 @@ def load_trained(checkpoint: os.PathLike):
     """
     from omegaconf import OmegaConf
 
-    from detaug.checkpoint import find_checkpoint, load_checkpoint, model_weights
+    from detaug.checkpoint import find_checkpoint, read_trained
 
     try:
         path = find_checkpoint(checkpoint)
     except FileNotFoundError as exc:
         raise UsageError(str(exc)) from None
-    state = load_checkpoint(path, map_location="cpu")
-    if not isinstance(state, dict) or "config" not in state:
-        raise UsageError(f"{path} is not a detaug training checkpoint (no 'config')")
-    model_weights(state, path)  # a CheckpointError (a UsageError) naming the fault, here rather than when scoring
+    state = read_trained(path)  # a CheckpointError (a UsageError) naming the fault, here rather than when scoring
     cfg = OmegaConf.merge(OmegaConf.create(state["config"]), {"model": {"weights": None, "weights_backbone": None}})
     return Path(path), cfg, state
 
