@@ -44,7 +44,8 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 import torch
 
-from .checks import inside_folder, read_utf8
+from detaug.checks import inside_folder, read_utf8
+
 from .errors import ImageFileError, VOCAnnotationError, VOCAnnotationWarning
 from .images import image_size, read_rgb
 from .masks import read_voc_instance_masks

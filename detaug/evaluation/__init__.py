@@ -13,7 +13,7 @@ Modules: :mod:`~detaug.evaluation.predictions` (checking and storing predictions
 :mod:`~detaug.evaluation.report` (AP table, JSON-safe results).
 """
 
-from detaug.data.errors import COCOFormatError, ResultsFileError
+from detaug.errors import COCOFormatError, ResultsFileError
 
 from .coco import (
     BACKENDS,

@@ -23,8 +23,8 @@ import warnings
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
-from detaug.data.checks import is_finite_number, shorten
-from detaug.data.errors import COCOFormatError
+from detaug.checks import is_finite_number, shorten
+from detaug.errors import COCOFormatError
 from detaug.io import atomic_write_text
 
 from .predictions import Predictions, PredictionStore, as_prediction_map

@@ -18,8 +18,8 @@ from typing import Any, Collection, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from detaug.data.checks import inside_folder, read_utf8, shorten
-from detaug.data.errors import ResultsFileError
+from detaug.checks import inside_folder, read_utf8, shorten
+from detaug.errors import ResultsFileError
 from detaug.io import atomic_write_text
 
 from .predictions import Predictions, as_prediction_map
