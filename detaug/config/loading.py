@@ -376,10 +376,10 @@ def model_kwarg_names(name: str) -> List[str]:
     from torchvision.models.detection import FasterRCNN
     from torchvision.models.detection.transform import GeneralizedRCNNTransform
 
-    from detaug.models.factory import _REGISTRY
+    from detaug.models.factory import model_builder
 
     names = set()
-    for fn in (_REGISTRY[name][0], FasterRCNN.__init__, GeneralizedRCNNTransform.__init__):
+    for fn in (model_builder(name), FasterRCNN.__init__, GeneralizedRCNNTransform.__init__):
         for p in inspect.signature(fn).parameters.values():
             if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
                 names.add(p.name)

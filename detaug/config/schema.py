@@ -13,17 +13,10 @@ from dataclasses import dataclass, field, fields, make_dataclass
 from typing import Any, Dict, List, Optional, Tuple, get_args, get_origin, get_type_hints
 
 from detaug.erasing.params import MODES, ErasingParams
+from detaug.evaluation.metrics import METRIC_DESCRIPTIONS, METRICS  # noqa: F401 (the config's choices)
 
 #: Dataset kinds the training tool can build.
 DATASET_KINDS = ("synthetic", "voc", "coco")
-#: Evaluation metrics (``evaluation.metric``) and what each reports.
-METRIC_DESCRIPTIONS = {
-    "voc07": "VOC07 11-point mAP@0.5",
-    "voc2010": "VOC all-point mAP@0.5",
-    "coco": "COCO AP@[.5:.95]",
-}
-#: Evaluation metric names: the one list every part of detaug uses.
-METRICS = tuple(METRIC_DESCRIPTIONS)
 #: Erasing modes; ``"none"`` is the baseline (no erasing).
 ERASING_MODES = ("none", *MODES)
 #: Learning-rate policies after the warm-up.

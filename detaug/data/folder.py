@@ -73,6 +73,7 @@ class VOCFolder(VOCDetection):
         annotations: PathLike,
         classes: Optional[Sequence[str]] = None,
         transforms: Optional[Callable] = None,
+        *,
         keep_difficult: bool = True,
         strict: bool = True,
         masks: bool = False,

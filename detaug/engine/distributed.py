@@ -37,16 +37,8 @@ def is_dist_ready() -> bool:
     return dist.is_available() and dist.is_initialized()
 
 
-def get_rank() -> int:
-    return dist.get_rank() if is_dist_ready() else 0
-
-
-def get_world_size() -> int:
-    return dist.get_world_size() if is_dist_ready() else 1
-
-
 def is_main_process() -> bool:
-    return get_rank() == 0
+    return not is_dist_ready() or dist.get_rank() == 0
 
 
 def unwrap_model(model: torch.nn.Module) -> torch.nn.Module:

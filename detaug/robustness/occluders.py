@@ -294,7 +294,7 @@ class OcclusionSampler:
         for k in rng.permutation(np.flatnonzero(counted)):
             if (masks[k] & union).sum() / areas[k] >= self.level.lo:
                 continue  # the neighbours' occluders already hide enough of it
-            occ = self._place(idx, int(k), masks, counted, union, targets[k], rng)
+            occ = self._place(idx, int(k), masks, counted, union, target=targets[k], rng=rng)
             plan.occluders.append(occ)
             rows, cols, part = occ.region(plan.image_shape)
             union[rows, cols] |= part
@@ -312,7 +312,7 @@ class OcclusionSampler:
         plan.covered = np.where(counted, (masks & painted).reshape(len(masks), -1).sum(1) / areas, np.nan)
         return plan
 
-    def _place(self, idx: int, k: int, masks, counted, union, target: float, rng) -> Occluder:
+    def _place(self, idx: int, k: int, masks, counted, union, *, target: float, rng) -> Occluder:
         """An occluder for object ``k`` covering ``target`` of it (see the module docstring)."""
         others = np.flatnonzero(counted)
         lo, hi = self.level.lo, self.level.hi
