@@ -66,7 +66,7 @@ def test_no_function_takes_more_than_6_positional_parameters():
 #: drawing; evaluation; configs; the pipeline a config builds; the training engine; the
 #: occlusion study; the commands.
 LAYERS = (
-    ("_urls", "_version", "errors"),
+    ("_lazy", "_urls", "_version", "errors"),
     ("io", "checks", "protocols"),
     ("checkpoint", "provenance"),
     ("erasing",),

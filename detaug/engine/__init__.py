@@ -17,8 +17,7 @@ say) does not load the rest of the engine, the data and the models.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from detaug._lazy import lazy_exports
 
 #: Module -> the names it gives to ``detaug.engine``.
 _MODULES = {
@@ -43,13 +42,4 @@ _EXPORTS = {name: module for module, names in _MODULES.items() for name in names
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'detaug.engine' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_EXPORTS[name]), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)

@@ -63,16 +63,16 @@ def check_device(spec: str) -> None:
 
 
 def resolve_device(spec: str, local_rank: int = 0) -> torch.device:
-    """``"auto"`` -> ``cuda:<local_rank>`` if CUDA is available, else CPU; otherwise ``spec``."""
+    """``"auto"`` -> ``cuda:<local_rank>`` if CUDA is available, else CPU; otherwise ``spec``.
+
+    Raises:
+        ConfigError: see :func:`check_device`.
+    """
+    check_device(spec)
     if spec == "auto":
         spec = "cuda" if torch.cuda.is_available() else "cpu"
     device = torch.device(spec)
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError(f"runtime.device: {spec!r} requested but CUDA is not available")
-        if device.index is None:
-            device = torch.device("cuda", local_rank)
-    return device
+    return torch.device("cuda", local_rank) if device.type == "cuda" and device.index is None else device
 
 
 def init_distributed(device: str = "auto", backend: str = "auto", timeout_minutes: int = 30) -> DistInfo:
