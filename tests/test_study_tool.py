@@ -67,6 +67,18 @@ def test_tiny_study_resumes_trains_and_reuses(tmp_path):
     ledger = json.loads((out / "timings.json").read_text())
     assert [i["evaluated"] for i in ledger["_invocations"]] == [0, 6, 0]  # the third read every score from the cache
 
+    # the committed CSVs hold paths relative to the study folder, not this machine's
+    assert all(not Path(r["checkpoint"]).is_absolute() and r["checkpoint"].startswith("runs/") for r in rows)
+    # a run whose metrics.jsonl is lost cannot prove that it finished: it is resumed, which
+    # evaluates it again (nothing left to train), and then it is scored from the cache
+    (out / "runs" / "baseline_s0" / "metrics.jsonl").unlink()
+    lost = _study(out, "--kinds", "grey", "pasted", "--levels", "40-60")
+    assert lost.returncode == 0, lost.stdout[-2000:] + lost.stderr[-2000:]
+    assert "1 run(s) to train, 1 finished" in lost.stdout and "start baseline_s0 (resume" in lost.stdout
+    records = [json.loads(x) for x in (out / "runs" / "baseline_s0" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in records if r["type"] == "eval"] == [1]
+    assert "not evaluated" not in lost.stdout
+
 
 def test_help_lists_every_scheme_of_the_default_matrix_with_its_seeds():
     from detaug.cli.study import get_args_parser
@@ -75,3 +87,4 @@ def test_help_lists_every_scheme_of_the_default_matrix_with_its_seeds():
     for scheme in DEFAULT_SCHEMES:
         assert scheme.label in text, scheme.label
     assert "ORE (mask) with 5 seeds" in text and "I+ORE 24ep with 3 seeds" in text
+

@@ -298,6 +298,15 @@ def test_a_finished_run_resumed_says_only_that_it_is_finished(data_root, tmp_pat
     assert stdout.strip().splitlines() == [f"{out / 'checkpoint_last.pth'}: this run has finished its 1 epochs; to "
                                            "train longer, resume with --set schedule.epochs=N (N > 1)"]
     assert (out / "checkpoint_last.pth").read_bytes() == before
+    # its metrics.jsonl lost: the folder no longer proves that it finished, so a resume
+    # evaluates the last checkpoint again (nothing is trained) and records it
+    (out / "metrics.jsonl").unlink()
+    assert train_det.run(["--resume", str(out)]) == 0
+    records = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [(r["type"], r["epoch"]) for r in records] == [("eval", 1)]
+    saved = load_checkpoint(out / "checkpoint_last.pth")["metrics"]["test"]["mAP"]  # the first evaluation's
+    assert records[0]["test"]["mAP"] == pytest.approx(saved, abs=1e-9)
+    assert (out / "checkpoint_last.pth").read_bytes() == before
 
 
 # -- issue 10: the learning rate follows the global batch; nothing is chosen on test -------------

@@ -88,7 +88,9 @@ def main(args: argparse.Namespace) -> int:
     if args.jobs < 1 or (args.threads is not None and args.threads < 1):
         raise UsageError("--jobs and --threads must be >= 1")
     conds = occlusion_conditions(args.kinds, args.levels, args.occlusion_seeds)
-    out = Path(args.out).resolve()
+    out = _folder(args.out, "--out")
+    if args.report:
+        _folder(args.report, "--report")  # checked now, not after hours of training and scoring
     common = [*STUDY_OVERRIDES, f"data.root={out / 'data'}", *args.set]
     plan = study_plan.make_plan(out, args.schemes, args.only, args.seeds, common=common, device=args.device,
                                 allow_other_code=args.allow_other_code)
@@ -139,9 +141,23 @@ def _train_and_score(args, plan, out: Path, *, common, conds, threads: int, test
         study.record_invocation(out, entry, index)
     if not args.train_only and rows:
         report = Path(args.report).resolve() if args.report else out
-        for path in study.write_outputs(report, plan, rows, command, _notes(plan, args, test_images)):
+        for path in study.write_outputs(report, plan, rows, command, _notes(plan, args, test_images), log=log):
             log(f"wrote {path}")
     return 0
+
+
+def _folder(path: str, option: str) -> Path:
+    """``path`` resolved, refused where it or a folder above it is a file (nothing is created)."""
+    from detaug.errors import UsageError
+
+    folder = Path(path).resolve()
+    for p in (folder, *folder.parents):
+        if p.exists():
+            if not p.is_dir():
+                what = "is a file" if p == folder else f"is under {p}, which is a file"
+                raise UsageError(f"{option} {path}: {what}; give a folder (it is created if missing)")
+            break
+    return folder
 
 
 def _cached(out: Path) -> int:

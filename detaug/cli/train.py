@@ -133,7 +133,8 @@ def main(args: argparse.Namespace) -> Dict[str, Any]:
     try:
         if args.eval_only:
             return engine.evaluate_only(cfg, dist, checkpoint, path)
-        if checkpoint is not None and checkpoint["epoch"] >= cfg.schedule.epochs:
+        if checkpoint is not None and checkpoint["epoch"] >= cfg.schedule.epochs and _evaluated(path.parent,
+                                                                                            checkpoint):
             if dist.is_main:
                 print(f"{path}: this run has finished its {checkpoint['epoch']} epochs; to train longer, resume "
                       f"with --set schedule.epochs=N (N > {checkpoint['epoch']})")
@@ -145,6 +146,29 @@ def main(args: argparse.Namespace) -> Dict[str, Any]:
         return trainer.fit(args.stop_after_iters)
     finally:
         engine.cleanup_distributed()
+
+
+def _evaluated(folder: Path, checkpoint: Dict[str, Any]) -> bool:
+    """Whether ``folder/metrics.jsonl`` records the final evaluation of a finished
+    ``checkpoint`` (of its last epoch, or of its best one when a validation split chose it):
+    a finished run whose record was lost (or cut) is evaluated again on resume, so that the
+    folder proves that it finished."""
+    import json
+
+    epochs = {checkpoint.get("epoch"), (checkpoint.get("best") or {}).get("epoch", checkpoint.get("epoch"))}
+
+    try:
+        lines = (folder / "metrics.jsonl").read_bytes().decode("utf-8", "replace").splitlines()
+    except OSError:
+        return False
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and record.get("type") == "eval" and record.get("epoch") in epochs:
+            return True
+    return False
 
 
 def _exit_code(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:

@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Any, Dict, Optional
 
+from detaug.records import append_line
+
 
 def _fmt(value: Any) -> str:
     if isinstance(value, float):
@@ -102,8 +104,7 @@ class RunLogger:
         else:
             print(msg, flush=True)
         if self.output_dir is not None:
-            with open(self.output_dir / "log.txt", "a", encoding="utf-8") as f:
-                f.write(msg + "\n")
+            append_line(self.output_dir / "log.txt", msg)
 
     def progress(self, total: int, desc: str, initial: int = 0) -> Progress:
         mode = "off" if not self.enabled else ("tqdm" if self.use_tqdm else "plain")
@@ -113,8 +114,7 @@ class RunLogger:
         """Append ``record`` to ``metrics.jsonl`` and its numbers to TensorBoard."""
         if not self.enabled or self.output_dir is None:
             return
-        with open(self.output_dir / "metrics.jsonl", "a", encoding="utf-8") as f:
-            f.write(json.dumps(record, default=float) + "\n")
+        append_line(self.output_dir / "metrics.jsonl", json.dumps(record, default=float))
         if self._tb is not None and step is not None:
             for key, value in _flatten(record).items():
                 if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):

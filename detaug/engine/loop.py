@@ -235,7 +235,11 @@ class Trainer:
     def _final_results(self):
         """The test results of the run's result checkpoint, and that checkpoint."""
         if not self.data.val:
-            return self.results, self.output_dir / LAST  # evaluated after the last epoch
+            if self.results:
+                return self.results, self.output_dir / LAST  # evaluated after the last epoch
+            # resumed at the end (e.g. its metrics.jsonl was lost): evaluate again, so the
+            # folder records that it finished
+            return self.evaluate(self.data.test, f"epoch{self.epoch:03d}"), self.output_dir / LAST
         if not self.best:
             return self.evaluate(self.data.test, f"epoch{self.epoch:03d}"), self.output_dir / LAST
         path = self.output_dir / BEST

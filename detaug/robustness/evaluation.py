@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
@@ -83,6 +83,9 @@ class Row:
     objects: int
     mask_source: str
     in_distribution_for: str
+
+
+_ROW_FIELDS = {f.name for f in fields(Row)}
 
 
 class OccludedTestSet(torch.utils.data.Dataset):
@@ -177,13 +180,34 @@ class ResultCache:
     def __init__(self, path: Optional[os.PathLike] = None):
         self.path = Path(path) if path is not None else None
         self.rows: Dict[str, Dict[str, Any]] = {}
+        self.skipped = 0  # lines that are not a whole, current record (cut, older version, bad value)
         if self.path is not None and self.path.is_file():
-            for line in self.path.read_text().splitlines():
-                try:
-                    item = json.loads(line)
-                    self.rows[item["key"]] = item["row"]
-                except (ValueError, KeyError, TypeError):
-                    continue
+            for line in self.path.read_bytes().decode("utf-8", "replace").splitlines():
+                row = self._parse(line)
+                if row is None:
+                    self.skipped += bool(line.strip())
+                else:
+                    self.rows[row[0]] = row[1]
+
+    @staticmethod
+    def _parse(line: str):
+        """``(key, row)`` of a cache line, or None where it is not a whole record of this
+        version: every field of :class:`Row`, numbers where numbers belong. Such a line is
+        recomputed, not trusted."""
+        try:
+            item = json.loads(line)
+            key, row = item["key"], item["row"]
+            if not isinstance(key, str) or not isinstance(row, dict) or set(row) != _ROW_FIELDS:
+                return None
+            checked = dict(row, seed=int(row["seed"]), value=float(row["value"]), covered=float(row["covered"]),
+                           in_level=float(row["in_level"]), lo=float(row["lo"]), hi=float(row["hi"]),
+                           objects=int(row["objects"]), occlusion_seed=int(row["occlusion_seed"]))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return None
+        value = checked["value"]
+        if isinstance(row["value"], (str, bool)) or not (value != value or 0.0 <= value <= 1.0):  # NaN: no truth
+            return None
+        return key, checked
 
     @staticmethod
     def key(run: str, checkpoint: Path, split: str, condition: Condition, batch_size: int) -> str:
@@ -196,11 +220,10 @@ class ResultCache:
     def add(self, key: str, row: Row) -> None:
         self.rows[key] = asdict(row)
         if self.path is not None:
+            from detaug.records import append_line
+
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with open(self.path, "a") as f:
-                f.write(json.dumps({"key": key, "row": asdict(row)}) + "\n")
-                f.flush()
-                os.fsync(f.fileno())
+            append_line(self.path, json.dumps({"key": key, "row": asdict(row)}), sync=True)
 
 
 @dataclass

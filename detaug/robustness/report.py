@@ -57,12 +57,19 @@ def cost_lines(ledger: Mapping[str, Any], runs: Sequence[Any]) -> List[str]:
 
 
 def _effects(rows: Sequence[Row], schemes: Sequence[str], reference: Mapping[str, str]) -> List[str]:
-    found = [d for d in difference_records(rows, schemes, reference) if d["excludes_zero"]]
+    records = difference_records(rows, schemes, reference)
+    found = [d for d in records if d["excludes_zero"]]
     if not found:
-        return ["No paired difference has a 95 % interval that excludes 0: the study supports no effect."]
-    return [f"- {d['scheme']} − {d['reference']}, {kind_title(d['kind']) if d['kind'] != CLEAN else 'clean'} "
-            f"{d['level']}: {100 * d['mean']:+.1f} points [{100 * d['ci_lo']:+.1f}, {100 * d['ci_hi']:+.1f}] "
-            f"({d['n']} seeds), {'better' if d['mean'] > 0 else 'worse'} than {d['reference']}" for d in found]
+        return ["No paired difference has a 95 % interval that excludes 0: every contrast is inconclusive."]
+    head = (f"{len(found)} of {len(records)} intervals exclude 0 (about {0.05 * len(records):.0f} would by chance); "
+            f"{sum(d['survives_bh'] for d in found)} survive Benjamini-Hochberg at q = 0.05 over all {len(records)} "
+            "(marked †, adjusted p in brackets). Only those support a statement of an effect; the rest are "
+            "candidates for a study that tests them first.")
+    return [head, ""] + [
+        f"- {d['scheme']} − {d['reference']}, {kind_title(d['kind']) if d['kind'] != CLEAN else 'clean'} "
+        f"{d['level']}: {100 * d['mean']:+.1f} points [{100 * d['ci_lo']:+.1f}, {100 * d['ci_hi']:+.1f}] "
+        f"({d['n']} seeds; p_BH {d['p_bh']:.3f}){' †' if d['survives_bh'] else ''}, "
+        f"{'higher' if d['mean'] > 0 else 'lower'} than {d['reference']}" for d in found]
 
 
 def render_study(command: str, rows: Sequence[Row], schemes: Sequence[str], reference: Mapping[str, str],

@@ -122,7 +122,10 @@ def check_schemes(schemes: Sequence[Scheme]) -> Tuple[Scheme, ...]:
     labels = [s.label for s in schemes]
     if not schemes:
         raise UsageError("no schemes to train")
-    names = [slug(label) for label in labels]
+    try:
+        names = [slug(label) for label in labels]
+    except ValueError as exc:
+        raise UsageError(f"schemes: {exc}: a label names its run folders; use letters or digits") from None
     for what, values in (("labels", labels), ("folder names", names)):
         dup = sorted({v for v in values if values.count(v) > 1})
         if dup:
@@ -223,15 +226,17 @@ def load_schemes(path: Any, out: Path = Path("runs/study")) -> Tuple[Scheme, ...
     Raises:
         UsageError: a missing or malformed file, named with the entry at fault.
     """
-    import yaml
+    from detaug.records import YamlError, load_yaml
 
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text())
+        data = load_yaml(path.read_text(encoding="utf-8"), str(path))
     except OSError as exc:
         raise UsageError(f"--schemes: cannot read {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise UsageError(f"--schemes: {path} is not valid YAML: {exc}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"--schemes: {path} is not a UTF-8 text file (a YAML matrix)") from None
+    except YamlError as exc:
+        raise UsageError(f"--schemes: {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("schemes"), list):
         raise UsageError(f"--schemes: {path} needs a top-level list 'schemes:'")
     unknown = set(data) - {"schemes", "regimes", "pretrain", "common", "description"}

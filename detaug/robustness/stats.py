@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Iterable, Mapping
+from typing import Iterable, List, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["Difference", "Summary", "paired_difference", "summarize", "t_quantile"]
+__all__ = ["Difference", "Summary", "benjamini_hochberg", "holm", "paired_difference", "paired_p_value", "summarize",
+           "t_quantile"]
 
 
 def t_quantile(q: float, df: int) -> float:
@@ -108,3 +109,62 @@ def paired_difference(scheme: Mapping[int, float], reference: Mapping[int, float
         return Difference(s.mean, s.sd, s.n, math.nan, math.nan, confidence)
     half = t_quantile(0.5 + confidence / 2, s.n - 1) * s.sd / math.sqrt(s.n)
     return Difference(s.mean, s.sd, s.n, s.mean - half, s.mean + half, confidence)
+
+
+def paired_p_value(d: Difference) -> float:
+    """Two-sided p-value of the paired t test of ``d`` (H0: mean difference 0).
+
+    ``t = mean / (sd / sqrt(n))`` with ``n - 1`` degrees of freedom; NaN for fewer than 2
+    seeds; 0 or 1 when every seed differs by the same amount (sd 0).
+
+    Examples:
+        >>> d = paired_difference({0: 0.52, 1: 0.50, 2: 0.55}, {0: 0.50, 1: 0.49, 2: 0.52})
+        >>> round(paired_p_value(d), 4)  # t = 0.02 / (0.01 / sqrt 3) = 3.46, df 2
+        0.0742
+    """
+    from scipy.stats import t
+
+    if d.n < 2 or math.isnan(d.sd):
+        return math.nan
+    if d.sd == 0:
+        return 0.0 if d.mean != 0 else 1.0
+    return float(2 * t.sf(abs(d.mean) / (d.sd / math.sqrt(d.n)), d.n - 1))
+
+
+def benjamini_hochberg(p_values: Sequence[float]) -> List[float]:
+    """Benjamini-Hochberg adjusted p-values (the false discovery rate's step-up rule;
+    ``scipy.stats.false_discovery_control``), in the input order: a test is a discovery at
+    level ``q`` where its adjusted value is <= q. NaN values are left out of the family and
+    stay NaN.
+
+    Examples:
+        >>> [round(p, 3) for p in benjamini_hochberg([0.01, 0.04, 0.03, 0.5])]
+        [0.04, 0.053, 0.053, 0.5]
+    """
+    from scipy.stats import false_discovery_control
+
+    p = np.asarray(p_values, np.float64)
+    out = np.full(p.shape, np.nan)
+    keep = ~np.isnan(p)
+    if keep.any():
+        out[keep] = false_discovery_control(p[keep], method="bh")
+    return out.tolist()
+
+
+def holm(p_values: Sequence[float]) -> List[float]:
+    """Holm's step-down adjusted p-values (family-wise error), in the input order; NaN
+    values are left out of the family and stay NaN.
+
+    Examples:
+        >>> [round(p, 3) for p in holm([0.01, 0.04, 0.03, 0.5])]
+        [0.04, 0.09, 0.09, 0.5]
+    """
+    p = np.asarray(p_values, np.float64)
+    out = np.full(p.shape, np.nan)
+    keep = np.flatnonzero(~np.isnan(p))
+    m = keep.size
+    if m:
+        order = keep[np.argsort(p[keep], kind="stable")]
+        scaled = p[order] * (m - np.arange(m))
+        out[order] = np.minimum(1.0, np.maximum.accumulate(scaled))
+    return out.tolist()

@@ -15,7 +15,7 @@ from detaug.robustness.results import generator_rows, write_rows
 from detaug.robustness.study_plan import StudyPlan
 from detaug.robustness.training import FINISHED, LAST, read_ledger
 
-__all__ = ["evaluate_study", "record_invocation", "resolve_device", "write_outputs"]
+__all__ = ["evaluate_study", "exclusive", "record_invocation", "relative_rows", "resolve_device", "write_outputs"]
 
 
 def resolve_device(spec: str) -> str:
@@ -94,9 +94,25 @@ def exclusive(out: Path) -> Iterator[None]:
         handle.close()
 
 
+def relative_rows(rows: Sequence[Row], out: Path) -> List[Row]:
+    """The rows with checkpoint paths relative to the study folder ``out`` (the committed CSVs
+    hold no path of the machine that ran them); paths outside it are kept as they are."""
+    from dataclasses import replace
+
+    out = Path(out).resolve()
+    result = []
+    for r in rows:
+        path = Path(r.checkpoint)
+        if path.is_absolute() and path.resolve().is_relative_to(out):
+            r = replace(r, checkpoint=path.resolve().relative_to(out).as_posix())
+        result.append(r)
+    return result
+
+
 def write_outputs(report_dir: Path, plan: StudyPlan, rows: Sequence[Row], command: str,
-                  notes: Sequence[str] = ()) -> List[Path]:
-    """``per_seed.csv``, ``summary.csv``, ``differences.csv``, ``occlusion.png`` and ``STUDY.md``."""
+                  notes: Sequence[str] = (), log: Callable[[str], None] = print) -> List[Path]:
+    """``per_seed.csv``, ``summary.csv``, ``differences.csv``, ``occlusion.png`` and ``STUDY.md``;
+    for a regime matrix also ``REGIMES.md`` and its files (:mod:`detaug.robustness.regime_report`)."""
     import csv
     import io
 
@@ -107,6 +123,9 @@ def write_outputs(report_dir: Path, plan: StudyPlan, rows: Sequence[Row], comman
 
     schemes = [s.label for s in plan.schemes]
     reference = {s.label: s.reference for s in plan.schemes}
+    from detaug.robustness.regime_report import write_regime_outputs
+
+    rows = relative_rows(rows, plan.out)
     written = [write_rows(rows, report_dir / "per_seed.csv")]
     for name, records in (("summary.csv", summary_records(rows, schemes)),
                           ("differences.csv", difference_records(rows, schemes, reference))):
@@ -119,4 +138,5 @@ def write_outputs(report_dir: Path, plan: StudyPlan, rows: Sequence[Row], comman
     written.append(plot_study(rows, schemes, report_dir / "occlusion.png"))
     cost = cost_lines(read_ledger(plan.out / "timings.json"), plan.runs)
     written.append(atomic_write_text(report_dir / "STUDY.md", render_study(command, rows, schemes, reference, cost, notes)))
+    written += write_regime_outputs(report_dir, plan, rows, command, log=log)
     return written

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from detaug.errors import UsageError
+from detaug.records import append_line
 from detaug.robustness.schemes import DEFAULT_SCHEMES, Scheme, check_schemes, load_schemes
 from detaug.robustness.training import FINISHED, Job, StudyRun, plan_runs, resolved_config, run_state, train_command
 
@@ -103,8 +104,7 @@ def logger(path: Path) -> Callable[[str], None]:
     def log(message: str) -> None:
         line = f"[study {time.strftime('%H:%M:%S')}] {message}"
         print(line, flush=True)
-        with open(path, "a") as f:
-            f.write(line + "\n")
+        append_line(path, line)
 
     return log
 

@@ -14,9 +14,9 @@ from typing import Any, Dict, List, Mapping, Sequence, Tuple
 from detaug.robustness.evaluation import CLEAN, Row
 from detaug.robustness.occluders import KINDS
 from detaug.robustness.results import GENERATOR, per_seed
-from detaug.robustness.stats import paired_difference, summarize
+from detaug.robustness.stats import benjamini_hochberg, paired_difference, summarize
 
-__all__ = ["columns", "difference_records", "difference_table", "kind_table", "kind_title", "summary_records"]
+__all__ = ["adjust_records", "columns", "difference_records", "difference_table", "kind_table", "kind_title", "summary_records"]
 
 
 def kind_title(kind: str) -> str:
@@ -116,7 +116,9 @@ def summary_records(rows: Sequence[Row], schemes: Sequence[str]) -> List[Dict[st
 
 
 def difference_records(rows: Sequence[Row], schemes: Sequence[str], reference: Mapping[str, str]) -> List[Dict[str, Any]]:
-    """One record per scheme (with a reference), kind and level: the paired difference and its 95 % interval."""
+    """One record per scheme (with a reference), kind and level: the paired difference, its
+    95 % interval, its paired t-test p-value and that p adjusted over every record
+    (:func:`adjust_records`)."""
     out = []
     for kind in dict.fromkeys(r.kind for r in rows):
         cols = [c for c in columns(rows, kind) if c[0] == kind]
@@ -125,4 +127,22 @@ def difference_records(rows: Sequence[Row], schemes: Sequence[str], reference: M
                 if d.n:
                     out.append({"scheme": scheme, "reference": ref, "kind": k, "level": level, "mean": d.mean,
                                 "sd": d.sd, "n": d.n, "ci_lo": d.lo, "ci_hi": d.hi, "excludes_zero": d.excludes_zero})
-    return out
+    return adjust_records(out)
+
+
+def adjust_records(records: Sequence[Dict[str, Any]], q: float = 0.05) -> List[Dict[str, Any]]:
+    """Add to difference records (``mean``, ``sd``, ``n``, ``ci_lo``, ``ci_hi``) the paired t
+    p-value and its Benjamini-Hochberg and Holm adjustments over all of them, and whether the
+    interval excludes 0 *and* the BH-adjusted p is below ``q`` (``survives_bh``).
+
+    Every interval of a study is one test of one family: with 119 intervals about 6 exclude 0
+    by chance at 95 %; the adjusted values say which survive that many looks.
+    """
+    from detaug.robustness.stats import Difference, holm, paired_p_value
+
+    ps = [paired_p_value(Difference(float(r["mean"]), float(r["sd"]), int(r["n"]), float(r["ci_lo"]),
+                                    float(r["ci_hi"]))) for r in records]
+    bh, hm = benjamini_hochberg(ps), holm(ps)
+    excludes = [str(r["excludes_zero"]) == "True" for r in records]
+    return [dict(r, p=p, p_bh=b, p_holm=h, survives_bh=bool(e and b < q))
+            for r, p, b, h, e in zip(records, ps, bh, hm, excludes)]

@@ -124,13 +124,21 @@ def run_state(run: StudyRun, wanted: Any, allow_other_code: bool = False) -> str
         UsageError: the folder holds a run with another config (the differences are listed),
             or one trained by other code (unless ``allow_other_code``).
     """
-    import yaml
+    from detaug.records import YamlError, load_yaml
 
     saved = run.folder / "config.yaml"
     if saved.is_file():
         # Only the keys the run was trained with: a key added to the schema since then did
         # not exist for it (its behaviour was the old one, which the training tool keeps).
-        trained = flat_config(yaml.safe_load(saved.read_text()) or {})
+        try:
+            trained = load_yaml(saved.read_text(encoding="utf-8"), str(saved)) or {}
+        except (YamlError, UnicodeDecodeError) as exc:
+            raise UsageError(f"{saved} is not a training config ({exc}); delete {run.folder} to retrain that "
+                             "run, or choose another --out") from None
+        if not isinstance(trained, dict):
+            raise UsageError(f"{saved} is not a training config (not a mapping); delete {run.folder} to retrain "
+                             "that run, or choose another --out")
+        trained = flat_config(trained)
         wanted_flat = flat_config(wanted)
         diffs = [f"{k}: {trained[k]!r} -> {wanted_flat.get(k)!r}" for k in sorted(trained) if trained[k] != wanted_flat.get(k)]
         if diffs:
