@@ -62,13 +62,13 @@ def test_no_function_takes_more_than_6_positional_parameters():
 
 #: The layers of detaug, bottom first: a module imports from its own package or from a lower
 #: layer, never from its own layer's other packages or from above. Ground floor (three
-#: steps): errors, then file helpers and dataset protocols, then file formats; then the erasing core; the front-ends, data, models and
+#: steps): errors, then file helpers and dataset protocols, then file formats and records; then the erasing core; the front-ends, data, models and
 #: drawing; evaluation; configs; the pipeline a config builds; the training engine; the
 #: occlusion study; the commands.
 LAYERS = (
     ("_lazy", "_urls", "_version", "errors"),
     ("io", "checks", "protocols"),
-    ("checkpoint", "provenance"),
+    ("checkpoint", "provenance", "records"),
     ("erasing",),
     ("adapters", "data", "models", "vis"),
     ("tv", "detaug", "evaluation"),  # "detaug": the names the package root exports (the front-ends)

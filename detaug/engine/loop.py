@@ -235,7 +235,7 @@ class Trainer:
     def _final_results(self):
         """The test results of the run's result checkpoint, and that checkpoint."""
         if not self.data.val:
-            if self.results:
+            if broadcast_object(bool(self.results)):  # only the main process holds results
                 return self.results, self.output_dir / LAST  # evaluated after the last epoch
             # resumed at the end (e.g. its metrics.jsonl was lost): evaluate again, so the
             # folder records that it finished
