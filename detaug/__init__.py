@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import importlib
 import sys
-from typing import Any
 
+from detaug._lazy import lazy_exports
 from detaug._version import __version__
 
 _EXPORTS = {
@@ -34,18 +34,8 @@ _EXPORTS = {
 __all__ = ["__version__", *sorted(_EXPORTS)]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'detaug' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)
 
 
 if "albumentations" in sys.modules:  # cheap now: register the transform for A.from_dict
     importlib.import_module("detaug.adapters.albumentations")
-
-
-def __dir__() -> list:
-    return sorted(set(globals()) | set(_EXPORTS))

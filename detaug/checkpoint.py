@@ -178,6 +178,23 @@ def read_model_weights(path: PathLike) -> Dict[str, torch.Tensor]:
     return model_weights(load_checkpoint(path), path)
 
 
+def read_trained(path: PathLike) -> Dict[str, Any]:
+    """:func:`load_checkpoint`, checked to be a detaug training checkpoint: a dict with the
+    ``config`` it was trained with and model weights (:func:`model_weights`).
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        CheckpointError: an unreadable file, no ``config`` (e.g. a bare state dict), or no
+            state dict of tensors.
+    """
+    state = load_checkpoint(path)
+    if not isinstance(state, dict) or not isinstance(state.get("config"), dict):
+        raise CheckpointError(path, "is not a detaug training checkpoint (no 'config': the run it belongs to is "
+                                    "unknown; score bare weights with detaug-train --eval-only --checkpoint FILE --config ...)")
+    model_weights(state, path)
+    return state
+
+
 def load_model_weights(model: torch.nn.Module, weights: Dict[str, torch.Tensor], path: PathLike) -> None:
     """``model.load_state_dict(weights)`` (strict; into the module inside
     ``DistributedDataParallel``), a mismatch named as the file's fault.

@@ -126,14 +126,7 @@ def atomic_write_bytes(path: PathLike, data: bytes) -> Path:
 
 
 def atomic_write_text(path: PathLike, text: str) -> Path:
-    """Write ``text`` (UTF-8) to ``path`` atomically.
-
-    Args:
-        path: Destination file. Its parent folder is created if needed.
-        text: The text to write.
-
-    Returns:
-        The destination as a :class:`pathlib.Path`.
+    """:func:`atomic_write_bytes` of ``text`` in UTF-8; returns ``path`` as a :class:`pathlib.Path`.
 
     Examples:
         >>> import tempfile, pathlib

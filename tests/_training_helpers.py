@@ -55,6 +55,7 @@ def tiny_checkpoint(folder: Path, data_root: Path, **changes) -> Path:
     for p in model.parameters():
         optimizer.state[p]["momentum_buffer"] = torch.zeros_like(p)
     scheduler = build_scheduler_from_config(optimizer, cfg, iters_per_epoch=2)
-    state = make_state(model, optimizer, scheduler, None, 0, 1, 1, OmegaConf.to_container(cfg, resolve=True))
+    state = make_state(model, optimizer, scheduler, None, epoch=0, iteration=1, global_step=1,
+                       config=OmegaConf.to_container(cfg, resolve=True))
     state.update(changes)
     return save_checkpoint(state, Path(folder) / "checkpoint_last.pth")

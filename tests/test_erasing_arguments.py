@@ -49,3 +49,19 @@ def test_albumentations_serialises_every_argument():
     tf = detaug.BoxAwareRandomErasing(mode="ore", placement="paper", object_p={1: 0.25})
     assert set(tf.get_transform_init_args_names()) == set(DEFAULTS)
     assert tf.get_transform_init_args()["object_p"] == {1: 0.25, "default": 0.5}
+
+
+@pytest.mark.parametrize(
+    "front_end, skipped",
+    [(detaug.BoxAwareRandomErasing, set()), (TVErasing, set()), (BatchedBoxAwareRandomErasing, NOT_BATCHED)],
+    ids=["albumentations", "torchvision", "batched"],
+)
+def test_help_shows_every_argument_as_erasing_params_documents_it(front_end, skipped):
+    # the documentation is ErasingParams' own, appended (not copied by hand) for help()
+    doc = inspect.getdoc(front_end)
+    params_doc = inspect.getdoc(ErasingParams)
+    for name in set(DEFAULTS) - skipped:
+        entry = next(line for line in params_doc.splitlines() if line.strip().startswith(f"{name}:"))
+        assert entry.strip() in doc, name
+    for name in skipped:
+        assert f"\n    {name}:" not in doc.split("Erasing arguments", 1)[1], name

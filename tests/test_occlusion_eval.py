@@ -25,7 +25,8 @@ def _save(cfg, path):
 
     torch.manual_seed(0)
     model = build_model_from_config(cfg, num_classes=7, log=lambda m: None)
-    state = make_state(model, None, None, None, 0, 0, 0, OmegaConf.to_container(cfg, resolve=True))
+    state = make_state(model, None, None, None, epoch=0, iteration=0, global_step=0,
+                       config=OmegaConf.to_container(cfg, resolve=True))
     return save_checkpoint(state, path)
 
 
@@ -72,7 +73,7 @@ def test_clean_score_is_the_training_tools_evaluation(checkpoint):
 
     rows = evaluate_checkpoints([Trained("a", "a", 0, checkpoint)], [Condition("clean")], log=lambda m: None)
     _, cfg, state = load_trained(checkpoint)
-    bundle = build_datasets(cfg, train=False, test=True)
+    bundle = build_datasets(cfg, ["test"])
     model = build_model_from_config(cfg, bundle.num_classes, log=lambda m: None)
     model.load_state_dict(state["model"])
     ds = bundle.test["test"]
@@ -88,7 +89,7 @@ def test_pasted_cutouts_are_difficult_ground_truth(checkpoint):
     from detaug.robustness.masks import DatasetObjects
 
     _, cfg, _ = load_trained(checkpoint)
-    bundle = build_datasets(cfg, train=False, test=True)
+    bundle = build_datasets(cfg, ["test"])
     data = OccludedTestSet(DatasetObjects(bundle.test["test"]), Condition("pasted", LEVELS[1]))
     truth = data.ground_truth(bundle.classes)
     for idx, (ann, plan) in enumerate(zip(truth, data.plans)):

@@ -54,7 +54,7 @@ def test_same_seed_same_batch_order_across_schemes(tmp_path):
         assert diffs and all(d.startswith("augmentation.") for d in diffs), diffs
     orders = []
     for cfg in cfgs:
-        ds = build_datasets(cfg, train=True, test=False).train
+        ds = build_datasets(cfg, ["train"]).train
         _, batches = make_train_sampler(ds, cfg.data.batch_size, cfg.seed, 0, 1, cfg.data.aspect_ratio_group_factor)
         epochs = []
         for epoch in range(2):

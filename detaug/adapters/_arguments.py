@@ -7,13 +7,16 @@ constructor the full signature, every field of :class:`ErasingParams` with its d
 (minus those the front-end cannot apply), so that ``help()``, ``inspect.signature`` and
 interactive completion (IPython, Jupyter) list them; adding a field to
 :class:`ErasingParams` adds it to every front-end. (A static ``TypedDict`` for ``**erasing``
-would be a second list of the same names; this is generated from the one list.)
+would be a second list of the same names; this is generated from the one list.) The
+arguments' documentation is :class:`ErasingParams`' own: a front-end's docstring refers to
+it, and :func:`erasing_arguments` appends it to the class docstring for ``help()``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import inspect
+import textwrap
 from typing import Any, Callable, Collection, Dict, Optional, TypeVar
 
 from detaug.erasing.params import ErasingParams
@@ -24,11 +27,30 @@ T = TypeVar("T", bound=type)
 FIELDS = tuple(f for f in dataclasses.fields(ErasingParams))
 
 
+def argument_docs(skip: Collection[str] = ()) -> str:
+    """The ``Args:`` entries of :class:`ErasingParams`' docstring, but ``skip``, dedented.
+
+    Examples:
+        >>> argument_docs().splitlines()[0]
+        'mode: ``"ire"``, ``"ore"`` or ``"i+ore"`` (any case). Default ``"i+ore"``.'
+    """
+    doc = inspect.cleandoc(ErasingParams.__doc__ or "")
+    block = doc.split("\nArgs:\n", 1)[1].split("\n\n", 1)[0]
+    entries, names = [], {f.name for f in FIELDS} - set(skip)
+    for line in textwrap.dedent(block).splitlines():
+        if not line.startswith(" "):
+            entries.append([line])
+        else:
+            entries[-1].append(line)
+    return "\n".join("\n".join(e) for e in entries if e[0].split(":", 1)[0] in names)
+
+
 def erasing_arguments(skip: Collection[str] = ()) -> Callable[[T], T]:
     """Class decorator: the constructor's signature shows every erasing argument but ``skip``.
 
     The generated signature is ``(self, params=None, *, <fields>, <the constructor's own
-    keyword-only arguments>)``.
+    keyword-only arguments>)``; their documentation (:func:`argument_docs`) is appended to
+    the class docstring, so that ``help()`` shows it.
     """
 
     def decorate(cls: T) -> T:
@@ -40,6 +62,10 @@ def erasing_arguments(skip: Collection[str] = ()) -> Callable[[T], T]:
                   for f in FIELDS if f.name not in skip]
         init.__signature__ = inspect.Signature(head + fields + tail)
         cls._erasing_skip = frozenset(skip)
+        if cls.__doc__:
+            docs = textwrap.indent(argument_docs(skip), "    ")
+            cls.__doc__ = (inspect.cleandoc(cls.__doc__) + "\n\nErasing arguments (keyword-only; from "
+                           ":class:`~detaug.erasing.ErasingParams`, which documents them):\n" + docs + "\n")
         return cls
 
     return decorate

@@ -37,51 +37,17 @@ class BoxAwareRandomErasing(A.DualTransform):
     Args:
         params: the erasing arguments as one validated :class:`~detaug.erasing.ErasingParams`
             (e.g. a config's), instead of the keywords below. Default None.
-        mode: ``"ire"``, ``"ore"`` or ``"i+ore"``. Default ``"i+ore"``.
-        image_p: probability of erasing image-level region(s). Default 0.5.
-        object_p: probability of erasing inside each box, drawn per box; or a mapping
-            from label to probability with a ``"default"`` for other labels. Here labels
-            are the first label field's values as albumentations passes them: use
-            numeric labels (albumentations re-encodes string labels per call). Default 0.5.
-        scale: ``(s_l, s_h)``, range of the erased area as a fraction of the image
-            (IRE) or of the box (ORE). Default ``(0.02, 0.2)``.
-        ratio: ``(r_1, r_2)``, range of the region's aspect ratio height / width.
-            Default ``(0.3, 1 / 0.3)``.
-        ratio_sampling: ``"uniform"`` in ``ratio`` (the paper) or ``"log"``-uniform
-            (torchvision, timm). Default ``"uniform"``.
-        placement: ``"fit"``: the size first, then a position among those where it fits
-            (the authors' code, torchvision, timm); ``"paper"``: Algorithm 1 as printed,
-            size and point drawn together and redrawn until the region fits (smaller
-            regions on average). Default ``"fit"``.
-        max_attempts: sizes tried before giving up on the image or box. Default 100
-            (the authors' code; torchvision and timm use 10).
-        fill: ``"random"`` (per pixel, uniform over the dtype's range: [0, 255] for
-            uint8, [0, 1) for float; the paper), ``"random_normal"`` (per pixel N(0, 1),
-            float images), ``"random_color"`` (one random colour per region),
-            ``"random_color_normal"`` (one N(0, 1) colour per region), or a constant:
-            a number or one value per channel (e.g. the dataset mean, as the authors'
-            code; give it in the image's units: 0-255 for uint8, a fraction for float
-            images, since constants are rounded to the image's dtype). Default ``"random"``.
-        fill_mask: value written into masks under erased regions; None leaves masks
-            untouched. Default None.
-        count: number of image-level regions, or ``(min, max)`` to draw it uniformly;
-            the area is split by the count (timm's ``min_count``/``max_count``). Default 1.
-        min_visibility: boxes whose unerased fraction falls below this are dropped with
-            their labels (the fraction of the instance mask's pixels when the sample
-            has instance masks); 0 keeps every box. Default 0.0.
-        object_area: ``"box"`` (the paper) or ``"mask"``: an ORE region's area is a
-            fraction of the object's instance-mask area, and the region (inside the box)
-            is redrawn until at least ``mask_cover`` of it is on the object. Default ``"box"``.
-        mask_cover: see ``object_area``. Default 0.5.
-        erase_within: ``"region"`` or ``"mask"``: erase only the object's pixels of each
-            ORE region, keeping the background inside it. Default ``"region"``.
-        protect: classes whose boxes image-level regions spare: a list of labels (never
-            overlapped) or a mapping label -> the largest fraction of each such box they may
-            cover; attempts breaking the rule are redrawn within ``max_attempts``. Keyed by
-            the labels of the first label field (numeric). Default None.
-        occlude_keypoints: keypoints on erased pixels get COCO visibility 1 (occluded)
-            where it was 2; the visibility must be the first label field of
-            ``A.KeypointParams``. Default False.
+        **erasing: the erasing arguments by keyword (``mode``, ``image_p``, ``object_p``,
+            ``scale``, ``ratio``, ``fill``, ...): every field of
+            :class:`~detaug.erasing.ErasingParams`, with its default and meaning there (the
+            signature lists them all). Here: labels (per-class ``object_p``, ``protect``) are
+            the first label field's values as albumentations passes them, and must be numeric
+            (albumentations re-encodes string labels per call); a constant ``fill`` is in the
+            image's units (0-255 for uint8, a fraction for float images: constants are rounded
+            to the image's dtype); ``min_visibility`` drops boxes with their labels, measuring
+            visibility on the instance mask where the sample has ``masks=``; for
+            ``occlude_keypoints`` the COCO visibility must be the first label field of
+            ``A.KeypointParams``.
         p: probability that the transform runs at all (albumentations' meaning).
             Default 1.0, so that ``image_p`` and ``object_p`` are the paper's p.
 

@@ -50,33 +50,15 @@ class BoxAwareRandomErasing(v2.Transform):
     Args:
         params: the erasing arguments as one validated :class:`~detaug.erasing.ErasingParams`,
             instead of the keywords below. Default None.
-        mode: ``"ire"``, ``"ore"`` or ``"i+ore"``. Default ``"i+ore"``.
-        image_p: probability of erasing image-level region(s). Default 0.5.
-        object_p: probability of erasing inside each box, drawn per box. Default 0.5.
-        scale: ``(s_l, s_h)``, erased area as a fraction of the image / box. Default ``(0.02, 0.2)``.
-        ratio: ``(r_1, r_2)``, aspect ratio height / width. Default ``(0.3, 1 / 0.3)``.
-        ratio_sampling: ``"uniform"`` (the paper) or ``"log"`` (torchvision, timm). Default ``"uniform"``.
-        placement: ``"fit"`` (the authors' code) or ``"paper"`` (Algorithm 1 as printed).
-            Default ``"fit"``.
-        max_attempts: sizes tried per image or box before giving up. Default 100.
-        fill: ``"random"``, ``"random_normal"``, ``"random_color"``,
-            ``"random_color_normal"``, a number or one value per channel. Default ``"random"``.
-        fill_mask: value for masks under erased regions; None leaves masks alone. Default None.
-        count: image-level regions, or ``(min, max)``; area split by the count. Default 1.
-        min_visibility: drop boxes (and their labels) whose unerased fraction falls below
-            this (of the instance mask's pixels when the sample has instance masks); 0
-            keeps all. Default 0.0.
-        object_area, mask_cover, erase_within: mask-aware ORE, as in
-            :class:`detaug.BoxAwareRandomErasing`; instance masks are the sample's
-            ``tv_tensors.Mask`` of shape ``[N, H, W]`` with one mask per box.
-        protect: classes whose boxes image-level regions spare: a list of labels (never
-            overlapped) or a mapping label -> the largest fraction of each such box they may
-            cover; attempts breaking the rule are redrawn within ``max_attempts``. Keyed by
-            the labels (``labels_getter``). Default None.
-        occlude_keypoints: in the target's ``"keypoints"`` tensor ``[N, K, 3]`` (the
-            torchvision Keypoint R-CNN / COCO layout: x, y, visibility), keypoints on erased
-            pixels get visibility 1 where it was 2. ``tv_tensors.KeyPoints`` carry no
-            visibility and pass through. Default False.
+        **erasing: the erasing arguments by keyword (``mode``, ``image_p``, ``object_p``,
+            ``scale``, ``ratio``, ``fill``, ...): every field of
+            :class:`~detaug.erasing.ErasingParams`, with its default and meaning there (the
+            signature lists them all). Here: labels (per-class ``object_p``, ``protect``) come
+            from ``labels_getter``; instance masks (``object_area``, ``erase_within``: mask)
+            are the sample's ``tv_tensors.Mask`` of shape ``[N, H, W]``, one per box;
+            ``occlude_keypoints`` marks the target's ``"keypoints"`` tensor ``[N, K, 3]`` (the
+            Keypoint R-CNN / COCO layout: x, y, visibility 2 -> 1 on erased pixels), while
+            ``tv_tensors.KeyPoints`` carry no visibility and pass through.
         p: probability that the transform runs at all. Default 1.0.
         inplace: erase the input tensor in place. Default False.
         plan_key: when set, the key under which the plan is added to the output's first

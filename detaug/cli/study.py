@@ -92,7 +92,8 @@ def main(args: argparse.Namespace) -> int:
     if args.report:
         _folder(args.report, "--report")  # checked now, not after hours of training and scoring
     common = [*STUDY_OVERRIDES, f"data.root={out / 'data'}", *args.set]
-    plan = study_plan.make_plan(out, args.schemes, args.only, args.seeds, common, args.device, args.allow_other_code)
+    plan = study_plan.make_plan(out, args.schemes, args.only, args.seeds, common=common, device=args.device,
+                                allow_other_code=args.allow_other_code)
     threads = args.threads or max(1, study_plan.cpu_cores() // args.jobs)
     test_images = int(next(iter(plan.configs.values())).data.synthetic_num_test)
     print(study_plan.describe(plan, args.jobs, threads, len(plan.runs), len(conds) * test_images))
@@ -100,10 +101,10 @@ def main(args: argparse.Namespace) -> int:
         return 0
     out.mkdir(parents=True, exist_ok=True)
     with study.exclusive(out):
-        return _train_and_score(args, plan, out, common, conds, threads, test_images)
+        return _train_and_score(args, plan, out, common=common, conds=conds, threads=threads, test_images=test_images)
 
 
-def _train_and_score(args, plan, out: Path, common, conds, threads: int, test_images: int) -> int:
+def _train_and_score(args, plan, out: Path, *, common, conds, threads: int, test_images: int) -> int:
     from detaug.robustness import study, study_plan
     from detaug.robustness.training import TrainingFailed, train_runs
 
@@ -119,8 +120,8 @@ def _train_and_score(args, plan, out: Path, common, conds, threads: int, test_im
         entry["train_min"] = round((time.time() - started) / 60, 2)
         log(f"training phase done in {entry['train_min']:.1f} min")
         if not args.train_only:
-            plan = study_plan.make_plan(out, args.schemes, args.only, args.seeds, common, args.device,
-                                        args.allow_other_code)
+            plan = study_plan.make_plan(out, args.schemes, args.only, args.seeds, common=common, device=args.device,
+                                        allow_other_code=args.allow_other_code)
             started, cached = time.time(), _cached(out)
             rows = study.evaluate_study(plan, conds, args.device, args.batch_size, args.workers, log)
             entry.update(eval_min=round((time.time() - started) / 60, 2), evaluated=_cached(out) - cached)

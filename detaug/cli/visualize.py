@@ -138,32 +138,34 @@ def _pipelines(base, variants: Dict[str, Dict[str, Any]]) -> List[Tuple[str, Any
     """``(title, transforms, device_erasing)`` of the config under each variant's erasing settings."""
     from omegaconf import OmegaConf
 
+    from detaug.config.loading import erasing_params
     from detaug.pipeline import build_device_erasing, build_transforms
 
     out = []
     for title, erasing in variants.items():
         cfg = OmegaConf.merge(base, {"augmentation": {"erasing": erasing}})
-        out.append((title, build_transforms(cfg, train=True, save_applied_params=True), build_device_erasing(cfg)))
+        params = erasing_params(cfg)  # once per variant, passed on as itself
+        out.append((title, build_transforms(cfg, train=True, save_applied_params=True, erasing=params),
+                    build_device_erasing(cfg, erasing=params)))
     return out
 
 
 def _config_dataset(cfg, split: str):
     """The config's dataset for ``split`` (``train`` or a test split) and its class names."""
-    from detaug.data import COCODetection, build_voc
     from detaug.pipeline import build_datasets
-    from detaug.pipeline.datasets import erasing_needs_masks
+    from detaug.pipeline.datasets import erasing_needs_masks, make_dataset
 
     if split == "train":
-        bundle = build_datasets(cfg, train=True, test=False, save_applied_params=True)
+        bundle = build_datasets(cfg, ["train"], save_applied_params=True)
         return bundle.train, bundle.classes
-    bundle = build_datasets(cfg, train=False, test=True)
+    bundle = build_datasets(cfg, ["test"])  # the split names and the classes
     if split not in bundle.splits:
         raise UsageError(f"--split {split!r} is not a split of this config; choose one of "
                          f"{', '.join(['train', *bundle.splits])}")
-    s, masks = bundle.splits[split], erasing_needs_masks(cfg)  # a test split drawn as if trained on
-    if cfg.data.kind == "coco":
-        return COCODetection(s.image_dir, s.ann_file, train=True, masks=masks), bundle.classes
-    return build_voc([(s.root, s.split)], classes=bundle.classes, keep_difficult=True, masks=masks), bundle.classes
+    # a test split drawn as if trained on
+    dataset = make_dataset(cfg, [bundle.splits[split]], classes=bundle.classes, train=True,
+                           masks=erasing_needs_masks(cfg))
+    return dataset, bundle.classes
 
 
 def _dataset(args: argparse.Namespace, cfg):
@@ -241,8 +243,8 @@ def main(args: argparse.Namespace) -> Path:
     drawn = {}
     for title, transforms, device_erasing in pipelines:
         dataset.transforms = transforms
-        drawn[title] = draw_items(dataset, indices, args.seed, classes, args.zoom, device_erasing,
-                                  f"{title}: " if title else "")
+        drawn[title] = draw_items(dataset, indices, args.seed, classes, zoom=args.zoom, device_erasing=device_erasing,
+                                  title_prefix=f"{title}: " if title else "")
     if args.compare == "masks" and not any(s.has_masks for s in drawn["ORE on the mask"]):
         raise UsageError(
             f"--compare masks: none of the {len(indices)} image(s) drawn has instance masks, so 'ORE on the mask' "

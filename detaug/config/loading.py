@@ -236,34 +236,23 @@ def _check_choices(cfg: DictConfig) -> None:
             )
 
 
+#: Numeric keys and the least value each may take.
+_LOWER_BOUNDS = {
+    **dict.fromkeys(("schedule.epochs", "data.batch_size", "data.test_batch_size", "optim.lr_batch",
+                     "runtime.print_freq", "runtime.checkpoint_interval", "model.max_size"), 1),
+    **dict.fromkeys(("optim.lr", "optim.weight_decay", "optim.momentum", "data.workers",
+                     "data.aspect_ratio_group_factor", "schedule.warmup_iters", "evaluation.interval"), 0),
+}
+
+
 def _check_ranges(cfg: DictConfig) -> None:
-    positive = {
-        "schedule.epochs": cfg.schedule.epochs,
-        "data.batch_size": cfg.data.batch_size,
-        "data.test_batch_size": cfg.data.test_batch_size,
-        "optim.lr_batch": cfg.optim.lr_batch,
-        "runtime.print_freq": cfg.runtime.print_freq,
-        "runtime.checkpoint_interval": cfg.runtime.checkpoint_interval,
-        "model.max_size": cfg.model.max_size,
-    }
-    for key, value in positive.items():
-        if value < 1:
-            raise ConfigError(f"{key}: must be >= 1, got {value}")
+    for key, least in _LOWER_BOUNDS.items():
+        value = OmegaConf.select(cfg, key)
+        if value < least:
+            raise ConfigError(f"{key}: must be >= {least}, got {value}")
     sizes = cfg.model.min_size if OmegaConf.is_list(cfg.model.min_size) else [cfg.model.min_size]
     if not sizes or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in sizes):
         raise ConfigError(f"model.min_size: must be an int >= 1 or a list of them, got {cfg.model.min_size}")
-    non_negative = {
-        "optim.lr": cfg.optim.lr,
-        "optim.weight_decay": cfg.optim.weight_decay,
-        "optim.momentum": cfg.optim.momentum,
-        "data.workers": cfg.data.workers,
-        "data.aspect_ratio_group_factor": cfg.data.aspect_ratio_group_factor,
-        "schedule.warmup_iters": cfg.schedule.warmup_iters,
-        "evaluation.interval": cfg.evaluation.interval,
-    }
-    for key, value in non_negative.items():
-        if value < 0:
-            raise ConfigError(f"{key}: must be >= 0, got {value}")
     if not 0 <= cfg.augmentation.hflip_p <= 1:
         raise ConfigError(f"augmentation.hflip_p: must be in [0, 1], got {cfg.augmentation.hflip_p}")
     if cfg.schedule.gamma <= 0:
@@ -376,10 +365,10 @@ def model_kwarg_names(name: str) -> List[str]:
     from torchvision.models.detection import FasterRCNN
     from torchvision.models.detection.transform import GeneralizedRCNNTransform
 
-    from detaug.models.factory import _REGISTRY
+    from detaug.models.factory import model_builder
 
     names = set()
-    for fn in (_REGISTRY[name][0], FasterRCNN.__init__, GeneralizedRCNNTransform.__init__):
+    for fn in (model_builder(name), FasterRCNN.__init__, GeneralizedRCNNTransform.__init__):
         for p in inspect.signature(fn).parameters.values():
             if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
                 names.add(p.name)

@@ -9,21 +9,14 @@ Values with a fixed set of choices (dataset kind, model name, erasing mode, ...)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from dataclasses import dataclass, field, fields, make_dataclass
+from typing import Any, Dict, List, Optional, Tuple, get_args, get_origin, get_type_hints
 
-from detaug.erasing.params import MODES
+from detaug.erasing.params import MODES, ErasingParams
+from detaug.evaluation.metrics import METRIC_DESCRIPTIONS, METRICS  # noqa: F401 (the config's choices)
 
 #: Dataset kinds the training tool can build.
 DATASET_KINDS = ("synthetic", "voc", "coco")
-#: Evaluation metrics (``evaluation.metric``) and what each reports.
-METRIC_DESCRIPTIONS = {
-    "voc07": "VOC07 11-point mAP@0.5",
-    "voc2010": "VOC all-point mAP@0.5",
-    "coco": "COCO AP@[.5:.95]",
-}
-#: Evaluation metric names: the one list every part of detaug uses.
-METRICS = tuple(METRIC_DESCRIPTIONS)
 #: Erasing modes; ``"none"`` is the baseline (no erasing).
 ERASING_MODES = ("none", *MODES)
 #: Learning-rate policies after the warm-up.
@@ -105,49 +98,46 @@ class ModelConfig:
     kwargs: Dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass
-class ErasingConfig:
-    """Arguments of :class:`detaug.erasing.ErasingParams`, with its defaults (a test checks
-    that the two agree), plus ``mode: none`` for the baseline and ``device``."""
+def _config_type(annotation: Any) -> Any:
+    """The OmegaConf type of an :class:`ErasingParams` field: a plain type as itself, a
+    pair of floats as a list, anything else (unions, mappings) as ``Any`` (the erasing
+    core checks it when the config is turned into :class:`ErasingParams`)."""
+    if annotation in (str, int, float, bool):
+        return annotation
+    if get_origin(annotation) is tuple and get_args(annotation) and all(a is float for a in get_args(annotation)):
+        return List[float]
+    return Any
 
-    #: "none" (baseline), "ire", "ore" or "i+ore" (any case).
-    mode: str = "none"
-    image_p: float = 0.5
-    #: A probability, or a mapping from label (class index, 1-based) to probability with a
-    #: "default" entry for the other classes.
-    object_p: Any = 0.5
-    scale: List[float] = field(default_factory=lambda: [0.02, 0.2])
-    ratio: List[float] = field(default_factory=lambda: [0.3, 1 / 0.3])
-    #: "uniform" (the paper) or "log" (torchvision, timm).
-    ratio_sampling: str = "uniform"
-    #: "fit" (the authors' code) or "paper" (Algorithm 1 as printed).
-    placement: str = "fit"
-    max_attempts: int = 100
-    #: "box" (the paper) or "mask": ORE's area is a fraction of the object's instance mask
-    #: (the synthetic set and COCO have them; VOC's SegmentationObject where present).
-    object_area: str = "box"
-    #: With object_area: mask, the least fraction of a region that must lie on the object.
-    mask_cover: float = 0.5
-    #: "region" (every pixel) or "mask" (only the object's pixels of an ORE region).
-    erase_within: str = "region"
-    #: Mark keypoints under erased pixels occluded (no training config has keypoints yet).
-    occlude_keypoints: bool = False
-    #: "random" | "random_normal" | "random_color" | "random_color_normal" | a number | a
-    #: per-channel list, in the image's units (0-255: the training pipeline erases uint8 images).
-    fill: Any = "random"
-    #: Value written into instance masks under erased regions; null leaves them alone.
-    fill_mask: Any = None
-    #: Image-level regions: an int or [min, max].
-    count: Any = 1
-    min_visibility: float = 0.0
-    #: Classes whose boxes image-level regions spare: a list of labels (class index,
-    #: 1-based; never overlapped) or a mapping label -> the largest fraction of each such
-    #: box the image-level regions may cover. null protects nothing.
-    protect: Any = None
-    #: Batched erasing on the training device (detaug.BatchedBoxAwareRandomErasing)
-    #: instead of in the DataLoader workers, for pipelines whose CPU workers are the
-    #: bottleneck. Constant fills stay in uint8 units (they are scaled to the float batch).
-    device: bool = False
+
+def _erasing_fields() -> List[Tuple[str, Any, Any]]:
+    """The config's erasing keys: every field of :class:`ErasingParams` with its default
+    (``mode`` with the config's ``"none"`` baseline), then ``device``."""
+    hints = get_type_hints(ErasingParams)
+    out: List[Tuple[str, Any, Any]] = []
+    for f in fields(ErasingParams):
+        default = "none" if f.name == "mode" else f.default
+        value = field(default_factory=lambda d=default: list(d)) if isinstance(default, tuple) else field(default=default)
+        out.append((f.name, _config_type(hints[f.name]), value))
+    out.append(("device", bool, field(default=False)))
+    return out
+
+
+#: ``augmentation.erasing``: generated from :class:`~detaug.erasing.ErasingParams` (the
+#: one list of the erasing arguments, their defaults and their documentation), plus
+#: ``mode: none`` for the baseline and ``device``.
+ErasingConfig = make_dataclass("ErasingConfig", _erasing_fields())
+ErasingConfig.__module__ = __name__
+ErasingConfig.__doc__ = """``augmentation.erasing``: the arguments of :class:`detaug.erasing.ErasingParams`,
+    with its defaults and meanings (generated from its fields), plus:
+
+    - ``mode``: also ``"none"``, the baseline (no erasing), which is the default here.
+    - ``fill``, ``fill_mask``: constants in the image's units, 0-255 (the training pipeline
+      erases uint8 images; with ``device: true`` they stay in these units and are scaled to
+      the float batch, see :data:`detaug.config.loading.DEVICE_FILL_SCALE`).
+    - ``device``: batched erasing on the training device
+      (:class:`detaug.BatchedBoxAwareRandomErasing`) instead of in the DataLoader workers,
+      for pipelines whose CPU workers are the bottleneck. Default False.
+    """
 
 
 @dataclass

@@ -6,13 +6,13 @@ All datasets return ``(image, target)`` as torchvision detection models take the
 dataset index), ``area``, ``iscrowd``, ``difficult`` and, when built with
 ``masks=True``, ``masks`` (uint8 [N, H, W]). Every dataset reports image sizes without
 decoding (``get_image_size``) for aspect-ratio grouping. A file that cannot be used
-raises a :class:`~detaug.data.errors.DataFileError` (a ``UsageError``) naming the file,
+raises a :class:`~detaug.errors.DataFileError` (a ``UsageError``) naming the file,
 the record and the field.
 
 Modules: :mod:`~detaug.data.voc` (dataset) and :mod:`~detaug.data.voc_xml` (one XML
 file), :mod:`~detaug.data.coco` (dataset) and :mod:`~detaug.data.coco_json` (checking the
 JSON), :mod:`~detaug.data.images` (decoding rules), :mod:`~detaug.data.masks` (instance
-masks), :mod:`~detaug.data.checks` (shared input checks), :mod:`~detaug.data.errors`,
+masks), :mod:`~detaug.checks` (shared input checks), :mod:`~detaug.data.errors`,
 :mod:`~detaug.data.synthetic`, :mod:`~detaug.data.transforms` (albumentations or
 torchvision-v2 dispatch), :mod:`~detaug.data.sampler` (batching),
 :mod:`~detaug.data.concat` (07+12 style concatenation).

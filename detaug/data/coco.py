@@ -6,7 +6,7 @@ Conventions:
   (:mod:`detaug.data.coco_json`: integer unique ids, existing image and category ids,
   ``bbox`` of 4 finite numbers, ...); an ``images[k].file_name`` must stay inside
   ``image_dir`` (no absolute path, no ``..``). Each problem is one
-  :class:`~detaug.data.errors.COCOFormatError` naming the file, the record and the field.
+  :class:`~detaug.errors.COCOFormatError` naming the file, the record and the field.
 * Category ids (arbitrary, e.g. COCO's 1..90 with gaps) map to contiguous labels
   ``1..num_classes`` in increasing category-id order (0 is background):
   :attr:`COCODetection.category_id_to_label` and its inverse
@@ -37,7 +37,8 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 import numpy as np
 import torch
 
-from .checks import inside_folder
+from detaug.checks import inside_folder
+
 from .coco_json import check_segmentation, load_coco
 from .errors import COCOFormatError
 from .images import read_rgb

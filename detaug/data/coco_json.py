@@ -4,7 +4,7 @@ pycocotools trusts its input: a wrong structure ends in an AssertionError, TypeE
 KeyError from deep inside, and some mistakes change results silently (duplicate
 annotation ids make COCOeval score perfect detections 0.505; annotations on an unknown
 image are dropped). So every record is checked here first, and the first problem is one
-:class:`~detaug.data.errors.COCOFormatError` naming the file, the record
+:class:`~detaug.errors.COCOFormatError` naming the file, the record
 (``annotations[17] (id 42)``) and the field, and saying what was expected.
 
 Rules (the COCO format's, https://cocodataset.org/#format-data):
@@ -32,7 +32,8 @@ import os
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Union
 
-from .checks import is_finite_number, read_utf8, shorten
+from detaug.checks import is_finite_number, read_utf8, shorten
+
 from .errors import COCOFormatError
 
 __all__ = ["check_instances", "check_segmentation", "coco_from_dict", "load_coco", "read_json"]
@@ -167,7 +168,7 @@ def check_instances(data: Any, where: Union[str, os.PathLike]) -> Dict[str, Any]
         >>> check_instances(d, "x.json")
         Traceback (most recent call last):
         ...
-        detaug.data.errors.COCOFormatError: x.json: annotations[0] (id 1): 'bbox' is [0, 0, 2], expected [x, y, width, height]: 4 finite numbers
+        detaug.errors.COCOFormatError: x.json: annotations[0] (id 1): 'bbox' is [0, 0, 2], expected [x, y, width, height]: 4 finite numbers
     """
     c = _Checker(str(where))
     if not isinstance(data, dict):

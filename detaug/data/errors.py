@@ -3,11 +3,13 @@
 Each is a :class:`detaug.errors.UsageError` (a ``ValueError``), so a command-line tool
 prints it as one ``<prog>: error: ...`` line and exits with status 2. Messages start with
 the offending file, then name the record and the field, and say what was expected.
+:class:`DataFileError`, :class:`COCOFormatError` and :class:`ResultsFileError` are shared
+with the evaluators and defined in :mod:`detaug.errors`.
 """
 
 from __future__ import annotations
 
-from detaug.errors import UsageError
+from detaug.errors import COCOFormatError, DataFileError, ResultsFileError
 
 __all__ = [
     "COCOFormatError",
@@ -19,10 +21,6 @@ __all__ = [
 ]
 
 
-class DataFileError(UsageError):
-    """A dataset file that cannot be used as it is (the message starts with the file)."""
-
-
 class VOCAnnotationError(DataFileError):
     """A VOC annotation problem (the message starts with the offending file)."""
 
@@ -31,13 +29,6 @@ class VOCAnnotationWarning(UserWarning):
     """Warning for a VOC annotation problem when the dataset is not strict."""
 
 
-class COCOFormatError(DataFileError):
-    """A COCO JSON (instances or results) that does not follow the format."""
-
-
 class ImageFileError(DataFileError):
     """An image or mask file that cannot be decoded into the pixels it claims."""
 
-
-class ResultsFileError(DataFileError):
-    """A detections file (a devkit result file) that does not follow its format."""

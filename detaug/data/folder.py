@@ -73,6 +73,7 @@ class VOCFolder(VOCDetection):
         annotations: PathLike,
         classes: Optional[Sequence[str]] = None,
         transforms: Optional[Callable] = None,
+        *,
         keep_difficult: bool = True,
         strict: bool = True,
         masks: bool = False,
@@ -85,7 +86,8 @@ class VOCFolder(VOCDetection):
         if not files:
             raise FileNotFoundError(f"{annotations}: no .xml annotation files in this folder")
         super().__init__(annotations.parent, None, _class_names(files, strict) if classes is None else classes,
-                         transforms, keep_difficult, strict, masks=masks, annotations_dir=annotations, images_dir=images)
+                         transforms, keep_difficult=keep_difficult, strict=strict, masks=masks,
+                         annotations_dir=annotations, images_dir=images)
 
     def __repr__(self) -> str:
         return f"VOCFolder(images='{self.images_dir}', annotations='{self.annotations_dir}') [{len(self)} images]"

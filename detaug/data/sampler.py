@@ -15,6 +15,8 @@ from typing import Any, Iterator, List, Sequence, Tuple
 import numpy as np
 from torch.utils.data import BatchSampler, Sampler, Subset
 
+from detaug.protocols import ImageSizes
+
 __all__ = [
     "GroupedBatchSampler",
     "collate_fn",
@@ -56,10 +58,10 @@ def compute_aspect_ratios(dataset: Any) -> List[float]:
         TypeError: If no ``get_image_size`` can be found.
     """
     indices = list(range(len(dataset)))
-    while isinstance(dataset, Subset) and not hasattr(dataset, "get_image_size"):
+    while isinstance(dataset, Subset) and not isinstance(dataset, ImageSizes):
         indices = [dataset.indices[i] for i in indices]
         dataset = dataset.dataset
-    if not hasattr(dataset, "get_image_size"):
+    if not isinstance(dataset, ImageSizes):
         raise TypeError(
             f"{type(dataset).__name__} has no get_image_size(idx) -> (height, width); "
             "detaug datasets provide it"

@@ -121,36 +121,38 @@ def _rot(points: np.ndarray, angle: float) -> np.ndarray:
     return points @ np.array([[c, s], [-s, c]])
 
 
+def _star(r: float) -> np.ndarray:
+    a = np.pi / 2 + np.arange(10) * np.pi / 5
+    rad = np.where(np.arange(10) % 2 == 0, r, r * 0.42)
+    return np.stack([np.cos(a) * rad, -np.sin(a) * rad], 1)
+
+
+_CROSS_T = 0.33
+#: The polygon classes: the vertices of a shape of size ``2 r`` centred at the origin, upright.
+_POLYGONS = {
+    "square": lambda r: np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]], float) * (r / math.sqrt(2)),
+    "triangle": lambda r: np.stack([np.cos(np.pi / 2 + np.arange(3) * 2 * np.pi / 3),
+                                    -np.sin(np.pi / 2 + np.arange(3) * 2 * np.pi / 3)], 1) * r,
+    "star": _star,
+    "cross": lambda r: np.array(
+        [[-_CROSS_T, -1], [_CROSS_T, -1], [_CROSS_T, -_CROSS_T], [1, -_CROSS_T], [1, _CROSS_T], [_CROSS_T, _CROSS_T],
+         [_CROSS_T, 1], [-_CROSS_T, 1], [-_CROSS_T, _CROSS_T], [-1, _CROSS_T], [-1, -_CROSS_T], [-_CROSS_T, -_CROSS_T]],
+        float) * r,
+}
+
+
 def _shape_mask(cls: str, cx: float, cy: float, size: float, angle: float, w: int, h: int):
     """Binary mask (h, w) of one shape of the given class centred at (cx, cy)."""
     img = Image.new("L", (w, h), 0)
     d = ImageDraw.Draw(img)
     r = size / 2.0
-    if cls == "circle":
+    if cls in ("circle", "ring"):
         d.ellipse([cx - r, cy - r, cx + r, cy + r], fill=255)
-    elif cls == "ring":
-        d.ellipse([cx - r, cy - r, cx + r, cy + r], fill=255)
-        ri = r * 0.55
-        d.ellipse([cx - ri, cy - ri, cx + ri, cy + ri], fill=0)
+        if cls == "ring":
+            ri = r * 0.55
+            d.ellipse([cx - ri, cy - ri, cx + ri, cy + ri], fill=0)
     else:
-        if cls == "square":
-            pts = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]], float) * (r / math.sqrt(2))
-        elif cls == "triangle":
-            a = np.pi / 2 + np.arange(3) * 2 * np.pi / 3
-            pts = np.stack([np.cos(a), -np.sin(a)], 1) * r
-        elif cls == "star":
-            a = np.pi / 2 + np.arange(10) * np.pi / 5
-            rad = np.where(np.arange(10) % 2 == 0, r, r * 0.42)
-            pts = np.stack([np.cos(a) * rad, -np.sin(a) * rad], 1)
-        elif cls == "cross":
-            t = 0.33
-            pts = np.array(
-                [[-t, -1], [t, -1], [t, -t], [1, -t], [1, t], [t, t],
-                 [t, 1], [-t, 1], [-t, t], [-1, t], [-1, -t], [-t, -t]], float,
-            ) * r  # fmt: skip
-        else:  # pragma: no cover - classes are fixed
-            raise ValueError(cls)
-        pts = _rot(pts, angle) + np.array([cx, cy])
+        pts = _rot(_POLYGONS[cls](r), angle) + np.array([cx, cy])
         d.polygon([tuple(p) for p in pts], fill=255)
     return np.asarray(img) > 127
 
@@ -370,7 +372,7 @@ def _rle(mask: np.ndarray) -> Dict[str, Any]:
     return {"size": [int(v) for v in rle["size"]], "counts": rle["counts"].decode("ascii")}
 
 
-def _settings(seed, num_train, num_test, occlusion_levels, max_objects, min_size, max_size,
+def _settings(seed, num_train, num_test, occlusion_levels, *, max_objects, min_size, max_size,
               max_overlap, jpeg_quality, classes=SYNTHETIC_CLASSES, test_start=None, num_val=0,
               num_train_eval=0) -> Dict[str, Any]:
     # The options added in 0.4 enter the settings (and so the folder name) only when they
@@ -538,13 +540,13 @@ def generate_synthetic(
     seed: int = 0,
     num_train: int = 400,
     num_test: int = 100,
+    *,
     occlusion_levels: Sequence[float] = (0.2, 0.4, 0.6),
     max_objects: int = 4,
     min_size: float = 28.0,
     max_size: float = 80.0,
     max_overlap: float = 0.3,
     jpeg_quality: int = 92,
-    *,
     classes: Optional[Sequence[str]] = None,
     test_start: Optional[int] = None,
     num_val: int = 0,
@@ -625,8 +627,9 @@ def generate_synthetic(
                          f"training scenes, got {test_start!r}")
     if num_val < 0 or num_train_eval < 0:
         raise ValueError(f"num_val and num_train_eval must be >= 0, got {num_val}, {num_train_eval}")
-    s = _settings(seed, num_train, num_test, levels, max_objects, min_size, max_size,
-                  max_overlap, jpeg_quality, classes, test_start, num_val, num_train_eval)
+    s = _settings(seed, num_train, num_test, levels, max_objects=max_objects, min_size=min_size, max_size=max_size,
+                  max_overlap=max_overlap, jpeg_quality=jpeg_quality, classes=classes, test_start=test_start,
+                  num_val=num_val, num_train_eval=num_train_eval)
     digest = hashlib.sha1(json.dumps(s, sort_keys=True).encode()).hexdigest()[:8]
     root = Path(root)
     folder = root / f"synthetic-seed{seed}-{digest}"

@@ -44,7 +44,8 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 import torch
 
-from .checks import inside_folder, read_utf8
+from detaug.checks import inside_folder, read_utf8
+
 from .errors import ImageFileError, VOCAnnotationError, VOCAnnotationWarning
 from .images import image_size, read_rgb
 from .masks import read_voc_instance_masks
@@ -188,10 +189,10 @@ class VOCDetection(torch.utils.data.Dataset):
         split: str,
         classes: Optional[Sequence[str]] = None,
         transforms: Optional[Callable] = None,
+        *,
         keep_difficult: bool = False,
         strict: bool = True,
         check_images: bool = True,
-        *,
         ignore_other_classes: bool = False,
         masks: bool = False,
         annotations_dir: Optional[Union[str, os.PathLike]] = None,
@@ -507,12 +508,7 @@ def build_voc(
     pairs: Sequence[Tuple[Union[str, os.PathLike], str]],
     classes: Optional[Sequence[str]] = None,
     transforms: Optional[Callable] = None,
-    keep_difficult: bool = False,
-    strict: bool = True,
-    check_images: bool = True,
-    *,
-    ignore_other_classes: bool = False,
-    masks: bool = False,
+    **options: Any,
 ):
     """Build a VOC dataset from one or several ``(root, split)`` pairs (e.g. 07+12).
 
@@ -521,11 +517,9 @@ def build_voc(
             ``[("VOCdevkit/VOC2007", "trainval"), ("VOCdevkit/VOC2012", "trainval")]``.
         classes: Class list shared by all parts (default: :data:`VOC_CLASSES`).
         transforms: Transform applied by every part.
-        keep_difficult: See :class:`VOCDetection`.
-        strict: See :class:`VOCDetection`.
-        check_images: See :class:`VOCDetection`.
-        ignore_other_classes: See :class:`VOCDetection`.
-        masks: See :class:`VOCDetection`.
+        **options: the other keyword arguments of :class:`VOCDetection`
+            (``keep_difficult``, ``strict``, ``check_images``, ``ignore_other_classes``,
+            ``masks``), for every part.
 
     Returns:
         The :class:`VOCDetection` itself for one pair, else a
@@ -553,18 +547,5 @@ def build_voc(
     for p in pairs:
         if isinstance(p, (str, bytes, os.PathLike)) or len(p) != 2:
             raise ValueError(f"pairs must be (root, split) pairs, got {p!r}")
-    parts = [
-        VOCDetection(
-            root,
-            split,
-            classes=classes,
-            transforms=transforms,
-            keep_difficult=keep_difficult,
-            strict=strict,
-            check_images=check_images,
-            ignore_other_classes=ignore_other_classes,
-            masks=masks,
-        )
-        for root, split in pairs
-    ]
+    parts = [VOCDetection(root, split, classes=classes, transforms=transforms, **options) for root, split in pairs]
     return parts[0] if len(parts) == 1 else DetectionConcatDataset(parts)

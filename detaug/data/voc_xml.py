@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any, Dict, Optional, Union
 from xml.etree.ElementTree import ParseError
 
-from .checks import shorten
+from detaug.checks import shorten
+
 from .errors import VOCAnnotationError
 
 __all__ = ["parse_voc_xml"]

@@ -6,7 +6,8 @@ its config), :mod:`~detaug.engine.train` (one epoch), :mod:`~detaug.engine.evalu
 :mod:`~detaug.engine.state` (what a training checkpoint
 holds; the file format is :mod:`detaug.checkpoint`), :mod:`~detaug.engine.rng`, :mod:`~detaug.engine.data` (seeded samples, loaders),
 :mod:`~detaug.engine.optim`, :mod:`~detaug.engine.distributed`,
-:mod:`~detaug.engine.signals`, :mod:`~detaug.engine.logging`, :mod:`~detaug.engine.results`.
+:mod:`~detaug.engine.signals`, :mod:`~detaug.engine.logging`; the metrics are
+:mod:`detaug.evaluation.metrics`.
 The training tool (:mod:`detaug.cli.train`) is a thin ``main`` over these; users with
 their own loop can use the pieces directly.
 
@@ -16,8 +17,7 @@ say) does not load the rest of the engine, the data and the models.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from detaug._lazy import lazy_exports
 
 #: Module -> the names it gives to ``detaug.engine``.
 _MODULES = {
@@ -26,13 +26,13 @@ _MODULES = {
                          "save_checkpoint",
     "detaug.engine.data": "SeededDataset SkipBatches StopSafeLoader make_test_loader make_train_loader make_train_sampler sample_seed",
     "detaug.engine.distributed": "DistInfo all_gather_object all_reduce_mean barrier broadcast_object check_device "
-                                 "cleanup_distributed get_rank get_world_size init_distributed is_main_process unwrap_model",
-    "detaug.engine.evaluate": "evaluate evaluate_sets gather_predictions predict",
+                                 "cleanup_distributed init_distributed is_main_process unwrap_model",
+    "detaug.engine.evaluate": "evaluate evaluate_sets predict",
     "detaug.engine.logging": "RunLogger",
-    "detaug.engine.loop": "StopRule Trainer build_trainer evaluate_only",
+    "detaug.engine.loop": "Trainer build_trainer evaluate_only",
     "detaug.engine.optim": "WarmupSchedule build_optimizer build_optimizer_from_config build_scheduler "
                            "build_scheduler_from_config config_lr scaled_lr",
-    "detaug.engine.results": "build_evaluator format_table headline save_predictions",
+    "detaug.evaluation.metrics": "build_evaluator format_table headline save_predictions",
     "detaug.engine.rng": "capture_rng_state check_rng_state restore_rng_state seed_everything",
     "detaug.engine.signals": "GracefulStop ignore_stop_signals",
     "detaug.engine.state": "check_training_state make_state run_config",
@@ -42,13 +42,4 @@ _EXPORTS = {name: module for module, names in _MODULES.items() for name in names
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'detaug.engine' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_EXPORTS[name]), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)

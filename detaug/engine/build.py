@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, List, Optional, Tuple
 
 import torch
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from detaug.checkpoint import LAST
 from detaug.config import ConfigError, check_data_paths, save_config
@@ -53,6 +53,8 @@ class RunData:
         batch_sampler: its batches (None for evaluation only).
         test: the reported splits.
         val: the validation splits the best checkpoint is chosen on (may be empty).
+        batch_transform: the batched erasing applied to each training batch on the device
+            (``augmentation.erasing.device``), or None.
     """
 
     classes: Tuple[str, ...]
@@ -60,6 +62,7 @@ class RunData:
     batch_sampler: Any = None
     test: List[EvalSet] = field(default_factory=list)
     val: List[EvalSet] = field(default_factory=list)
+    batch_transform: Any = None
 
     @property
     def num_classes(self) -> int:
@@ -123,12 +126,12 @@ def _prepare_synthetic(cfg: DictConfig, dist: DistInfo, logger: RunLogger) -> An
     return info if info is not None else prepare_synthetic(cfg)
 
 
-def _eval_sets(cfg: DictConfig, dist: DistInfo, bundle: Any) -> List[EvalSet]:
+def _eval_sets(cfg: DictConfig, dist: DistInfo, bundle: Any, datasets: dict) -> List[EvalSet]:
     return [
         EvalSet(name, ds, make_test_loader(ds, bundle.test_transforms, cfg.data.test_batch_size, cfg.data.workers,
-                                           cfg.seed, dist.rank, dist.world_size),
+                                           seed=cfg.seed, rank=dist.rank, world_size=dist.world_size),
                 bundle.metrics[name], bundle.splits[name].split or name)
-        for name, ds in bundle.test.items()
+        for name, ds in datasets.items()
     ]
 
 
@@ -148,15 +151,13 @@ def build_run_data(cfg: DictConfig, dist: DistInfo, logger: RunLogger, train: bo
     from detaug.pipeline import build_datasets
 
     info = _prepare_synthetic(cfg, dist, logger)
-    bundle = build_datasets(cfg, train=train, synthetic_info=info)
-    data = RunData(classes=bundle.classes, test=_eval_sets(cfg, dist, bundle))
+    bundle = build_datasets(cfg, ("train", "val", "test") if train else ("test",), synthetic_info=info)
+    data = RunData(classes=bundle.classes, test=_eval_sets(cfg, dist, bundle, bundle.test),
+                   val=_eval_sets(cfg, dist, bundle, bundle.val))
     if not train:
         return data
-    if cfg.data.val:
-        # the pipeline builds "test" splits; validation splits are built the same way
-        as_test = OmegaConf.merge(cfg, {"data": {"test": OmegaConf.to_container(cfg.data.val)}})
-        data.val = _eval_sets(cfg, dist, build_datasets(as_test, train=False, synthetic_info=info))
     data.train = SeededDataset(bundle.train, bundle.train_transforms, cfg.seed)
+    data.batch_transform = bundle.batch_transform
     _, data.batch_sampler = make_train_sampler(bundle.train, cfg.data.batch_size, cfg.seed, dist.rank,
                                                dist.world_size, cfg.data.aspect_ratio_group_factor)
     if len(data.batch_sampler) == 0:

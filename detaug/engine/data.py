@@ -62,12 +62,6 @@ class SeededDataset(Dataset):
             image, target = self.dataset[index]
         return (image, target, index) if self.return_index else (image, target)
 
-    def __getattr__(self, name: str):
-        # classes, get_image_size, ... of the wrapped dataset
-        if name in ("dataset", "transforms", "seed", "return_index", "epoch"):
-            raise AttributeError(name)
-        return getattr(self.dataset, name)
-
 
 class SkipBatches(Sampler):
     """Drop the first ``skip`` batches of a batch sampler (resuming in the middle of an epoch)."""
@@ -130,7 +124,7 @@ def make_train_loader(dataset: SeededDataset, batch_sampler: Any, workers: int, 
     )
 
 
-def make_test_loader(dataset: Dataset, transforms: Any, batch_size: int, workers: int, seed: int, rank: int,
+def make_test_loader(dataset: Dataset, transforms: Any, batch_size: int, workers: int, *, seed: int, rank: int,
                      world_size: int) -> DataLoader:
     """An ordered loader over this rank's share of a test set, returning dataset indices."""
     wrapped = SeededDataset(dataset, transforms, seed, return_index=True)

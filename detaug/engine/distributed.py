@@ -37,16 +37,8 @@ def is_dist_ready() -> bool:
     return dist.is_available() and dist.is_initialized()
 
 
-def get_rank() -> int:
-    return dist.get_rank() if is_dist_ready() else 0
-
-
-def get_world_size() -> int:
-    return dist.get_world_size() if is_dist_ready() else 1
-
-
 def is_main_process() -> bool:
-    return get_rank() == 0
+    return not is_dist_ready() or dist.get_rank() == 0
 
 
 def unwrap_model(model: torch.nn.Module) -> torch.nn.Module:
@@ -71,16 +63,16 @@ def check_device(spec: str) -> None:
 
 
 def resolve_device(spec: str, local_rank: int = 0) -> torch.device:
-    """``"auto"`` -> ``cuda:<local_rank>`` if CUDA is available, else CPU; otherwise ``spec``."""
+    """``"auto"`` -> ``cuda:<local_rank>`` if CUDA is available, else CPU; otherwise ``spec``.
+
+    Raises:
+        ConfigError: see :func:`check_device`.
+    """
+    check_device(spec)
     if spec == "auto":
         spec = "cuda" if torch.cuda.is_available() else "cpu"
     device = torch.device(spec)
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError(f"runtime.device: {spec!r} requested but CUDA is not available")
-        if device.index is None:
-            device = torch.device("cuda", local_rank)
-    return device
+    return torch.device("cuda", local_rank) if device.type == "cuda" and device.index is None else device
 
 
 def init_distributed(device: str = "auto", backend: str = "auto", timeout_minutes: int = 30) -> DistInfo:

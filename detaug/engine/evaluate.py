@@ -40,15 +40,6 @@ def predict(model: torch.nn.Module, data_loader, device: torch.device, logger: O
     return out
 
 
-def gather_predictions(predictions: Predictions) -> Predictions:
-    """Merge every process's predictions (all_gather_object); duplicates from a padded
-    DistributedSampler collapse onto the same dataset index."""
-    merged: Predictions = {}
-    for part in all_gather_object(predictions):
-        merged.update(part)
-    return merged
-
-
 def evaluate(model: torch.nn.Module, data_loader, device: torch.device, evaluator: Optional[Any] = None,
              logger: Optional[Any] = None, desc: str = "eval") -> Tuple[Optional[Dict[str, Any]], Predictions]:
     """Predict on every process, gather, and score on the main process.
@@ -65,9 +56,11 @@ def evaluate(model: torch.nn.Module, data_loader, device: torch.device, evaluato
 
     Returns:
         ``(metrics, predictions)``: the evaluator's result on the main process (None on the
-        others or without an evaluator) and all gathered predictions.
+        others or without an evaluator) and every process's predictions, merged.
     """
-    predictions = gather_predictions(predict(model, data_loader, device, logger, desc))
+    predictions: Predictions = {}
+    for part in all_gather_object(predict(model, data_loader, device, logger, desc)):
+        predictions.update(part)  # duplicates from a padded DistributedSampler: the same index
     metrics = None
     if evaluator is not None and is_main_process():
         evaluator.update(predictions)
@@ -91,7 +84,7 @@ def evaluate_sets(model: torch.nn.Module, sets: Sequence[Any], classes: Sequence
     Returns:
         Split name -> the evaluator's result, on the main process (empty on the others).
     """
-    from detaug.engine.results import build_evaluator, save_predictions
+    from detaug.evaluation.metrics import build_evaluator, save_predictions
 
     results: Dict[str, Dict[str, Any]] = {}
     for s in sets:

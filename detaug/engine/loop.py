@@ -37,31 +37,12 @@ from detaug.engine.distributed import DistInfo, all_gather_object, broadcast_obj
 from detaug.engine.evaluate import evaluate_sets
 from detaug.engine.logging import RunLogger
 from detaug.engine.optim import build_optimizer_from_config, build_scheduler_from_config, config_lr
-from detaug.engine.results import format_table, headline
 from detaug.engine.rng import capture_rng_state, restore_rng_state, seed_everything
 from detaug.engine.signals import GracefulStop
 from detaug.engine.state import load_optimizer_state, load_scheduler_state, make_state
 from detaug.engine.train import train_one_epoch
+from detaug.evaluation.metrics import format_table, headline
 from detaug.io import to_jsonable
-
-
-class StopRule:
-    """Polled once per training iteration: stop on a signal, or after ``after_iters``
-    iterations of this invocation (``--stop-after-iters``, for job time limits)."""
-
-    def __init__(self, stopper: GracefulStop, after_iters: Optional[int] = None):
-        self.stopper, self.remaining = stopper, after_iters
-
-    def __call__(self) -> bool:
-        if self.remaining is not None:
-            self.remaining -= 1
-            if self.remaining <= 0:
-                return True
-        return self.stopper.requested
-
-    @property
-    def reason(self) -> str:
-        return self.stopper.reason or "stop-after-iters"
 
 
 class Trainer:
@@ -83,8 +64,6 @@ class Trainer:
     """
 
     def __init__(self, cfg: DictConfig, dist: DistInfo, logger: RunLogger, model: torch.nn.Module, data: RunData):
-        from detaug.pipeline import build_device_erasing
-
         self.cfg, self.dist, self.logger, self.data = cfg, dist, logger, data
         self.output_dir = Path(cfg.output_dir)
         if dist.distributed:
@@ -99,7 +78,7 @@ class Trainer:
         self.scaler = torch.amp.GradScaler("cuda") if use_amp else None
         # Batched erasing on the device (augmentation.erasing.device): the workers then do
         # no erasing and each batch is erased once it is on the device.
-        self.device_transform = build_device_erasing(cfg)
+        self.device_transform = data.batch_transform
         self.config = OmegaConf.to_container(cfg, resolve=True)
         self.epoch = self.iteration = self.global_step = 0
         self.best: Dict[str, Any] = {}
@@ -159,12 +138,11 @@ class Trainer:
         """
         started = time.time()
         self._log_plan()
-        stopper = GracefulStop()
-        rule = StopRule(stopper, stop_after_iters)
+        stopper = GracefulStop(stop_after_iters)
         stopped = None
         with stopper:
             while self.epoch < self.cfg.schedule.epochs and stopped is None:
-                stopped = self._run_epoch(rule)
+                stopped = self._run_epoch(stopper)
             if stopped is None:
                 self.results, checkpoint = self._final_results()
         summary = {"output_dir": str(self.output_dir), "metrics": self.results if stopped is None else {},
@@ -177,7 +155,7 @@ class Trainer:
         self.logger.close()
         return summary
 
-    def _run_epoch(self, rule: StopRule) -> Optional[str]:
+    def _run_epoch(self, rule: GracefulStop) -> Optional[str]:
         """Train (the rest of) one epoch, then evaluate and save as due; the stop reason, if any."""
         result = self._train_epoch(rule)
         if result.stopped and result.iteration < self.iters_per_epoch:
@@ -199,7 +177,7 @@ class Trainer:
             return rule.reason
         return None
 
-    def _train_epoch(self, rule: StopRule):
+    def _train_epoch(self, rule: GracefulStop):
         loader = make_train_loader(self.data.train, self.data.batch_sampler, self.cfg.data.workers, self.epoch,
                                    skip_batches=self.iteration)
         t0 = time.time()
@@ -257,7 +235,7 @@ class Trainer:
     def _final_results(self):
         """The test results of the run's result checkpoint, and that checkpoint."""
         if not self.data.val:
-            if self.results:
+            if broadcast_object(bool(self.results)):  # only the main process holds results
                 return self.results, self.output_dir / LAST  # evaluated after the last epoch
             # resumed at the end (e.g. its metrics.jsonl was lost): evaluate again, so the
             # folder records that it finished
@@ -279,8 +257,9 @@ class Trainer:
         rngs = all_gather_object(capture_rng_state())
         error = None
         if self.dist.is_main:
-            state = make_state(self.model, self.optimizer, self.scheduler, self.scaler, self.epoch, self.iteration,
-                               self.global_step, self.config, self.best, metrics, rng=rngs)
+            state = make_state(self.model, self.optimizer, self.scheduler, self.scaler, epoch=self.epoch,
+                               iteration=self.iteration, global_step=self.global_step, config=self.config,
+                               best=self.best, metrics=metrics, rng=rngs)
             try:
                 save_checkpoint(state, self.output_dir / LAST)
                 if is_best:
@@ -378,4 +357,4 @@ def evaluate_only(cfg: DictConfig, dist: DistInfo, checkpoint: Any, path: Path) 
             "checkpoint": str(path), "signal": None}
 
 
-__all__ = ["StopRule", "Trainer", "build_trainer", "evaluate_only"]
+__all__ = ["Trainer", "build_trainer", "evaluate_only"]

@@ -38,7 +38,7 @@ class WarmupSchedule:
         [0.5, 1.0, 1.0, 0.1, 0.1]
     """
 
-    def __init__(self, iters_per_epoch: int, epochs: int, policy: str = "multistep",
+    def __init__(self, iters_per_epoch: int, epochs: int, policy: str = "multistep", *,
                  milestones: Sequence[int] = (), gamma: float = 0.1, min_lr_factor: float = 0.0,
                  warmup_iters: int = 0, warmup_factor: float = 0.001):
         if policy not in ("multistep", "cosine"):

@@ -47,11 +47,14 @@ def stop_signals_blocked() -> Iterator[None]:
 
 
 class GracefulStop:
-    """Context manager that turns SIGINT / SIGTERM into a flag the training loop polls.
+    """Context manager that turns SIGINT / SIGTERM into a flag, and the stop rule the
+    training loop polls once per iteration (calling it): true after a signal, or once
+    ``after_iters`` iterations of this invocation are done (``--stop-after-iters``, for
+    job time limits).
 
     The loop finishes its iteration, saves a checkpoint and returns. A second Ctrl-C
     while waiting raises ``KeyboardInterrupt`` as usual. Outside the main thread (where
-    Python cannot install handlers) it does nothing.
+    Python cannot install handlers) the signals are left alone.
 
     Examples:
         >>> with GracefulStop() as stop:
@@ -61,9 +64,17 @@ class GracefulStop:
 
     SIGNALS = STOP_SIGNALS
 
-    def __init__(self) -> None:
+    def __init__(self, after_iters: Optional[int] = None) -> None:
         self.signum: Optional[int] = None
+        self.remaining = after_iters
         self._previous = {}
+
+    def __call__(self) -> bool:
+        if self.remaining is not None:
+            self.remaining -= 1
+            if self.remaining <= 0:
+                return True
+        return self.requested
 
     @property
     def requested(self) -> bool:
@@ -71,7 +82,10 @@ class GracefulStop:
 
     @property
     def reason(self) -> Optional[str]:
-        return signal.Signals(self.signum).name if self.signum is not None else None
+        """The signal's name, ``"stop-after-iters"``, or None (no stop asked for)."""
+        if self.signum is not None:
+            return signal.Signals(self.signum).name
+        return "stop-after-iters" if self.remaining is not None and self.remaining <= 0 else None
 
     def _handle(self, signum, frame) -> None:
         if self.signum == signal.SIGINT and signum == signal.SIGINT:

@@ -33,6 +33,7 @@ def make_state(
     optimizer: Optional[torch.optim.Optimizer],
     scheduler: Optional[Any],
     scaler: Optional[Any],
+    *,
     epoch: int,
     iteration: int,
     global_step: int,

@@ -6,9 +6,7 @@ Everything the front-ends (:mod:`detaug.adapters`) do is built from these functi
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from detaug._lazy import lazy_exports
 from detaug.erasing.kernels import apply_plan, erase_array, erase_tensor
 from detaug.erasing.params import MODES, PAPER_DETECTION_DEFAULTS, PLACEMENTS, RATIO_SAMPLINGS, ErasingParams
 from detaug.erasing.plan import IMAGE_LEVEL, RANDOM_FILLS, ErasePlan
@@ -43,9 +41,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _LAZY:
-        raise AttributeError(f"module 'detaug.erasing' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_LAZY[name]), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _LAZY)

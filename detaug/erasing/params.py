@@ -197,11 +197,20 @@ class ErasingParams:
             ``"region"``.
         occlude_keypoints: mark keypoints under erased pixels as occluded (COCO
             visibility 2 -> 1) instead of passing them through. Default False.
-        fill: a name from :data:`~detaug.erasing.plan.RANDOM_FILLS` or a constant in the
-            image's units. Default ``"random"``.
-        fill_mask: constant for masks, or None to leave masks alone. Default None.
-        count: image-level regions, or ``(min, max)``. Default 1.
-        min_visibility: drop boxes less visible than this (0: keep all). Default 0.0.
+        fill: ``"random"`` (per pixel, uniform over the dtype's range: [0, 255] for
+            uint8, [0, 1) for float; the paper), ``"random_normal"`` (per pixel N(0, 1),
+            float images), ``"random_color"`` (one random colour per region),
+            ``"random_color_normal"`` (one N(0, 1) colour per region): the names of
+            :data:`~detaug.erasing.plan.RANDOM_FILLS`; or a constant, a number or one value
+            per channel (e.g. the dataset mean, as the authors' code) in the image's units.
+            Default ``"random"``.
+        fill_mask: value written into masks under erased regions, or None to leave masks
+            alone. Default None.
+        count: image-level regions, or ``(min, max)`` to draw it uniformly; the area is
+            split by the count (timm's ``min_count`` / ``max_count``). Default 1.
+        min_visibility: drop boxes (with their labels) whose unerased fraction falls
+            below this (of the instance mask's pixels where there is one); 0 keeps all.
+            Default 0.0.
         protect: classes whose boxes image-level regions (IRE, I+ORE's image part) must
             spare: a list of labels (regions never overlap their boxes) or a mapping from
             label to the largest fraction of each such box that the image-level regions

@@ -169,7 +169,7 @@ class Protection:
         self.covered += self._overlap(x1, y1, x2, y2)
 
 
-def _first_fit(attempts: list, width: int, height: int, target: float, params: ErasingParams, table=None,
+def _first_fit(attempts: list, width: int, height: int, target: float, params: ErasingParams, *, table=None,
                allowed=None):
     """The first attempt that fits the area, as ``(x, y, w, h)`` relative to its corner; None if none does.
 
@@ -260,10 +260,12 @@ def draw_regions(
         if protection is not None:
             def allowed(x, y, w, h, x0=x1, y0=y1):
                 return protection.allows(x0 + x, y0 + y, x0 + x + w, y0 + y + h)
-        fit, tried = _first_fit(first_round[a], x2 - x1, y2 - y1, target_area[a], params, table, allowed), rounds
+        fit, tried = _first_fit(first_round[a], x2 - x1, y2 - y1, target_area[a], params, table=table,
+                                allowed=allowed), rounds
         while fit is None and tried < params.max_attempts:
             n = min(ATTEMPTS_PER_ROUND, params.max_attempts - tried)
-            fit = _first_fit(rng.random((n, 4)).tolist(), x2 - x1, y2 - y1, target_area[a], params, table, allowed)
+            fit = _first_fit(rng.random((n, 4)).tolist(), x2 - x1, y2 - y1, target_area[a], params, table=table,
+                             allowed=allowed)
             tried += n
         region = None if fit is None else (x1 + fit[0], y1 + fit[1], x1 + fit[0] + fit[2], y1 + fit[1] + fit[3])
         if region is not None and protection is not None:
@@ -275,9 +277,9 @@ def draw_regions(
 def _image_areas(rng: np.random.Generator, height: int, width: int, params: ErasingParams):
     """Image-level areas: with probability ``image_p``, ``count`` copies of the image, each with 1/count of its area."""
     if height <= 0 or width <= 0 or rng.random() >= params.image_p:
-        return [], [], []
+        return [], [], [], None
     count = params.count if isinstance(params.count, int) else int(rng.integers(params.count[0], params.count[1] + 1))
-    return [(0, 0, width, height)] * count, [height * width / count] * count, [IMAGE_LEVEL] * count
+    return [(0, 0, width, height)] * count, [height * width / count] * count, [IMAGE_LEVEL] * count, None
 
 
 def _object_areas(rng: np.random.Generator, boxes: np.ndarray, labels: Any, masks: Optional[list],
@@ -362,10 +364,10 @@ def sample_plan(
     rects, sources = [], []
     protection, protected = _protection(boxes, labels, (height, width), params)
     if params.uses_image:  # the caller's stream, after the two seeds
-        _add_regions(rects, sources, rng, *_image_areas(rng, height, width, params), None, params, protection)
+        _add_regions(rects, sources, rng, _image_areas(rng, height, width, params), params, protection=protection)
     if params.uses_objects and boxes is not None and len(boxes):  # a stream of its own: the same in ORE and I+ORE
         stream = np.random.default_rng(object_seed)
-        _add_regions(rects, sources, stream, *_object_areas(stream, boxes, labels, masks, (height, width), params), params)
+        _add_regions(rects, sources, stream, _object_areas(stream, boxes, labels, masks, (height, width), params), params)
     if not rects:
         return ErasePlan(np.zeros((0, 4), np.int64), np.zeros(0, np.int64), params.fill, fill_seed, (height, width),
                          protected=protected)
@@ -387,10 +389,14 @@ def _protection(boxes: Optional[np.ndarray], labels: Any, image_size: Sequence[i
     return Protection(clip_boxes(boxes[index], image_size), limits[index]), protected
 
 
-def _add_regions(rects: list, sources: list, stream: np.random.Generator, areas: list, targets: list,
-                 area_sources: list, area_masks: Optional[list], params: ErasingParams,
+def _add_regions(rects: list, sources: list, stream: np.random.Generator, drawn: tuple, params: ErasingParams, *,
                  protection: Optional[Protection] = None) -> None:
-    """Draw a region in each area; append the ones found (an area without a fitting attempt gets none)."""
+    """Draw a region in each area; append the ones found (an area without a fitting attempt gets none).
+
+    ``drawn``: ``(areas, target areas, sources, area masks or None)``, as :func:`_image_areas`
+    and :func:`_object_areas` return them.
+    """
+    areas, targets, area_sources, area_masks = drawn
     for region, source in zip(draw_regions(stream, areas, targets, params, area_masks, protection), area_sources):
         if region is not None:
             rects.append(region)

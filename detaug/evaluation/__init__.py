@@ -10,10 +10,12 @@ Modules: :mod:`~detaug.evaluation.predictions` (checking and storing predictions
 :mod:`~detaug.evaluation.voc` (devkit matching and AP, both IoU rules),
 :mod:`~detaug.evaluation.voc_files` (devkit result files),
 :mod:`~detaug.evaluation.coco` (COCOeval, results JSON),
-:mod:`~detaug.evaluation.report` (AP table, JSON-safe results).
+:mod:`~detaug.evaluation.report` (AP table, JSON-safe results),
+:mod:`~detaug.evaluation.metrics` (the metric names a config chooses from, an evaluator and a
+result file per metric, the results table).
 """
 
-from detaug.data.errors import COCOFormatError, ResultsFileError
+from detaug.errors import COCOFormatError, ResultsFileError
 
 from .coco import (
     BACKENDS,

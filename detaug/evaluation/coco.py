@@ -23,9 +23,10 @@ import warnings
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
 
-from detaug.data.checks import is_finite_number, shorten
-from detaug.data.errors import COCOFormatError
+from detaug.checks import is_finite_number, shorten
+from detaug.errors import COCOFormatError
 from detaug.io import atomic_write_text
+from detaug.protocols import COCOAnnotated
 
 from .predictions import Predictions, PredictionStore, as_prediction_map
 
@@ -243,7 +244,7 @@ class COCOEvaluator(PredictionStore):
         backend: Optional[str] = None,
     ) -> None:
         self.backend = coco_backend(backend)
-        if hasattr(coco_gt, "coco") and hasattr(coco_gt, "image_ids"):
+        if isinstance(coco_gt, COCOAnnotated):
             dataset = coco_gt
             if getattr(dataset, "train", False) and image_ids is None:
                 n_all, n_kept = len(dataset.coco.getImgIds()), len(dataset.image_ids)

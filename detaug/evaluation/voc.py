@@ -39,6 +39,8 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
+from detaug.protocols import VOCAnnotated
+
 from .predictions import PredictionStore, as_prediction
 
 __all__ = [
@@ -255,6 +257,7 @@ def evaluate_class(
     det_scores: np.ndarray,
     det_boxes: np.ndarray,
     use_07_metric: bool = False,
+    *,
     iou_threshold: float = 0.5,
     match_rule: str = "devkit",
 ) -> Dict[str, Any]:
@@ -359,7 +362,7 @@ def ground_truth(source: Any, classes: Sequence[str]) -> List[Dict[str, np.ndarr
             ``[G]`` (nothing is reshaped to fit).
     """
     label_of = {c: i + 1 for i, c in enumerate(classes)}
-    if hasattr(source, "get_annotation"):
+    if isinstance(source, VOCAnnotated):
         return [_gt_from_annotation(source.get_annotation(i), label_of) for i in range(len(source))]
     out = []
     for i, item in enumerate(source):
@@ -402,7 +405,7 @@ def score_detections(
         gb = [g["boxes"][g["labels"] == label] for g in gts]
         gd = [g["difficult"][g["labels"] == label] for g in gts]
         img, scores, boxes = dets.get(label, (np.zeros(0, np.int64), np.zeros(0), np.zeros((0, 4))))
-        r = evaluate_class(gb, gd, img, scores, boxes, use_07_metric, iou_threshold, match_rule)
+        r = evaluate_class(gb, gd, img, scores, boxes, use_07_metric, iou_threshold=iou_threshold, match_rule=match_rule)
         aps[name] = r["ap"]
         num_gt[name] = r["num_gt"]
         num_det[name] = r["num_det"]

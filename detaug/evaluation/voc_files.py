@@ -18,9 +18,10 @@ from typing import Any, Collection, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from detaug.data.checks import inside_folder, read_utf8, shorten
-from detaug.data.errors import ResultsFileError
+from detaug.checks import inside_folder, read_utf8, shorten
+from detaug.errors import ResultsFileError
 from detaug.io import atomic_write_text
+from detaug.protocols import VOCAnnotated
 
 from .predictions import Predictions, as_prediction_map
 from .voc import Detections, check_match_rule, ground_truth, score_detections, to_devkit_boxes
@@ -234,6 +235,7 @@ def evaluate_voc_results(
     results_dir: Union[str, os.PathLike],
     dataset: Any,
     split: Optional[str] = None,
+    *,
     classes: Optional[Sequence[str]] = None,
     use_07_metric: Optional[bool] = None,
     prefix: str = "comp4_det_",
@@ -268,7 +270,7 @@ def evaluate_voc_results(
     classes = list(dataset.classes if classes is None else classes)
     split = dataset.split if split is None else split
     if use_07_metric is None:
-        use_07_metric = bool(getattr(dataset, "use_07_metric", False))
+        use_07_metric = bool(dataset.use_07_metric) if isinstance(dataset, VOCAnnotated) else False
     dets = read_voc_results(
         results_dir, split, classes, dataset.image_names, prefix,
         skip_images=getattr(dataset, "dropped_images", ()),

@@ -4,6 +4,7 @@ from detaug.models.factory import (
     MODEL_NAMES,
     build_model,
     build_model_from_config,
+    model_builder,
     replace_predictor,
     resolve_weights,
 )
@@ -15,6 +16,7 @@ __all__ = [
     "build_model",
     "build_model_from_config",
     "fasterrcnn_small",
+    "model_builder",
     "replace_predictor",
     "resolve_weights",
 ]

@@ -47,6 +47,22 @@ _REGISTRY: Dict[str, Tuple[Callable[..., FasterRCNN], Any, Any]] = {
 MODEL_NAMES = tuple(_REGISTRY)
 
 
+def model_builder(name: str) -> Callable[..., FasterRCNN]:
+    """The torchvision-style builder of model ``name`` (its keyword arguments are what
+    ``model.kwargs`` may add to).
+
+    Raises:
+        ValueError: an unknown name, with the valid ones.
+
+    Examples:
+        >>> model_builder("fasterrcnn_small").__name__
+        'fasterrcnn_small'
+    """
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown model {name!r}; valid: {', '.join(MODEL_NAMES)}")
+    return _REGISTRY[name][0]
+
+
 def is_weight_file(spec: Optional[str]) -> bool:
     """True if ``spec`` names a local file (an existing path, or ending in .pth / .pt / .bin)."""
     if not spec:
@@ -192,7 +208,7 @@ def build_model(
         ValueError: unknown model 'retinanet'; valid: fasterrcnn_resnet50_fpn, fasterrcnn_resnet50_fpn_v2, fasterrcnn_mobilenet_v3_large_fpn, fasterrcnn_mobilenet_v3_large_320_fpn, fasterrcnn_small
     """
     w, wb = resolve_weights(name, weights, weights_backbone)
-    builder = _REGISTRY[name][0]
+    builder = model_builder(name)
     if name == "fasterrcnn_small":
         if trainable_backbone_layers is not None:
             raise ValueError("model.trainable_backbone_layers: not used by fasterrcnn_small; leave it null")

@@ -59,6 +59,7 @@ class SmallBackbone(nn.Module):
 
 def fasterrcnn_small(
     num_classes: int,
+    *,
     min_size: int = 128,
     max_size: int = 224,
     widths: Sequence[int] = (32, 64, 96, 128),

@@ -25,10 +25,10 @@ def prepare_synthetic(cfg: DictConfig):
 
 
 def synthetic_splits(cfg: DictConfig, group: str, info: Any) -> List[Any]:
-    """The ``data.train`` or ``data.test`` splits of a synthetic config, with ``root`` filled in.
+    """The ``data.train``, ``data.val`` or ``data.test`` splits of a synthetic config, with ``root`` filled in.
 
     Without splits in the config: train = ``train``; test = ``test`` (clean) and
-    ``occluded`` (the generator's ``test_occluded``).
+    ``occluded`` (the generator's ``test_occluded``); val = none.
 
     Raises:
         ConfigError: a split the generated set does not have, with the valid ones.
@@ -36,7 +36,7 @@ def synthetic_splits(cfg: DictConfig, group: str, info: Any) -> List[Any]:
     from detaug.config.schema import SplitConfig
 
     given = list(cfg.data[group])
-    if not given:
+    if not given and group != "val":
         given = ([OmegaConf.structured(SplitConfig(name="train", split="train"))] if group == "train" else
                  [OmegaConf.structured(SplitConfig(name="test", split="test")),
                   OmegaConf.structured(SplitConfig(name="occluded", split="test_occluded"))])

@@ -69,7 +69,7 @@ def run_seconds(cfg: Any, jobs: int = 1, model: CostModel = MEASURED) -> float:
     return seconds / (model.jobs_speedup if jobs > 1 else 1.0)
 
 
-def estimate(configs: Mapping[str, Any], todo: Sequence[str], eval_checkpoints: int, eval_images_per_run: int,
+def estimate(configs: Mapping[str, Any], todo: Sequence[str], eval_checkpoints: int, eval_images_per_run: int, *,
              jobs: int = 1, scale: float = 1.0, model: CostModel = MEASURED) -> Dict[str, float]:
     """Estimated wall minutes of the runs still to train and of the evaluation phase.
 

@@ -153,16 +153,13 @@ def load_trained(checkpoint: os.PathLike):
     """
     from omegaconf import OmegaConf
 
-    from detaug.checkpoint import find_checkpoint, load_checkpoint, model_weights
+    from detaug.checkpoint import find_checkpoint, read_trained
 
     try:
         path = find_checkpoint(checkpoint)
     except FileNotFoundError as exc:
         raise UsageError(str(exc)) from None
-    state = load_checkpoint(path, map_location="cpu")
-    if not isinstance(state, dict) or "config" not in state:
-        raise UsageError(f"{path} is not a detaug training checkpoint (no 'config')")
-    model_weights(state, path)  # a CheckpointError (a UsageError) naming the fault, here rather than when scoring
+    state = read_trained(path)  # a CheckpointError (a UsageError) naming the fault, here rather than when scoring
     cfg = OmegaConf.merge(OmegaConf.create(state["config"]), {"model": {"weights": None, "weights_backbone": None}})
     return Path(path), cfg, state
 
@@ -240,7 +237,7 @@ class Trained:
     path: Path
 
 
-def _score(model: Any, data: OccludedTestSet, ground_truth: Optional[list], classes: Sequence[str], metric: str,
+def _score(model: Any, data: OccludedTestSet, ground_truth: Optional[list], classes: Sequence[str], metric: str, *,
            batch_size: int, workers: int, device: torch.device) -> float:
     from detaug.engine import build_evaluator, make_test_loader, predict
     from detaug.evaluation import VOCEvaluator
@@ -262,14 +259,14 @@ def _test_split(cfg: Any, split: Optional[str], data_root: Optional[str]):
 
     if data_root is not None:
         cfg = OmegaConf.merge(cfg, {"data": {"root": str(data_root)}})
-    bundle = build_datasets(cfg, train=False, test=True)
+    bundle = build_datasets(cfg, ["test"])
     split = split or next(iter(bundle.test))
     if split not in bundle.test:
         raise UsageError(f"--split: {split!r} is not a test split of this config; valid: {list(bundle.test)}")
     return bundle, split
 
 
-def evaluate_checkpoints(trained: Sequence[Trained], conds: Sequence[Condition], split: Optional[str] = None,
+def evaluate_checkpoints(trained: Sequence[Trained], conds: Sequence[Condition], split: Optional[str] = None, *,
                          device: str = "cpu", batch_size: Optional[int] = None, workers: int = 0,
                          data_root: Optional[str] = None, cache: Optional[ResultCache] = None,
                          log: Callable[[str], None] = print) -> List[Row]:
@@ -319,16 +316,16 @@ def evaluate_checkpoints(trained: Sequence[Trained], conds: Sequence[Condition],
                 load_model_weights(models[t.run], state, path)
                 models[t.run].to(dev).eval()
             value = _score(models[t.run], data, truth, bundle.classes, metric,
-                           batch_size or int(cfg.data.test_batch_size), workers, dev)
+                           batch_size=batch_size or int(cfg.data.test_batch_size), workers=workers, device=dev)
             seed = t.seed if t.seed >= 0 else int(cfg.seed)
-            cache.add(keys[t.run], _row(t, seed, path, split, cond, metric, value, data.summary()))
+            cache.add(keys[t.run], _row(t, seed, path, split, cond, metric=metric, value=value, summary=data.summary()))
             log(f"{t.run}: {cond.kind} {cond.level_label}: {metric} {100 * value:.1f}")
         for t in trained:
             rows[(t.run, cond)] = Row(**cache.get(keys[t.run]))
     return [rows[(t.run, c)] for t in trained for c in conds]
 
 
-def _row(t: Trained, seed: int, path: Path, split: str, cond: Condition, metric: str, value: float,
+def _row(t: Trained, seed: int, path: Path, split: str, cond: Condition, *, metric: str, value: float,
          summary: Dict[str, Any]) -> Row:
     nan = float("nan")
     lo, hi = (cond.level.lo, cond.level.hi) if cond.level is not None else (0.0, 0.0)

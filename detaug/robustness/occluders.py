@@ -264,6 +264,13 @@ class OcclusionSampler:
         if kind in ("pasted", "texture") and len(objects) < 2:
             raise ValueError(f"{kind} occluders come from other images: the test set needs at least 2")
         self.objects, self.kind, self.level, self.seed = objects, kind, level, int(seed)
+        # noise: ORE regions of the erasing core over every counted box, sized to the band
+        self.erasing = None
+        if kind == "noise":
+            from detaug.erasing import ErasingParams
+
+            self.erasing = ErasingParams(mode="ore", image_p=1.0, object_p=1.0, scale=(level.lo, level.hi),
+                                         fill="random")
 
     def rng(self, idx: int) -> np.random.Generator:
         """The generator of image ``idx``: depends on (seed, kind, level, idx) only."""
@@ -287,7 +294,7 @@ class OcclusionSampler:
         for k in rng.permutation(np.flatnonzero(counted)):
             if (masks[k] & union).sum() / areas[k] >= self.level.lo:
                 continue  # the neighbours' occluders already hide enough of it
-            occ = self._place(idx, int(k), masks, counted, union, targets[k], rng)
+            occ = self._place(idx, int(k), masks, counted, union, target=targets[k], rng=rng)
             plan.occluders.append(occ)
             rows, cols, part = occ.region(plan.image_shape)
             union[rows, cols] |= part
@@ -295,11 +302,9 @@ class OcclusionSampler:
         return plan
 
     def _noise(self, plan: OcclusionPlan, boxes, masks, counted, rng) -> OcclusionPlan:
-        from detaug.erasing import ErasingParams, sample_plan
+        from detaug.erasing import sample_plan
 
-        params = ErasingParams(mode="ore", image_p=1.0, object_p=1.0, scale=(self.level.lo, self.level.hi),
-                               fill="random")
-        plan.erase_plan = sample_plan(plan.image_shape, boxes[counted], params, rng)
+        plan.erase_plan = sample_plan(plan.image_shape, boxes[counted], self.erasing, rng)
         painted = np.zeros(plan.image_shape, bool)
         for x1, y1, x2, y2 in plan.erase_plan.rects:
             painted[y1:y2, x1:x2] = True
@@ -307,7 +312,7 @@ class OcclusionSampler:
         plan.covered = np.where(counted, (masks & painted).reshape(len(masks), -1).sum(1) / areas, np.nan)
         return plan
 
-    def _place(self, idx: int, k: int, masks, counted, union, target: float, rng) -> Occluder:
+    def _place(self, idx: int, k: int, masks, counted, union, *, target: float, rng) -> Occluder:
         """An occluder for object ``k`` covering ``target`` of it (see the module docstring)."""
         others = np.flatnonzero(counted)
         lo, hi = self.level.lo, self.level.hi

@@ -75,7 +75,7 @@ def select_schemes(schemes_file: Optional[str], only: Optional[Sequence[str]],
     return list(check_schemes(schemes))
 
 
-def make_plan(out: Path, schemes_file: Optional[str], only: Optional[Sequence[str]], max_seeds: Optional[int],
+def make_plan(out: Path, schemes_file: Optional[str], only: Optional[Sequence[str]], max_seeds: Optional[int], *,
               common: Sequence[str], device: str, allow_other_code: bool = False) -> StudyPlan:
     """Resolve every run's config, check it (presets, overrides, ``augmentation.extra``) and
     find each run's state, before anything is trained.
@@ -140,8 +140,8 @@ def describe(plan: StudyPlan, jobs: int, threads: int, eval_checkpoints: int = 0
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
     scale = measured_scale(plan)
-    est = estimate(plan.configs, [j.run.name for j in plan.todo], eval_checkpoints, eval_images_per_run, jobs,
-                   scale or 1.0)
+    est = estimate(plan.configs, [j.run.name for j in plan.todo], eval_checkpoints, eval_images_per_run, jobs=jobs,
+                   scale=scale or 1.0)
     basis = (f"detaug.robustness.cost.MEASURED x {scale:.2f}, the ratio this study's runs took so far" if scale
              else "detaug.robustness.cost.MEASURED, 2 free cores; +-50 %")
     lines += ["", f"{len(plan.runs)} runs in {plan.out / 'runs'}: {len(plan.finished)} finished, "

@@ -278,6 +278,7 @@ def draw_sample(
     labels: Optional[Sequence[Any]] = None,
     plan: Optional[ErasePlan] = None,
     class_names: Optional[Sequence[str]] = None,
+    *,
     line_width: Optional[int] = None,
     show_labels: bool = True,
     zoom: float = 1.0,

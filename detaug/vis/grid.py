@@ -16,6 +16,7 @@ TEXT_SIZE = 13
 def make_grid(
     cells: Sequence[np.ndarray],
     titles: Optional[Sequence[str]] = None,
+    *,
     ncols: int = 4,
     cell_size: Optional[Tuple[int, int]] = None,
     legend: Optional[Sequence[Tuple[str, Any]]] = None,

@@ -63,7 +63,7 @@ def _image_name(dataset: Any, index: int, target: dict) -> str:
     return str(target.get("image_id", index))
 
 
-def draw_item(dataset: Any, index: int, seed: int, class_names: Sequence[str], zoom: float = 1.0,
+def draw_item(dataset: Any, index: int, seed: int, class_names: Sequence[str], *, zoom: float = 1.0,
               device_erasing: Any = None, title_prefix: str = "") -> DrawnSample:
     """Draw ``dataset[index]`` through the dataset's transforms, seeded with ``item_seed(seed, index)``.
 
@@ -103,10 +103,11 @@ def draw_item(dataset: Any, index: int, seed: int, class_names: Sequence[str], z
     return DrawnSample(drawing, title, plan, len(target["boxes"]), masks is not None)
 
 
-def draw_items(dataset: Any, indices: Sequence[int], seed: int, class_names: Sequence[str], zoom: float = 1.0,
+def draw_items(dataset: Any, indices: Sequence[int], seed: int, class_names: Sequence[str], *, zoom: float = 1.0,
                device_erasing: Any = None, title_prefix: str = "") -> List[DrawnSample]:
     """:func:`draw_item` for each index (arguments as there)."""
-    return [draw_item(dataset, i, seed, class_names, zoom, device_erasing, title_prefix) for i in indices]
+    return [draw_item(dataset, i, seed, class_names, zoom=zoom, device_erasing=device_erasing, title_prefix=title_prefix)
+            for i in indices]
 
 
 def compare_caption(drawn: Dict[str, List[DrawnSample]]) -> str:

@@ -1,21 +1,30 @@
-"""Glue between the engine and :mod:`detaug.evaluation`: evaluators and result files per metric."""
+"""The metrics a run is scored with: their names, an evaluator and a result file per metric, the table of results."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Dict, Sequence
 
-from detaug.config.schema import METRIC_DESCRIPTIONS, METRICS
+from detaug.protocols import COCOAnnotated
 
-__all__ = ["METRIC_DESCRIPTIONS", "build_evaluator", "format_table", "headline", "save_predictions"]
+#: Evaluation metrics (``evaluation.metric``) and what each reports.
+METRIC_DESCRIPTIONS = {
+    "voc07": "VOC07 11-point mAP@0.5",
+    "voc2010": "VOC all-point mAP@0.5",
+    "coco": "COCO AP@[.5:.95]",
+}
+#: Evaluation metric names: the one list every part of detaug uses.
+METRICS = tuple(METRIC_DESCRIPTIONS)
+
+__all__ = ["METRICS", "METRIC_DESCRIPTIONS", "build_evaluator", "format_table", "headline", "save_predictions"]
 
 
 def _coco_dataset(dataset: Any) -> Any:
     """The COCODetection inside ``dataset`` (possibly wrapped)."""
     inner = dataset
-    while not hasattr(inner, "coco") and hasattr(inner, "dataset"):
+    while not isinstance(inner, COCOAnnotated) and hasattr(inner, "dataset"):  # a Subset, say
         inner = inner.dataset
-    if not (hasattr(inner, "coco") and hasattr(inner, "image_ids")):
+    if not isinstance(inner, COCOAnnotated):
         raise ValueError("the coco metric needs a COCODetection test set")
     return inner
 
@@ -28,12 +37,12 @@ def build_evaluator(dataset: Any, classes: Sequence[str], metric: str) -> Any:
         classes: class names (label i + 1 is ``classes[i]``).
         metric: ``"voc07"``, ``"voc2010"`` or ``"coco"``.
     """
-    from detaug import evaluation
+    from detaug.evaluation import COCOEvaluator, VOCEvaluator
 
     if metric in ("voc07", "voc2010"):
-        return evaluation.VOCEvaluator(dataset, list(classes), use_07_metric=metric == "voc07")
+        return VOCEvaluator(dataset, list(classes), use_07_metric=metric == "voc07")
     if metric == "coco":
-        return evaluation.COCOEvaluator(_coco_dataset(dataset))
+        return COCOEvaluator(_coco_dataset(dataset))
     raise ValueError(f"unknown metric {metric!r}; valid: {', '.join(METRICS)}")
 
 
@@ -41,14 +50,14 @@ def save_predictions(predictions: Dict[int, Dict[str, Any]], dataset: Any, class
                      folder: Path, split: str = "test") -> Path:
     """Write predictions in the devkit (``comp4_det_<split>_<class>.txt``, 1-based) or the COCO
     results format (``results.json``) into ``folder``; return what was written."""
-    from detaug import evaluation
+    from detaug.evaluation import write_coco_results, write_voc_results
 
     folder = Path(folder)
     if metric == "coco":
         ds = _coco_dataset(dataset)
-        return Path(evaluation.write_coco_results(folder / "results.json", predictions, ds.image_ids,
+        return Path(write_coco_results(folder / "results.json", predictions, ds.image_ids,
                                                   ds.label_to_category_id))
-    evaluation.write_voc_results(folder, split, list(classes), predictions, list(dataset.image_names))
+    write_voc_results(folder, split, list(classes), predictions, list(dataset.image_names))
     return folder
 
 
@@ -70,7 +79,7 @@ def format_table(results: Dict[str, Dict[str, Any]], metrics: Dict[str, str]) ->
 
     Args:
         results: split name -> an evaluator's result.
-        metrics: split name -> metric name (:data:`~detaug.config.schema.METRICS`).
+        metrics: split name -> metric name (:data:`METRICS`).
 
     Examples:
         >>> print(format_table({"test": {"mAP": 0.413}}, {"test": "voc2010"}))

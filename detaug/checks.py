@@ -1,4 +1,4 @@
-"""Small checks shared by the dataset loaders and the evaluators' file readers.
+"""Small checks shared by the dataset loaders and the evaluators' file readers (a ground-floor module).
 
 They exist so that every hostile or careless input file meets the same rules: text is
 UTF-8 (the error names the file and the line), numbers are finite, a path read from a file
@@ -13,7 +13,7 @@ import os
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any, Type, Union
 
-from .errors import DataFileError
+from detaug.errors import DataFileError
 
 __all__ = ["inside_folder", "is_finite_number", "read_utf8", "shorten"]
 
@@ -58,7 +58,7 @@ def read_utf8(path: Union[str, os.PathLike], error: Type[Exception] = DataFileEr
     Args:
         path: The file.
         error: Exception class raised for undecodable bytes. Default
-            :class:`~detaug.data.errors.DataFileError`.
+            :class:`~detaug.errors.DataFileError`.
 
     Returns:
         The decoded text.
@@ -74,7 +74,7 @@ def read_utf8(path: Union[str, os.PathLike], error: Type[Exception] = DataFileEr
         >>> read_utf8(p)
         Traceback (most recent call last):
         ...
-        detaug.data.errors.DataFileError: .../a.txt:2: not UTF-8 text (byte 0xff at offset 7)
+        detaug.errors.DataFileError: .../a.txt:2: not UTF-8 text (byte 0xff at offset 7)
     """
     data = Path(path).read_bytes()
     try:
