@@ -145,3 +145,25 @@ def test_the_report_files(tmp_path: Path):
     csv_text = (tmp_path / "regimes.csv").read_text().splitlines()
     assert csv_text[0].startswith("regime,scheme,reference,endpoint,n,mean,sd,ci_lo,ci_hi,p,p_bh")
     assert len(csv_text) == 3
+
+
+def test_run_flags_score_a_trained_runs_stored_predictions_to_its_reported_map(tmp_path: Path):
+    """The bootstrap's input end to end: a real run folder (config.yaml + stored predictions),
+    its dataset rebuilt from the config, and the row of ones giving the mAP the run reports."""
+    import importlib
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from _training_helpers import TINY
+
+    from detaug.robustness.regimes import run_flags
+
+    train = importlib.import_module("detaug.cli.train")
+    out = tmp_path / "run"
+    argv = ["--output-dir", str(out), "--set", f"data.root={tmp_path / 'data'}", *TINY, "schedule.epochs=2"]
+    summary = train.main(train.get_args_parser().parse_args(argv))
+    flags, num_images = run_flags(out, "test")
+    assert num_images == 4
+    assert weighted_map(flags, np.ones(num_images))[0] == pytest.approx(summary["metrics"]["test"]["mAP"], abs=1e-9)
+    with pytest.raises(FileNotFoundError, match="no stored predictions for the split 'nope'"):
+        run_flags(out, "nope")

@@ -28,6 +28,7 @@ from detaug.robustness.regimes import (
     bootstrap_clean_effects,
     clean,
     levels,
+    occluded,
     primary_contrasts,
     regime_cells,
     retention,
@@ -86,12 +87,10 @@ def run_records(rows: Sequence[Row], cells: Sequence[RegimeCell]) -> List[Dict[s
 
 
 def exploratory_records(rows: Sequence[Row], cells: Sequence[RegimeCell]) -> List[Dict[str, Any]]:
-    from detaug.robustness.regimes import _by_seed, _mean
-
     out = []
     for cell in cells:
         for x in levels(rows):
-            for what, get in (("occluded mAP", lambda s, x=x: _mean(_by_seed(rows, s, RETENTION_KIND, x))),
+            for what, get in (("occluded mAP", lambda s, x=x: occluded(rows, s, x)),
                               ("retention", lambda s, x=x: retention(rows, s, level=x))):
                 d = paired_difference(get(cell.scheme), get(cell.reference))
                 out.append({"regime": cell.regime, "scheme": cell.scheme, "reference": cell.reference,

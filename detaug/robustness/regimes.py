@@ -30,7 +30,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 
 from detaug.robustness.evaluation import CLEAN, Row
-from detaug.robustness.results import TRAIN
+from detaug.robustness.results import TRAIN, per_seed
 from detaug.robustness.stats import (
     Difference,
     benjamini_hochberg,
@@ -71,26 +71,24 @@ def regime_cells(schemes: Sequence[Any]) -> List[RegimeCell]:
             if s.regime and s.scored and s.reference != s.label]
 
 
-def _by_seed(rows: Sequence[Row], scheme: str, kind: str, level: Optional[str] = None) -> Dict[int, List[float]]:
-    out: Dict[int, List[float]] = {}
-    for r in rows:
-        if r.scheme == scheme and r.kind == kind and (level is None or r.level == level):
-            out.setdefault(r.seed, []).append(r.value)
-    return out
-
-
-def _mean(values: Dict[int, List[float]]) -> Dict[int, float]:
-    return {s: float(np.mean(v)) for s, v in values.items()}
+def _values(rows: Sequence[Row], scheme: str, kind: str, level: str = "0") -> Dict[int, float]:
+    """Seed -> value of one condition, averaged over occlusion seeds (:func:`per_seed`)."""
+    return dict(per_seed([r for r in rows if r.scheme == scheme and r.kind == kind]).get((scheme, kind, level), {}))
 
 
 def clean(rows: Sequence[Row], scheme: str) -> Dict[int, float]:
     """Seed -> clean test mAP."""
-    return _mean(_by_seed(rows, scheme, CLEAN))
+    return _values(rows, scheme, CLEAN)
 
 
 def train_map(rows: Sequence[Row], scheme: str) -> Dict[int, float]:
     """Seed -> mAP on the run's own training images (``train_eval``, unaugmented)."""
-    return _mean(_by_seed(rows, scheme, TRAIN))
+    return _values(rows, scheme, TRAIN)
+
+
+def occluded(rows: Sequence[Row], scheme: str, level: str, kind: str = RETENTION_KIND) -> Dict[int, float]:
+    """Seed -> occluded mAP at one level of ``kind``."""
+    return _values(rows, scheme, kind, level)
 
 
 def levels(rows: Sequence[Row], kind: str = RETENTION_KIND) -> List[str]:
@@ -113,7 +111,7 @@ def retention(rows: Sequence[Row], scheme: str, kind: str = RETENTION_KIND,
     """
     base = clean(rows, scheme)
     wanted = [level] if level is not None else levels(rows, kind)
-    per_level = [_mean(_by_seed(rows, scheme, kind, lv)) for lv in wanted]
+    per_level = [occluded(rows, scheme, lv, kind) for lv in wanted]
     seeds = sorted(set(base).intersection(*[set(p) for p in per_level])) if per_level else []
     return {s: float(np.mean([p[s] / base[s] for p in per_level])) for s in seeds if base[s] > 0}
 
@@ -172,9 +170,8 @@ def primary_contrasts(rows: Sequence[Row], cells: Sequence[RegimeCell],
     :func:`bootstrap_clean_effects`)."""
     raw = []
     for cell in cells:
-        gap_values = [train_map(rows, cell.reference)[s] - clean(rows, cell.reference)[s]
-                      for s in sorted(set(train_map(rows, cell.reference)) & set(clean(rows, cell.reference)))]
-        gap = summarize(gap_values)
+        train, test = train_map(rows, cell.reference), clean(rows, cell.reference)
+        gap = summarize(train[s] - test[s] for s in sorted(set(train) & set(test)))
         for endpoint, get in (("clean", clean), ("retention", retention)):
             d = paired_difference(get(rows, cell.scheme), get(rows, cell.reference))
             raw.append((cell, endpoint, d, paired_p_value(d), gap))
@@ -309,6 +306,6 @@ def _split_truth(cfg: Any, split: str):
     from detaug.evaluation.voc import ground_truth
     from detaug.pipeline import build_datasets
 
-    dataset = build_datasets(cfg, train=False, test=True).test[split]
+    dataset = build_datasets(cfg, ["test"]).test[split]
     classes = list(dataset.classes)
     return list(dataset.image_names), classes, ground_truth(dataset, classes)
