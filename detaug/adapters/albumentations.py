@@ -13,6 +13,7 @@ import numpy as np
 from detaug.adapters._arguments import erasing_arguments, erasing_params
 from detaug.erasing import ErasePlan, ErasingParams, apply_plan, box_visibility, sample_plan
 from detaug.erasing.params import check_probability, format_kwargs
+from detaug.erasing.sampling import looks_normalised, normalised_boxes_message
 from detaug.erasing.visibility import keypoints_erased
 
 #: Columns albumentations keeps for each keypoint before the label fields.
@@ -40,9 +41,12 @@ class BoxAwareRandomErasing(A.DualTransform):
         mode: ``"ire"``, ``"ore"`` or ``"i+ore"``. Default ``"i+ore"``.
         image_p: probability of erasing image-level region(s). Default 0.5.
         object_p: probability of erasing inside each box, drawn per box; or a mapping
-            from label to probability with a ``"default"`` for other labels. Here labels
-            are the first label field's values as albumentations passes them: use
-            numeric labels (albumentations re-encodes string labels per call). Default 0.5.
+            from label to probability with a ``"default"`` for other labels. The labels
+            are the first label field's values as the caller gives them: class names
+            (``{"dog": 1.0, "default": 0.0}`` for ``labels=["dog", "cat"]``) or numbers;
+            keys of the wrong kind (numbers for names, or the other way round) are an
+            error. A key of digits (``"1"``, as JSON writes int keys, e.g. after
+            ``A.save``/``A.load``) is the number. Default 0.5.
         scale: ``(s_l, s_h)``, range of the erased area as a fraction of the image
             (IRE) or of the box (ORE). Default ``(0.02, 0.2)``.
         ratio: ``(r_1, r_2)``, range of the region's aspect ratio height / width.
@@ -78,7 +82,7 @@ class BoxAwareRandomErasing(A.DualTransform):
         protect: classes whose boxes image-level regions spare: a list of labels (never
             overlapped) or a mapping label -> the largest fraction of each such box they may
             cover; attempts breaking the rule are redrawn within ``max_attempts``. Keyed by
-            the labels of the first label field (numeric). Default None.
+            the labels of the first label field, like ``object_p``. Default None.
         occlude_keypoints: keypoints on erased pixels get COCO visibility 1 (occluded)
             where it was 2; the visibility must be the first label field of
             ``A.KeypointParams``. Default False.
@@ -125,13 +129,6 @@ class BoxAwareRandomErasing(A.DualTransform):
     def __init__(self, params: Optional[ErasingParams] = None, *, p: float = 1.0, **erasing: Any):
         super().__init__(p=check_probability("p", p))
         self.erasing = erasing_params(self, params, erasing)
-        for name in ("object_p", "protect"):
-            table = getattr(self.erasing, name)
-            if isinstance(table, tuple) and any(isinstance(k, str) and k != "default" for k, _ in table):
-                raise ValueError(
-                    f"{name}: albumentations re-encodes string labels per call, so per-class keys must be the "
-                    f"numeric labels of the first label field, got {dict(table)}"
-                )
         # albumentations serialises the attributes named like the __init__ arguments.
         for name, value in self.erasing.as_kwargs().items():
             setattr(self, name, value)
@@ -146,8 +143,13 @@ class BoxAwareRandomErasing(A.DualTransform):
         processor = self.get_processor("bboxes")
         label_fields = len(processor.params.label_fields or ()) if processor is not None else 0
         boxes, labels = _absolute_boxes(data.get("bboxes"), height, width, label_fields)
+        if labels is not None and self.erasing.needs_labels:
+            labels = _class_labels(processor, labels)
+        if boxes is not None and looks_normalised(boxes, (height, width)):
+            self._warn_normalised((height, width), processor)
         masks = self._instance_masks(data.get("masks"), boxes)
-        plan = sample_plan((height, width), boxes, self.erasing, self._generator(), labels=labels, masks=masks)
+        plan = sample_plan((height, width), boxes, self.erasing, self._generator(), labels=labels, masks=masks,
+                           warn_normalised=False)
         keep = None
         if self.erasing.min_visibility > 0 and boxes is not None and len(boxes):
             keep = box_visibility(boxes, plan, masks=masks) >= self.erasing.min_visibility
@@ -169,6 +171,16 @@ class BoxAwareRandomErasing(A.DualTransform):
             "ultralytics up to 8.4.116 calls custom augmentations that way unless the pipeline holds a transform on "
             "its list of spatial ones: put A.NoOp() first in augmentations=[...], or use ultralytics >= 8.4.117",
             UserWarning, stacklevel=2)
+
+    def _warn_normalised(self, image_size: Tuple[int, int], processor: Any) -> None:
+        """Warn (once per transform) for boxes that look normalised but were declared as pixels."""
+        if getattr(self, "_warned_normalised", False):
+            return
+        self._warned_normalised = True
+        fmt = processor.params.format if processor is not None else "pascal_voc"
+        warnings.warn(f"{type(self).__name__}: " + normalised_boxes_message(
+            image_size, f"the boxes were declared as {fmt!r}, pixels: for normalised x_min, y_min, x_max, y_max use "
+            "A.BboxParams(format='albumentations'), for YOLO's cx, cy, w, h format='yolo'"), UserWarning, stacklevel=2)
 
     def _instance_masks(self, masks: Any, boxes: Optional[np.ndarray]) -> Optional[np.ndarray]:
         """The sample's ``masks`` when they are instance masks: one per box, in the boxes' order."""
@@ -248,6 +260,23 @@ class BoxAwareRandomErasing(A.DualTransform):
         if self.p != 1.0:
             kwargs["p"] = self.p
         return f"{type(self).__name__}({format_kwargs(kwargs)})"
+
+
+def _class_labels(processor: Any, labels: np.ndarray) -> list:
+    """The first label field's values as the caller gave them: albumentations hands string
+    labels to a transform re-encoded as numbers (0, 1, ... in the order it met them), so
+    they are decoded here with its own encoder; numeric labels are returned as they are.
+
+    Examples:
+        >>> _class_labels(None, np.array([1.0, 3.0]))
+        [1.0, 3.0]
+    """
+    manager = getattr(processor, "label_manager", None)
+    fields = processor.params.label_fields if processor is not None else None
+    encoder = manager.get_encoder("bboxes", fields[0]) if manager is not None and fields else None
+    if encoder is None:
+        return labels.tolist()
+    return [encoder.inverse_classes_.get(int(v), v) for v in labels.tolist()]
 
 
 def _absolute_boxes(bboxes: Any, height: int, width: int,
