@@ -93,7 +93,10 @@ class BoxAwareRandomErasing(A.DualTransform):
         image, mask, masks, bboxes, keypoints (unchanged unless ``occlude_keypoints``).
         Instance masks: ``masks=`` with one mask per box, in the boxes' order (as
         albumentations' instance-segmentation examples pass them); boxes without a
-        usable mask fall back to their box.
+        usable mask fall back to their box. Boxes partly outside the image are clipped
+        for sampling, but albumentations refuses them before any transform runs unless
+        the pipeline has ``A.BboxParams(..., clip=True)``. Boxes declared as pixels
+        (``pascal_voc``) whose values all lie in [0, 1] get a warning, once.
 
     Image types:
         uint8, float32 (any numeric dtype works); HW grayscale or HWC with any number

@@ -99,7 +99,7 @@ class Trainer:
         self.scaler = torch.amp.GradScaler("cuda") if use_amp else None
         # Batched erasing on the device (augmentation.erasing.device): the workers then do
         # no erasing and each batch is erased once it is on the device.
-        self.device_transform = build_device_erasing(cfg)
+        self.device_transform = build_device_erasing(cfg, classes=data.classes)  # per-class keys by name
         self.config = OmegaConf.to_container(cfg, resolve=True)
         self.epoch = self.iteration = self.global_step = 0
         self.best: Dict[str, Any] = {}

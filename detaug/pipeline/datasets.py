@@ -10,7 +10,7 @@ from omegaconf import DictConfig
 from detaug.config import check_data_paths, split_name
 from detaug.config.loading import erasing_params
 from detaug.pipeline.synthetic import prepare_synthetic, synthetic_splits
-from detaug.pipeline.transforms import FROM_CONFIG, build_transforms
+from detaug.pipeline.transforms import FROM_CONFIG, build_transforms, config_classes
 
 
 def default_metric(cfg: DictConfig, split: Any = None) -> str:
@@ -92,6 +92,7 @@ def build_datasets(cfg: DictConfig, train: bool = True, test: bool = True, synth
     """
     d = cfg.data
     erasing = erasing_params(cfg) if train else None  # built once, passed on as itself
+    # checked before the data: per-class keys against the classes the config names (all but COCO's)
     train_tf = build_transforms(cfg, train=True, save_applied_params=save_applied_params, erasing=erasing) if train else None
     test_tf = build_transforms(cfg, train=False) if test else None
     classes = tuple(d.classes) if d.classes else None
@@ -103,6 +104,11 @@ def build_datasets(cfg: DictConfig, train: bool = True, test: bool = True, synth
         train_splits, test_splits = list(d.train), list(d.test)
     check_data_paths(cfg, [group for group, wanted in (("train", train), ("test", test)) if wanted])
     train_ds = _make(cfg, train_splits, train_tf, classes, True, masks=erasing_needs_masks(cfg, erasing)) if train else None
+    if train_ds is not None and erasing is not None and erasing.needs_labels and config_classes(cfg) is None:
+        # COCO: per-class keys name the annotation file's categories, known only now
+        train_tf = build_transforms(cfg, train=True, save_applied_params=save_applied_params, erasing=erasing,
+                                    classes=classes or tuple(train_ds.classes))
+        train_ds.transforms = train_tf
     test_ds: Dict[str, Any] = {}
     metrics: Dict[str, str] = {}
     for s in test_splits if test else []:
