@@ -140,7 +140,11 @@ class BoxAwareRandomErasing(A.DualTransform):
     def get_params_dependent_on_data(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         """The plan, the boxes it was drawn for (``plan.source`` indexes them: after a crop
         they are the boxes this step received, not the pipeline's output) and which to keep."""
-        height, width = params["shape"][:2]
+        shape = params["shape"]
+        height, width = shape[:2]
+        if len(shape) == 3 and shape[0] in (1, 3, 4) and shape[2] > 4:
+            raise ValueError(f"{type(self).__name__}: the image has shape {tuple(shape)}, which looks channels-first "
+                             "(C, H, W); albumentations images are (H, W, C) numpy arrays: use image.transpose(1, 2, 0)")
         if data.get("bboxes") is None:
             self._warn_no_boxes()
         processor = self.get_processor("bboxes")

@@ -116,6 +116,9 @@ class BatchedBoxAwareRandomErasing(nn.Module):
             images_list = list(images) if isinstance(images, (list, tuple, torch.Tensor)) else []
         check_channels_first(images_list, type(self).__name__)
         if targets is not None:
+            if isinstance(targets, dict) or not isinstance(targets, (list, tuple, torch.Tensor)):
+                raise ValueError(f"targets must be a list with one target per image (a dict with 'boxes', or a box "
+                                 f"tensor), got {type(targets).__name__}: for one image, pass [target]")
             boxes = [boxes_to_xyxy(_target_boxes(t, i)) for i, t in enumerate(targets)]
             # a list holds each image at its own size; a batch tensor may be padded beyond the canvas
             own_size = not isinstance(images, torch.Tensor) and image_sizes is None

@@ -127,6 +127,16 @@ def label_key(label: Any) -> Any:
     return label
 
 
+def _table_key(name: str, label: Any) -> Any:
+    """A key of a per-class table: a class name, or an int (a digit string or a whole float is one)."""
+    label = label_key(label)
+    if isinstance(label, float) and label.is_integer():
+        label = int(label)
+    if not isinstance(label, (str, int)) or isinstance(label, bool):
+        raise ValueError(f"{name}: labels must be int or str, got {label!r}")
+    return label
+
+
 def _check_key_kinds(name: str, table: Mapping, labels: Sequence[Any]) -> None:
     """Refuse a table keyed by numbers for labels that are class names, or the other way
     round: such keys can never match, so the table would silently be its default."""
@@ -156,9 +166,7 @@ def _object_p(value: Any) -> Union[float, Tuple[Tuple[Any, float], ...]]:
         return check_probability("object_p", value)
     pairs = []
     for label, p in value.items():
-        label = label_key(label)
-        if not isinstance(label, (str, int)) or isinstance(label, bool):
-            raise ValueError(f"object_p: labels must be int or str, got {label!r}")
+        label = _table_key("object_p", label)
         pairs.append((label, check_probability(f"object_p[{label!r}]", p)))
     if "default" not in {k for k, _ in pairs}:
         pairs.append(("default", PAPER_DETECTION_DEFAULTS["object_p"]))
@@ -180,8 +188,8 @@ def _protect(value: Any) -> Optional[Tuple[Tuple[Any, float], ...]]:
                          f"each of their boxes that image-level regions may cover, got {value!r}")
     pairs = {}
     for label, fraction in items:
-        label = label_key(label)
-        if not isinstance(label, (str, int)) or isinstance(label, bool) or label == "default":
+        label = _table_key("protect", label)
+        if label == "default":
             raise ValueError(f"protect: labels must be int or str (and there is no 'default'), got {label!r}")
         pairs[label] = check_probability(f"protect[{label!r}]", fraction)
     return tuple(sorted(pairs.items(), key=lambda kv: (isinstance(kv[0], str), str(kv[0])))) or None

@@ -108,6 +108,26 @@ def check_masks(masks: Any, n_boxes: int, image_size: Sequence[int]) -> list:
     return out
 
 
+def check_image_size(image_size: Any) -> tuple[int, int]:
+    """``(height, width)`` as two non-negative ints from ``image_size`` (extra trailing
+    entries such as channels ignored).
+
+    Raises:
+        ValueError: not a sequence of at least two non-negative whole numbers.
+
+    Examples:
+        >>> check_image_size((480, 640, 3)), check_image_size(np.array([4, 6]))
+        ((480, 640), (4, 6))
+    """
+    size = image_size.tolist() if hasattr(image_size, "tolist") else image_size
+    if isinstance(size, Sequence) and not isinstance(size, (str, bytes)) and len(size) >= 2:
+        height, width = size[0], size[1]
+        if all(isinstance(v, numbers.Real) and not isinstance(v, bool) and float(v).is_integer() and v >= 0
+               for v in (height, width)):
+            return int(height), int(width)
+    raise ValueError(f"image_size must be (height, width) in whole pixels (e.g. image.shape[:2]), got {image_size!r:.80}")
+
+
 def check_labels(labels: Any, n_boxes: int) -> Optional[list]:
     """Labels as a list of one hashable label per box (``[N]`` or ``[N, 1]``; numpy and
     torch accepted), None when None.
@@ -421,8 +441,8 @@ def sample_plan(
     if not isinstance(params, ErasingParams):
         raise TypeError(f"sample_plan: params must be an ErasingParams, got {type(params).__name__} {params!r:.40}: "
                         f"pass ErasingParams(mode=...) with the erasing arguments")
+    height, width = check_image_size(image_size)
     rng = as_generator(rng)
-    height, width = int(image_size[0]), int(image_size[1])
     fill_seed, object_seed = (int(s) >> 1 for s in rng.bit_generator.random_raw(2))  # two 63-bit seeds
     boxes = None if boxes is None else check_boxes(boxes)
     if warn_normalised and boxes is not None and looks_normalised(boxes, (height, width)):
