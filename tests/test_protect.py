@@ -96,11 +96,14 @@ def test_bad_protect_is_refused(value, match):
         ErasingParams(protect=value)
 
 
-def test_protect_needs_labels_and_albumentations_numeric_ones():
+def test_protect_needs_labels_of_its_keys_kind():
     with pytest.raises(ValueError, match="protect needs one label per box"):
         sample_plan((50, 50), [[0, 0, 10, 10]], ErasingParams(protect=[1]), 0)
-    with pytest.raises(ValueError, match="protect: albumentations re-encodes string labels"):
-        detaug.BoxAwareRandomErasing(protect=["person"])
+    # class names are keys now (albumentations' re-encoding of string labels is undone),
+    # and names for numeric labels are refused saying what to write
+    assert dict(detaug.BoxAwareRandomErasing(protect=["person"]).erasing.protect) == {"person": 0.0}
+    with pytest.raises(ValueError, match=r"protect is keyed by class names \('person'\) but the boxes' labels are numbers"):
+        sample_plan((50, 50), [[0, 0, 10, 10]], ErasingParams(protect=["person"]), 0, labels=[1])
     assert ErasingParams(protect=[]).protect is None
 
 

@@ -13,6 +13,7 @@ import numpy as np
 from detaug.adapters._arguments import erasing_arguments, erasing_params
 from detaug.erasing import ErasePlan, ErasingParams, apply_plan, box_visibility, sample_plan
 from detaug.erasing.params import check_probability, format_kwargs
+from detaug.erasing.sampling import looks_normalised, normalised_boxes_message
 from detaug.erasing.visibility import keypoints_erased
 
 #: Columns albumentations keeps for each keypoint before the label fields.
@@ -41,8 +42,10 @@ class BoxAwareRandomErasing(A.DualTransform):
             ``scale``, ``ratio``, ``fill``, ...): every field of
             :class:`~detaug.erasing.ErasingParams`, with its default and meaning there (the
             signature lists them all). Here: labels (per-class ``object_p``, ``protect``) are
-            the first label field's values as albumentations passes them, and must be numeric
-            (albumentations re-encodes string labels per call); a constant ``fill`` is in the
+            the first label field's values as the caller gives them: class names
+            (``{"dog": 1.0, "default": 0.0}`` for ``labels=["dog", "cat"]``) or numbers; keys
+            of the wrong kind are an error, and a key of digits (``"1"``, as JSON writes int
+            keys after ``A.save``/``A.load``) is the number; a constant ``fill`` is in the
             image's units (0-255 for uint8, a fraction for float images: constants are rounded
             to the image's dtype); ``min_visibility`` drops boxes with their labels, measuring
             visibility on the instance mask where the sample has ``masks=``; for
@@ -55,7 +58,10 @@ class BoxAwareRandomErasing(A.DualTransform):
         image, mask, masks, bboxes, keypoints (unchanged unless ``occlude_keypoints``).
         Instance masks: ``masks=`` with one mask per box, in the boxes' order (as
         albumentations' instance-segmentation examples pass them); boxes without a
-        usable mask fall back to their box.
+        usable mask fall back to their box. Boxes partly outside the image are clipped
+        for sampling, but albumentations refuses them before any transform runs unless
+        the pipeline has ``A.BboxParams(..., clip=True)``. Boxes declared as pixels
+        (``pascal_voc``) whose values all lie in [0, 1] get a warning, once.
 
     Image types:
         uint8, float32 (any numeric dtype works); HW grayscale or HWC with any number
@@ -91,13 +97,6 @@ class BoxAwareRandomErasing(A.DualTransform):
     def __init__(self, params: Optional[ErasingParams] = None, *, p: float = 1.0, **erasing: Any):
         super().__init__(p=check_probability("p", p))
         self.erasing = erasing_params(self, params, erasing)
-        for name in ("object_p", "protect"):
-            table = getattr(self.erasing, name)
-            if isinstance(table, tuple) and any(isinstance(k, str) and k != "default" for k, _ in table):
-                raise ValueError(
-                    f"{name}: albumentations re-encodes string labels per call, so per-class keys must be the "
-                    f"numeric labels of the first label field, got {dict(table)}"
-                )
         # albumentations serialises the attributes named like the __init__ arguments.
         for name, value in self.erasing.as_kwargs().items():
             setattr(self, name, value)
@@ -106,14 +105,23 @@ class BoxAwareRandomErasing(A.DualTransform):
     def get_params_dependent_on_data(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         """The plan, the boxes it was drawn for (``plan.source`` indexes them: after a crop
         they are the boxes this step received, not the pipeline's output) and which to keep."""
-        height, width = params["shape"][:2]
+        shape = params["shape"]
+        height, width = shape[:2]
+        if len(shape) == 3 and shape[0] in (1, 3, 4) and shape[2] > 4:
+            raise ValueError(f"{type(self).__name__}: the image has shape {tuple(shape)}, which looks channels-first "
+                             "(C, H, W); albumentations images are (H, W, C) numpy arrays: use image.transpose(1, 2, 0)")
         if data.get("bboxes") is None:
             self._warn_no_boxes()
         processor = self.get_processor("bboxes")
         label_fields = len(processor.params.label_fields or ()) if processor is not None else 0
         boxes, labels = _absolute_boxes(data.get("bboxes"), height, width, label_fields)
+        if labels is not None and self.erasing.needs_labels:
+            labels = _class_labels(processor, labels)
+        if boxes is not None and looks_normalised(boxes, (height, width)):
+            self._warn_normalised((height, width), processor)
         masks = self._instance_masks(data.get("masks"), boxes)
-        plan = sample_plan((height, width), boxes, self.erasing, self._generator(), labels=labels, masks=masks)
+        plan = sample_plan((height, width), boxes, self.erasing, self._generator(), labels=labels, masks=masks,
+                           warn_normalised=False)
         keep = None
         if self.erasing.min_visibility > 0 and boxes is not None and len(boxes):
             keep = box_visibility(boxes, plan, masks=masks) >= self.erasing.min_visibility
@@ -135,6 +143,16 @@ class BoxAwareRandomErasing(A.DualTransform):
             "ultralytics up to 8.4.116 calls custom augmentations that way unless the pipeline holds a transform on "
             "its list of spatial ones: put A.NoOp() first in augmentations=[...], or use ultralytics >= 8.4.117",
             UserWarning, stacklevel=2)
+
+    def _warn_normalised(self, image_size: Tuple[int, int], processor: Any) -> None:
+        """Warn (once per transform) for boxes that look normalised but were declared as pixels."""
+        if getattr(self, "_warned_normalised", False):
+            return
+        self._warned_normalised = True
+        fmt = processor.params.format if processor is not None else "pascal_voc"
+        warnings.warn(f"{type(self).__name__}: " + normalised_boxes_message(
+            image_size, f"the boxes were declared as {fmt!r}, pixels: for normalised x_min, y_min, x_max, y_max use "
+            "A.BboxParams(format='albumentations'), for YOLO's cx, cy, w, h format='yolo'"), UserWarning, stacklevel=2)
 
     def _instance_masks(self, masks: Any, boxes: Optional[np.ndarray]) -> Optional[np.ndarray]:
         """The sample's ``masks`` when they are instance masks: one per box, in the boxes' order."""
@@ -214,6 +232,23 @@ class BoxAwareRandomErasing(A.DualTransform):
         if self.p != 1.0:
             kwargs["p"] = self.p
         return f"{type(self).__name__}({format_kwargs(kwargs)})"
+
+
+def _class_labels(processor: Any, labels: np.ndarray) -> list:
+    """The first label field's values as the caller gave them: albumentations hands string
+    labels to a transform re-encoded as numbers (0, 1, ... in the order it met them), so
+    they are decoded here with its own encoder; numeric labels are returned as they are.
+
+    Examples:
+        >>> _class_labels(None, np.array([1.0, 3.0]))
+        [1.0, 3.0]
+    """
+    manager = getattr(processor, "label_manager", None)
+    fields = processor.params.label_fields if processor is not None else None
+    encoder = manager.get_encoder("bboxes", fields[0]) if manager is not None and fields else None
+    if encoder is None:
+        return labels.tolist()
+    return [encoder.inverse_classes_.get(int(v), v) for v in labels.tolist()]
 
 
 def _absolute_boxes(bboxes: Any, height: int, width: int,

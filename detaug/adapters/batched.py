@@ -7,9 +7,10 @@ from typing import Any, List, Optional, Sequence, Union
 
 import torch
 from torch import nn
+from torchvision import tv_tensors
 
 from detaug.adapters._arguments import erasing_arguments, erasing_params
-from detaug.adapters.torchvision import boxes_to_xyxy
+from detaug.adapters.torchvision import boxes_to_xyxy, check_canvas, check_channels_first
 from detaug.erasing.batched import erase_batch, plans_to_regions
 from detaug.erasing.params import ErasingParams, check_probability, format_kwargs
 from detaug.erasing.plan import ErasePlan
@@ -109,8 +110,22 @@ class BatchedBoxAwareRandomErasing(nn.Module):
             ``self.last_plans``, the regions in ``self.last_regions``.
         """
         boxes = labels = masks = None
+        if isinstance(images, torch.Tensor) and images.ndim == 3:
+            images_list = [images]
+        else:
+            images_list = list(images) if isinstance(images, (list, tuple, torch.Tensor)) else []
+        check_channels_first(images_list, type(self).__name__)
         if targets is not None:
-            boxes = [boxes_to_xyxy(t["boxes"] if isinstance(t, dict) else t) for t in targets]
+            if isinstance(targets, dict) or not isinstance(targets, (list, tuple, torch.Tensor)):
+                raise ValueError(f"targets must be a list with one target per image (a dict with 'boxes', or a box "
+                                 f"tensor), got {type(targets).__name__}: for one image, pass [target]")
+            boxes = [boxes_to_xyxy(_target_boxes(t, i)) for i, t in enumerate(targets)]
+            # a list holds each image at its own size; a batch tensor may be padded beyond the canvas
+            own_size = not isinstance(images, torch.Tensor) and image_sizes is None
+            for i, t in enumerate(targets):
+                box = t.get("boxes") if isinstance(t, dict) else t
+                if isinstance(box, tv_tensors.BoundingBoxes) and own_size and i < len(images_list):
+                    check_canvas(box, tuple(images_list[i].shape[-2:]), f"{type(self).__name__} (targets[{i}])")
             labels = [t.get("labels") if isinstance(t, dict) else None for t in targets]
             masks = [t.get("masks") if isinstance(t, dict) else None for t in targets]
         if self.seed is not None and self._generator is None:
@@ -132,3 +147,18 @@ class BatchedBoxAwareRandomErasing(nn.Module):
             if getattr(self, name) != default:
                 kwargs[name] = getattr(self, name)
         return format_kwargs(kwargs)
+
+
+def _target_boxes(target: Any, index: int) -> Any:
+    """The boxes of one target: its ``"boxes"`` (a dict), or the target itself (a box tensor).
+
+    Raises:
+        ValueError: a dict without ``"boxes"``, naming its keys.
+    """
+    if not isinstance(target, dict):
+        return target
+    if "boxes" not in target:
+        raise ValueError(f"targets[{index}] has no 'boxes' (its keys: {sorted(map(str, target))}): each target is a dict "
+                         "with 'boxes' [N, 4] in absolute pixels (and 'labels'), or a box tensor; give [] boxes for "
+                         "an image without objects")
+    return target["boxes"]

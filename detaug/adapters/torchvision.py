@@ -17,6 +17,7 @@ from torchvision.transforms.v2._utils import is_pure_tensor
 from detaug.adapters._arguments import erasing_arguments, erasing_params
 from detaug.erasing import ErasePlan, ErasingParams, apply_plan, box_visibility, sample_plan
 from detaug.erasing.params import check_probability, format_kwargs
+from detaug.erasing.sampling import looks_normalised, normalised_boxes_message
 from detaug.erasing.visibility import keypoints_erased
 
 #: Columns of each box format: axis-aligned ones have 4, rotated ones 5 or 8.
@@ -151,20 +152,31 @@ class BoxAwareRandomErasing(v2.Transform):
 
     def make_params(self, flat_inputs: list[Any], transformed: Optional[list[Any]] = None, sample: Any = None) -> dict[str, Any]:
         images = [x for x in (flat_inputs if transformed is None else transformed) if not isinstance(x, tv_tensors.Mask)]
+        check_channels_first(images, type(self).__name__)
         _, height, width = v2.query_chw(images)
         boxes_list = [x for x in flat_inputs if isinstance(x, tv_tensors.BoundingBoxes)]
+        if boxes_list:
+            check_canvas(boxes_list[0], (height, width), type(self).__name__)
         boxes = boxes_to_xyxy(boxes_list[0]) if boxes_list else None
         if boxes is None and (self.erasing.uses_objects or self.erasing.min_visibility > 0):
             self._warn_plain_boxes(sample)
+        if boxes is not None and looks_normalised(boxes, (height, width)) and not getattr(self, "_warned_normalised", False):
+            self._warned_normalised = True
+            warnings.warn(f"{type(self).__name__}: " + normalised_boxes_message(
+                (height, width), "tv_tensors.BoundingBoxes are in pixels: multiply normalised boxes by the canvas size "
+                "(width, height, width, height)"), UserWarning, stacklevel=2)
+        if self.erasing.uses_masks or self.erasing.fill_mask is not None:
+            self._warn_plain_masks(sample)
         rng = np.random.default_rng(int(torch.randint(0, 2**62, (1,)).item()))  # reproducible under torch.manual_seed
         if self.p < 1.0 and rng.random() >= self.p:
             return {"plan": ErasePlan.empty((height, width), self.erasing.fill), "keep": None}
         labels = None
         if self.erasing.needs_labels and boxes is not None and sample is not None:
-            found = [x for x in self._find_labels(sample) if isinstance(x, torch.Tensor) and len(x) == len(boxes)]
-            labels = found[0].tolist() if found else None
+            found = [x for x in self._find_labels(sample)
+                     if isinstance(x, (torch.Tensor, list, tuple)) and len(x) == len(boxes)]
+            labels = found[0] if found else None
         masks = self._instance_masks(flat_inputs, boxes)
-        plan = sample_plan((height, width), boxes, self.erasing, rng, labels=labels, masks=masks)
+        plan = sample_plan((height, width), boxes, self.erasing, rng, labels=labels, masks=masks, warn_normalised=False)
         keep = None
         if self.erasing.min_visibility > 0 and boxes is not None and len(boxes):
             keep = torch.from_numpy(box_visibility(boxes, plan, masks=masks) >= self.erasing.min_visibility)
@@ -186,6 +198,23 @@ class BoxAwareRandomErasing(v2.Transform):
                     "tv_tensors.BoundingBoxes(boxes, format=..., canvas_size=(height, width))", UserWarning, stacklevel=2)
                 return
 
+    def _warn_plain_masks(self, sample: Any) -> None:
+        """Warn (once per transform) when the target's ``"masks"`` is a plain tensor: torchvision
+        v2 only knows ``tv_tensors.Mask`` as masks, so mask-aware erasing and ``fill_mask``
+        would not see it."""
+        target = _first_dict(sample)
+        masks = None if target is None else next((v for k, v in target.items()
+                                                  if isinstance(k, str) and k.lower() == "masks"), None)
+        if masks is None or isinstance(masks, tv_tensors.Mask) or getattr(self, "_warned_plain_masks", False):
+            return
+        self._warned_plain_masks = True
+        uses = [name for name, on in (("object_area / erase_within 'mask'", self.erasing.uses_masks),
+                                      ("fill_mask", self.erasing.fill_mask is not None)) if on]
+        warnings.warn(
+            f"{type(self).__name__}: 'masks' holds a {type(masks).__name__}, not a tv_tensors.Mask, and torchvision v2 "
+            f"only treats tv_tensors.Mask as masks: {' and '.join(uses)} cannot use it (regions are drawn and erased "
+            "as without masks, and it is not erased); wrap it as tv_tensors.Mask(masks)", UserWarning, stacklevel=2)
+
     def _instance_masks(self, flat_inputs: list[Any], boxes: Optional[np.ndarray]) -> Optional[np.ndarray]:
         """The sample's ``tv_tensors.Mask`` of shape ``[N, H, W]`` with one mask per box, if any."""
         if boxes is None or len(boxes) == 0:
@@ -203,15 +232,22 @@ class BoxAwareRandomErasing(v2.Transform):
         """COCO visibility 2 -> 1 for the target's ``"keypoints"`` ``[N, K, 3]`` on erased pixels."""
         target = _first_dict(output)
         keypoints = None if target is None else target.get("keypoints")
-        if not isinstance(keypoints, torch.Tensor) or isinstance(keypoints, tv_tensors.KeyPoints):
+        if keypoints is None or isinstance(keypoints, tv_tensors.KeyPoints):
             return  # tv_tensors.KeyPoints carry no visibility: they pass through
-        if keypoints.shape[-1] != 3:
+        as_list = isinstance(keypoints, (list, tuple))
+        if as_list:  # nested lists [N][K][3]: marked, and returned as lists
+            try:
+                keypoints = torch.as_tensor(keypoints)
+            except (TypeError, ValueError, RuntimeError):
+                keypoints = None
+        if not isinstance(keypoints, torch.Tensor) or keypoints.ndim < 2 or keypoints.shape[-1] != 3:
+            shape = tuple(keypoints.shape) if isinstance(keypoints, torch.Tensor) else type(target["keypoints"]).__name__
             raise ValueError(f'occlude_keypoints needs target["keypoints"] of shape [N, K, 3] (x, y, visibility), '
-                             f"got {tuple(keypoints.shape)}")
+                             f"got {shape}")
         erased = torch.from_numpy(keypoints_erased(keypoints[..., :2].detach().cpu().numpy(), plan))
         out = keypoints.clone()
         out[..., 2] = torch.where(erased.to(out.device) & (out[..., 2] == 2), torch.ones_like(out[..., 2]), out[..., 2])
-        target["keypoints"] = out
+        target["keypoints"] = out.tolist() if as_list else out
 
     def transform(self, inpt: Any, params: dict[str, Any]) -> Any:
         plan: ErasePlan = params["plan"]
@@ -238,7 +274,17 @@ class BoxAwareRandomErasing(v2.Transform):
                 flat[i] = tv_tensors.wrap(x[keep.to(x.device)], like=x)
             elif id(x) in label_ids and isinstance(x, torch.Tensor) and len(x) == n_boxes:
                 flat[i] = x[keep.to(x.device)]
-        return tree_unflatten(flat, spec)
+        output = tree_unflatten(flat, spec)
+        # labels as a list: its entries are leaves of the tree, so it is filtered as a whole
+        kept = keep.tolist()
+        target = _first_dict(output)
+        for labels in self._find_labels(output):
+            if isinstance(labels, list) and len(labels) == n_boxes:
+                labels[:] = [v for v, k in zip(labels, kept) if k]
+            elif isinstance(labels, tuple) and len(labels) == n_boxes and target is not None:
+                for key in [k for k, v in target.items() if v is labels]:
+                    target[key] = tuple(v for v, k in zip(labels, kept) if k)
+        return output
 
     def _find_labels(self, output: Any) -> list[Any]:
         if callable(self.labels_getter):
@@ -270,6 +316,35 @@ def _first_dict(sample: Any) -> Optional[dict]:
             if found is not None:
                 return found
     return None
+
+
+def check_channels_first(images: list[Any], owner: str) -> None:
+    """Refuse a tensor image that is channels-last ``(H, W, C)``: torchvision reads its
+    height as the channels, so the plan would be drawn for a wrong size.
+
+    Raises:
+        ValueError: a tensor whose last axis is 1, 3 or 4 long and whose channel axis
+            (third from last) is longer than 4.
+    """
+    for image in images:
+        if isinstance(image, torch.Tensor) and image.ndim >= 3 and image.shape[-1] in (1, 3, 4) and image.shape[-3] > 4:
+            raise ValueError(
+                f"{owner}: the image tensor has shape {tuple(image.shape)}, which looks channels-last (H, W, C); "
+                "torchvision images are (..., C, H, W): use image.permute(2, 0, 1), or v2.ToImage() on the numpy array")
+
+
+def check_canvas(boxes: Any, image_size: tuple, owner: str) -> None:
+    """Refuse ``tv_tensors.BoundingBoxes`` whose ``canvas_size`` is not the image's ``(height, width)``.
+
+    Raises:
+        ValueError: naming both sizes.
+    """
+    canvas = tuple(int(v) for v in boxes.canvas_size)
+    if canvas != tuple(image_size):
+        swapped = " (swapped: canvas_size is (height, width))" if canvas == tuple(image_size)[::-1] else ""
+        raise ValueError(
+            f"{owner}: the boxes' canvas_size {canvas} is not the image's (height, width) {tuple(image_size)}{swapped}: "
+            "build them with tv_tensors.BoundingBoxes(boxes, format=..., canvas_size=(height, width)) of this image")
 
 
 def boxes_to_xyxy(boxes: Any) -> np.ndarray:

@@ -113,15 +113,60 @@ def normalize_fill(value: Any, name: str = "fill") -> Fill:
     raise ValueError(f"{name} must be a finite number, a per-channel sequence or one of {RANDOM_FILLS}, got {value!r}")
 
 
+def label_key(label: Any) -> Any:
+    """A label as a key of a per-class table: numpy scalars as Python numbers, and a string of
+    digits as its int (JSON, e.g. ``A.save``/``A.load``, turns int keys into strings).
+
+    Examples:
+        >>> label_key("3"), label_key("dog"), label_key(2.0)
+        (3, 'dog', 2.0)
+    """
+    label = _plain(label)
+    if isinstance(label, str) and label.isascii() and label.isdigit():
+        return int(label)
+    return label
+
+
+def _table_key(name: str, label: Any) -> Any:
+    """A key of a per-class table: a class name, or an int (a digit string or a whole float is one)."""
+    label = label_key(label)
+    if isinstance(label, float) and label.is_integer():
+        label = int(label)
+    if not isinstance(label, (str, int)) or isinstance(label, bool):
+        raise ValueError(f"{name}: labels must be int or str, got {label!r}")
+    return label
+
+
+def _check_key_kinds(name: str, table: Mapping, labels: Sequence[Any]) -> None:
+    """Refuse a table keyed by numbers for labels that are class names, or the other way
+    round: such keys can never match, so the table would silently be its default."""
+    if not labels:
+        return
+    names = all(isinstance(label, str) for label in labels)
+    numbers_ = all(_is_number(label) for label in labels)
+    shown = ", ".join(repr(label) for label in list(dict.fromkeys(labels))[:4])
+    if names:
+        keys = [k for k in table if k != "default" and not isinstance(k, str)]
+        if keys:
+            raise ValueError(f"{name} is keyed by numbers ({', '.join(map(repr, keys))}) but the boxes' labels are class "
+                             f"names ({shown}): key it by class name, e.g. {name}={{{labels[0]!r}: 1.0, ...}}")
+    elif numbers_:
+        keys = [k for k in table if k != "default" and isinstance(k, str)]
+        if keys:
+            example = int(labels[0]) if float(labels[0]).is_integer() else labels[0]
+            raise ValueError(f"{name} is keyed by class names ({', '.join(map(repr, keys))}) but the boxes' labels are "
+                             f"numbers ({shown}): key it by the numeric label, e.g. {name}={{{example!r}: 1.0, "
+                             "...}, or pass the class names as labels (in a training config, class names are mapped "
+                             "to labels through the dataset's classes)")
+
+
 def _object_p(value: Any) -> Union[float, Tuple[Tuple[Any, float], ...]]:
     """A probability, or a label -> probability mapping stored as sorted pairs (hashable, comparable)."""
     if not isinstance(value, Mapping):
         return check_probability("object_p", value)
     pairs = []
     for label, p in value.items():
-        label = _plain(label)
-        if not isinstance(label, (str, int)) or isinstance(label, bool):
-            raise ValueError(f"object_p: labels must be int or str, got {label!r}")
+        label = _table_key("object_p", label)
         pairs.append((label, check_probability(f"object_p[{label!r}]", p)))
     if "default" not in {k for k, _ in pairs}:
         pairs.append(("default", PAPER_DETECTION_DEFAULTS["object_p"]))
@@ -143,8 +188,8 @@ def _protect(value: Any) -> Optional[Tuple[Tuple[Any, float], ...]]:
                          f"each of their boxes that image-level regions may cover, got {value!r}")
     pairs = {}
     for label, fraction in items:
-        label = _plain(label)
-        if not isinstance(label, (str, int)) or isinstance(label, bool) or label == "default":
+        label = _table_key("protect", label)
+        if label == "default":
             raise ValueError(f"protect: labels must be int or str (and there is no 'default'), got {label!r}")
         pairs[label] = check_probability(f"protect[{label!r}]", fraction)
     return tuple(sorted(pairs.items(), key=lambda kv: (isinstance(kv[0], str), str(kv[0])))) or None
@@ -332,7 +377,9 @@ class ErasingParams:
             got = "no labels" if labels is None else f"{len(labels)} labels"
             raise ValueError(f"protect needs one label per box: {n_boxes} boxes, {got}")
         table = dict(self.protect)
-        return np.array([table.get(_plain(label), np.nan) for label in (labels if n_boxes else [])], dtype=np.float64)
+        labels = [label_key(label) for label in (labels if n_boxes else [])]
+        _check_key_kinds("protect", table, labels)
+        return np.array([table.get(label, np.nan) for label in labels], dtype=np.float64)
 
     def object_probabilities(self, labels: Optional[Sequence[Any]], n_boxes: int) -> Any:
         """The probability of erasing inside each of ``n_boxes`` boxes (an array or a float).
@@ -353,7 +400,9 @@ class ErasingParams:
             raise ValueError(f"object_p per class needs one label per box: {n_boxes} boxes, {got}")
         table = dict(self.object_p)
         default = table["default"]
-        return np.array([table.get(_plain(label), default) for label in labels], dtype=np.float64)
+        labels = [label_key(label) for label in labels]
+        _check_key_kinds("object_p", table, labels)
+        return np.array([table.get(label, default) for label in labels], dtype=np.float64)
 
     def check_images_only(self) -> None:
         """Raise unless these arguments leave targets alone, as batched erasing on the

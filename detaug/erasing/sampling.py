@@ -27,6 +27,8 @@ within ``max_attempts`` gets no image-level region.
 from __future__ import annotations
 
 import math
+import numbers
+import warnings
 from typing import Any, Optional, Sequence, Union
 
 import numpy as np
@@ -85,6 +87,13 @@ def check_masks(masks: Any, n_boxes: int, image_size: Sequence[int]) -> list:
         >>> [m.sum() if m is not None else None for m in check_masks([np.ones((2, 3)), None], 2, (2, 3))]
         [np.int64(6), None]
     """
+    try:
+        count = len(masks) if not isinstance(masks, (str, bytes)) else None
+    except TypeError:  # a number, a 0-d array
+        count = None
+    if count is None:
+        raise ValueError(f"masks must be instance masks, one (height, width) array per box ([N, H, W] or a list), "
+                         f"got {masks!r:.80}")
     if len(masks) != n_boxes:
         raise ValueError(f"instance masks must be one per box, in the boxes' order: {len(masks)} masks for {n_boxes} boxes")
     out = []
@@ -97,6 +106,75 @@ def check_masks(masks: Any, n_boxes: int, image_size: Sequence[int]) -> list:
             raise ValueError(f"instance mask {i} has shape {mask.shape}, expected the image's (height, width) {tuple(image_size[:2])}")
         out.append(mask.astype(bool, copy=False))
     return out
+
+
+def check_image_size(image_size: Any) -> tuple[int, int]:
+    """``(height, width)`` as two non-negative ints from ``image_size`` (extra trailing
+    entries such as channels ignored).
+
+    Raises:
+        ValueError: not a sequence of at least two non-negative whole numbers.
+
+    Examples:
+        >>> check_image_size((480, 640, 3)), check_image_size(np.array([4, 6]))
+        ((480, 640), (4, 6))
+    """
+    size = image_size.tolist() if hasattr(image_size, "tolist") else image_size
+    if isinstance(size, Sequence) and not isinstance(size, (str, bytes)) and len(size) >= 2:
+        height, width = size[0], size[1]
+        if all(isinstance(v, numbers.Real) and not isinstance(v, bool) and float(v).is_integer() and v >= 0
+               for v in (height, width)):
+            return int(height), int(width)
+    raise ValueError(f"image_size must be (height, width) in whole pixels (e.g. image.shape[:2]), got {image_size!r:.80}")
+
+
+def check_labels(labels: Any, n_boxes: int) -> Optional[list]:
+    """Labels as a list of one hashable label per box (``[N]`` or ``[N, 1]``; numpy and
+    torch accepted), None when None.
+
+    Raises:
+        ValueError: not a sequence of labels, or an entry that is not one number or name.
+
+    Examples:
+        >>> check_labels(np.array([[3], [1]]), 2)
+        [3, 1]
+    """
+    if labels is None:
+        return None
+    if hasattr(labels, "detach"):  # a torch tensor, on any device
+        labels = labels.detach().cpu()
+    labels = labels.tolist() if hasattr(labels, "tolist") else labels
+    if isinstance(labels, (str, bytes)) or not isinstance(labels, Sequence):
+        raise ValueError(f"labels must be one label per box (a list or an array of shape (N,) or (N, 1)), got {labels!r:.80}")
+    out = []
+    for i, label in enumerate(labels):
+        if isinstance(label, (list, tuple)) and len(label) == 1:  # shape (N, 1)
+            label = label[0]
+        if isinstance(label, bool) or not isinstance(label, (str, numbers.Real)):
+            raise ValueError(f"labels must be one number or class name per box (shape (N,) or (N, 1)), "
+                             f"got {label!r:.80} for box {i}")
+        out.append(label)
+    return out
+
+
+def looks_normalised(boxes: np.ndarray, image_size: Sequence[int]) -> bool:
+    """Whether pixel boxes look like normalised ones: every coordinate in [0, 1], some not a
+    whole number, on an image of at least 2 x 2 pixels (as pixels they would all lie in
+    the first pixel, so no ORE region fits in any).
+
+    Examples:
+        >>> looks_normalised(np.array([[0.1, 0.2, 0.5, 0.6]]), (64, 64)), looks_normalised(np.array([[0, 0, 1, 1.0]]), (64, 64))
+        (True, False)
+    """
+    return (len(boxes) > 0 and min(int(image_size[0]), int(image_size[1])) >= 2
+            and bool(((boxes >= 0) & (boxes <= 1)).all()) and bool((boxes != np.round(boxes)).any()))
+
+
+def normalised_boxes_message(image_size: Sequence[int], fix: str) -> str:
+    """The warning for :func:`looks_normalised` boxes; ``fix`` says what to do in the caller's terms."""
+    height, width = int(image_size[0]), int(image_size[1])
+    return (f"every box lies within [0, 1] on a {width}x{height} image: are they normalised coordinates? Boxes are "
+            f"read as absolute pixels, so these are under one pixel and get no region inside them; {fix}")
 
 
 def clip_boxes(boxes: np.ndarray, image_size: Sequence[int]) -> np.ndarray:
@@ -318,6 +396,8 @@ def sample_plan(
     rng: RandomLike = None,
     labels: Optional[Sequence[Any]] = None,
     masks: Optional[Any] = None,
+    *,
+    warn_normalised: bool = True,
 ) -> ErasePlan:
     """Draw the regions to erase in one image.
 
@@ -337,14 +417,19 @@ def sample_plan(
         labels: one label per box; needed only for a per-class ``object_p`` and ``protect``.
         masks: instance masks, one per box (``[N, H, W]``, or a list with None for a box
             without one); used by ``object_area="mask"`` and ``erase_within="mask"``.
+        warn_normalised: warn (UserWarning) when every box lies within [0, 1] on a larger
+            image, i.e. normalised coordinates given as pixels. The front-ends pass False
+            and warn once per transform themselves. Default True.
 
     Returns:
         The plan; empty (no warning) when nothing is erased.
 
     Raises:
+        TypeError: ``params`` not an :class:`ErasingParams`.
         ValueError: boxes that are not ``[N, >=4]`` finite numbers; a per-class
-            ``object_p`` or ``protect`` without one label per box; masks that are not one per box of
-            the image's size.
+            ``object_p`` or ``protect`` without one label per box (``[N]`` or ``[N, 1]``), or
+            keyed by numbers for labels that are names (or the other way round); masks that
+            are not one per box of the image's size.
 
     Examples:
         >>> params = ErasingParams(mode="ore", object_p=1.0)
@@ -355,10 +440,18 @@ def sample_plan(
         >>> bool(10 <= x1 < x2 <= 60 and 10 <= y1 < y2 <= 50)
         True
     """
+    if not isinstance(params, ErasingParams):
+        raise TypeError(f"sample_plan: params must be an ErasingParams, got {type(params).__name__} {params!r:.40}: "
+                        f"pass ErasingParams(mode=...) with the erasing arguments")
+    height, width = check_image_size(image_size)
     rng = as_generator(rng)
-    height, width = int(image_size[0]), int(image_size[1])
     fill_seed, object_seed = (int(s) >> 1 for s in rng.bit_generator.random_raw(2))  # two 63-bit seeds
     boxes = None if boxes is None else check_boxes(boxes)
+    if warn_normalised and boxes is not None and looks_normalised(boxes, (height, width)):
+        warnings.warn(normalised_boxes_message((height, width), "multiply them by (width, height, width, height)"),
+                      UserWarning, stacklevel=2)
+    if params.needs_labels:
+        labels = check_labels(labels, 0 if boxes is None else len(boxes))
     if masks is not None:
         masks = check_masks(masks, 0 if boxes is None else len(boxes), (height, width))
     rects, sources = [], []

@@ -35,7 +35,8 @@ def box_visibility(
     a mask is given, else of its box's area (clipped to the image).
 
     Box areas are measured exactly in continuous coordinates (overlapping regions counted
-    once, by coordinate compression); masks by pixel count. Objects with no area inside
+    once, by coordinate compression; where regions erase only an object's pixels,
+    ``erase_within="mask"``, by the erased pixels inside the box); masks by pixel count. Objects with no area inside
     the image, or an empty mask, get visibility 1: erasing did not hide them.
 
     Args:
@@ -58,10 +59,11 @@ def box_visibility(
     if len(plan) == 0 or len(boxes) == 0:
         return visibility
     rects = plan.rects.astype(np.float64)
+    # regions that erase only an object's pixels (erase_within="mask") hide only those pixels
+    erased = erased_pixels(plan) if plan.region_masks is not None or masks is not None else None
     for i, box in enumerate(clip_boxes(boxes, size)):
-        visibility[i] = _box_visibility(box, rects)
+        visibility[i] = _box_visibility(box, rects) if plan.region_masks is None else _pixel_visibility(box, erased)
     if masks is not None:
-        erased = erased_pixels(plan)
         for i, mask in enumerate(check_masks(masks, len(boxes), size)):
             pixels = 0 if mask is None else int(mask.sum())
             if pixels:
@@ -85,6 +87,21 @@ def _box_visibility(box: np.ndarray, rects: np.ndarray) -> float:
     covered = (inside_y[:, :, None] & inside_x[:, None, :]).any(axis=0)  # [Y, X]
     covered_area = (np.diff(ys)[:, None] * np.diff(xs)[None, :] * covered).sum()
     return max(0.0, 1.0 - covered_area / area)
+
+
+def _pixel_visibility(box: np.ndarray, erased: np.ndarray) -> float:
+    """The unerased fraction of a (clipped) box's area, for erased whole pixels: each pixel
+    counts with the part of it inside the box, so the area is exact."""
+    x1, y1, x2, y2 = box
+    area = (x2 - x1) * (y2 - y1)
+    if area <= 0:
+        return 1.0
+    c0, c1, r0, r1 = int(np.floor(x1)), int(np.ceil(x2)), int(np.floor(y1)), int(np.ceil(y2))
+    cols, rows = np.arange(c0, c1), np.arange(r0, r1)
+    wx = np.minimum(cols + 1, x2) - np.maximum(cols, x1)
+    wy = np.minimum(rows + 1, y2) - np.maximum(rows, y1)
+    covered = float(wy @ erased[r0:r1, c0:c1].astype(np.float64) @ wx)
+    return max(0.0, 1.0 - covered / area)
 
 
 def keypoints_erased(keypoints: np.ndarray, plan: ErasePlan) -> np.ndarray:

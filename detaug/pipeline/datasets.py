@@ -10,7 +10,7 @@ from omegaconf import DictConfig
 from detaug.config import ConfigError, check_data_paths, split_name
 from detaug.config.loading import erasing_params
 from detaug.pipeline.synthetic import prepare_synthetic, synthetic_splits
-from detaug.pipeline.transforms import FROM_CONFIG, build_device_erasing, build_transforms
+from detaug.pipeline.transforms import FROM_CONFIG, build_device_erasing, build_transforms, config_classes
 
 
 def default_metric(cfg: DictConfig, split: Any = None) -> str:
@@ -126,6 +126,7 @@ def build_datasets(cfg: DictConfig, groups: Sequence[str] = ("train", "test"), *
     d = cfg.data
     train = "train" in groups
     erasing = erasing_params(cfg) if train else None  # built once, passed on as itself
+    # checked before the data: per-class keys against the classes the config names (all but COCO's)
     train_tf = build_transforms(cfg, train=True, save_applied_params=save_applied_params, erasing=erasing) if train else None
     eval_tf = build_transforms(cfg, train=False) if {"val", "test"} & set(groups) else None
     classes = tuple(d.classes) if d.classes else None
@@ -138,6 +139,11 @@ def build_datasets(cfg: DictConfig, groups: Sequence[str] = ("train", "test"), *
     check_data_paths(cfg, [group for group in GROUPS if group in groups])
     train_ds = make_dataset(cfg, resolved["train"], train_tf, classes, train=True,
                             masks=erasing_needs_masks(cfg, erasing)) if train else None
+    if train_ds is not None and erasing is not None and erasing.needs_labels and config_classes(cfg) is None:
+        # COCO: per-class keys name the annotation file's categories, known only now
+        train_tf = build_transforms(cfg, train=True, save_applied_params=save_applied_params, erasing=erasing,
+                                    classes=classes or tuple(train_ds.classes))
+        train_ds.transforms = train_tf
     built: Dict[str, Dict[str, Any]] = {"val": {}, "test": {}}
     splits = {split_name(s): s for s in resolved["test"]}
     for group in ("test", "val"):
@@ -159,5 +165,5 @@ def build_datasets(cfg: DictConfig, groups: Sequence[str] = ("train", "test"), *
         test_transforms=eval_tf,
         metrics={name: default_metric(cfg, s) for name, s in splits.items()},
         splits=splits,
-        batch_transform=build_device_erasing(cfg, erasing=erasing) if train else None,
+        batch_transform=build_device_erasing(cfg, erasing=erasing, classes=classes) if train else None,
     )

@@ -11,6 +11,7 @@ stated only where the interval excludes 0.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 from typing import Iterable, List, Mapping, Sequence
 
@@ -30,8 +31,10 @@ def t_quantile(q: float, df: int) -> float:
     """
     from scipy.stats import t
 
-    if df < 1:
-        raise ValueError(f"df must be >= 1, got {df}")
+    if isinstance(q, bool) or not isinstance(q, numbers.Real) or not 0.0 < q < 1.0:  # also refuses NaN
+        raise ValueError(f"q must be a probability strictly between 0 and 1, got {q!r}")
+    if isinstance(df, bool) or not isinstance(df, numbers.Integral) or df < 1:
+        raise ValueError(f"df must be an integer >= 1, got {df!r}")
     return float(t.ppf(q, df))
 
 
@@ -90,10 +93,13 @@ def paired_difference(scheme: Mapping[int, float], reference: Mapping[int, float
     Args:
         scheme: seed -> value.
         reference: seed -> value (the baseline of the same schedule).
-        confidence: interval level. Default 0.95.
+        confidence: interval level, strictly between 0 and 1 (0.95, not 95). Default 0.95.
 
     Returns:
         A :class:`Difference` (NaN interval when fewer than 2 seeds are paired).
+
+    Raises:
+        ValueError: ``confidence`` not a finite number strictly between 0 and 1.
 
     Examples:
         >>> d = paired_difference({0: 0.52, 1: 0.50, 2: 0.55}, {0: 0.50, 1: 0.49, 2: 0.52, 3: 0.6})
@@ -102,6 +108,9 @@ def paired_difference(scheme: Mapping[int, float], reference: Mapping[int, float
         >>> round(d.lo, 4), round(d.hi, 4), d.excludes_zero  # 0.02 -+ 4.303 * 0.01 / sqrt(3)
         (-0.0048, 0.0448, False)
     """
+    if isinstance(confidence, bool) or not isinstance(confidence, numbers.Real) or not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be a level strictly between 0 and 1 (e.g. 0.95 for 95%), got {confidence!r}")
+    confidence = float(confidence)
     seeds = sorted(set(scheme) & set(reference))
     d = np.array([scheme[s] - reference[s] for s in seeds], np.float64)
     s = summarize(d)

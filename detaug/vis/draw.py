@@ -10,6 +10,7 @@ whichever contrasts more, on a patch of the box colour.
 
 from __future__ import annotations
 
+import numbers
 from typing import Any, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -136,24 +137,42 @@ def to_uint8_hwc(image: Any) -> np.ndarray:
     return np.ascontiguousarray(image[:, :, :3])
 
 
-def label_text(label: Any, class_names: Optional[Sequence[str]] = None) -> str:
+def label_text(label: Any, class_names: Optional[Sequence[str]] = None, first_label: int = 1) -> str:
     """The text drawn for one label: a name as given, or an int label's class name.
 
-    Int labels count from 1 (0 is the background, as torchvision detection models
-    number them), so label ``k`` is ``class_names[k - 1]``; without a name, the number.
+    Int labels name ``class_names[label - first_label]``. ``first_label=1`` (the default):
+    labels count from 1 and 0 is the background, as torchvision detection models and
+    detaug's datasets number them. ``first_label=0``: 0-based labels (YOLO, a list of
+    class indices). Without ``class_names``, the number itself.
+
+    Raises:
+        ValueError: with ``class_names``, an int label that names none of them (naming the
+            label, the labels that have names and ``first_label``); a label that is not a
+            whole number or a name.
 
     Examples:
-        >>> label_text("circle"), label_text(2, ["circle", "star"]), label_text(7, ["circle"])
+        >>> label_text("circle"), label_text(2, ["circle", "star"]), label_text(7)
         ('circle', 'star', '7')
+        >>> label_text(0, ["circle", "star"], first_label=0)
+        'circle'
     """
     if isinstance(label, bytes):
         return label.decode()
     if isinstance(label, str):
         return label
-    index = int(label)
-    if class_names is not None and 0 < index <= len(class_names):
-        return str(class_names[index - 1])
-    return str(index)
+    value = label.item() if hasattr(label, "item") else label
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not float(value).is_integer():
+        raise ValueError(f"labels must be whole numbers or class names, got {label!r}")
+    index = int(value)
+    if class_names is None:
+        return str(index)
+    if not first_label <= index < first_label + len(class_names):
+        last = first_label + len(class_names) - 1
+        hint = (" (label 0 is the background when labels count from 1; for 0-based labels pass first_label=0)"
+                if first_label == 1 and index == 0 else "")
+        raise ValueError(f"label {index} has no name: class_names has {len(class_names)} names, for labels "
+                         f"{first_label}..{last} (first_label={first_label}){hint}")
+    return str(class_names[index - first_label])
 
 
 # ----------------------------------------------------------------------------- outlines
@@ -284,6 +303,7 @@ def draw_sample(
     zoom: float = 1.0,
     masks: Any = None,
     font_size: Optional[int] = None,
+    first_label: int = 1,
 ) -> np.ndarray:
     """Draw boxes, class names, instance masks and the erased regions onto a copy of ``image``.
 
@@ -291,9 +311,8 @@ def draw_sample(
         image: numpy HW/HWC or torch CHW image, uint8 or float in [0, 1].
         boxes: ``[N, 4]`` xyxy absolute pixels. Default None.
         labels: ``[N]`` labels: class names (str, as an albumentations pipeline with
-            string labels returns them) or ints (names from ``class_names[label - 1]``,
-            0 being the background; the number itself without ``class_names``).
-            Default None.
+            string labels returns them) or ints, named ``class_names[label - first_label]``
+            (the number itself without ``class_names``). Default None.
         plan: the erased regions (from a transform's recorded plan); boxes it protected
             (``protect``) get "(protected)" or "(protected, 10%)" after their name.
             Default None.
@@ -309,12 +328,17 @@ def draw_sample(
             plan's regions (the erased part of the object) are tinted in that colour.
             Default None.
         font_size: text height in pixels; default :func:`label_size` of the drawing.
+        first_label: the int label of ``class_names[0]``: 1 when labels count from 1 and
+            0 is the background (torchvision detection models, detaug's datasets and
+            training pipeline), 0 for 0-based labels (YOLO, class indices). Default 1.
 
     Returns:
         uint8 HWC RGB array of the image's size times ``zoom``.
 
     Raises:
-        ValueError: if ``zoom`` is not positive or ``masks`` is not ``[N, H, W]``.
+        ValueError: if ``zoom`` is not positive, ``masks`` is not ``[N, H, W]``,
+            ``first_label`` is not an integer >= 0, or, with ``class_names``, an int label
+            names no class (see :func:`label_text`).
 
     Examples:
         >>> plan = ErasePlan(np.array([[2, 2, 6, 6]]), np.array([-1]), image_size=(10, 10))
@@ -322,6 +346,9 @@ def draw_sample(
         >>> tuple(out[2, 2]) == IMAGE_LEVEL_COLOR, out.shape
         (True, (10, 10, 3))
     """
+    if isinstance(first_label, bool) or not isinstance(first_label, numbers.Integral) or first_label < 0:
+        raise ValueError(f"first_label must be an integer >= 0 (1: labels count from 1, 0 the background; 0: 0-based "
+                         f"labels), got {first_label!r}")
     canvas = _zoomed(image, zoom)
     line_width = line_width or line_width_for(*canvas.size)
     if masks is not None:
@@ -338,7 +365,7 @@ def draw_sample(
         _outline(draw, _last_pixel(box), box_color(k), line_width)
     if show_labels and labels is not None:
         labels = labels.tolist() if hasattr(labels, "tolist") else list(labels)
-        texts = [label_text(label, class_names) for label in labels[: len(boxes)]]
+        texts = [label_text(label, class_names, first_label) for label in labels[: len(boxes)]]
         for k, limit in (plan.protected or ()) if plan is not None else ():
             if k < len(texts):  # boxes image-level regions had to spare (protect)
                 texts[k] += " (protected)" if limit == 0 else f" (protected, {limit:.0%})"
