@@ -44,7 +44,7 @@ def _describe(exc: OmegaConfBaseException) -> str:
 
 
 def _read_config_file(path: Path) -> tuple:
-    """``(DictConfig without _base_, [base files])`` of one YAML file; the bases resolved
+    """``(its mapping without _base_, [base files])`` of one YAML file; the bases resolved
     next to it, else to the packaged presets they name."""
     try:
         data = read_yaml(path)
@@ -64,11 +64,7 @@ def _read_config_file(path: Path) -> tuple:
         raise ConfigError(f"{path}: {BASE_KEY}: takes a config file name or a list of them (relative to this "
                           f"file's folder, or a packaged preset's name such as voc07_frcnn_r50_baseline), "
                           f"got {_short(bases)}")
-    try:
-        node = OmegaConf.create(data)
-    except OmegaConfBaseException as exc:
-        raise ConfigError(f"{path}: {_describe(exc)}") from exc
-    return node, [_base_path(path, b) for b in bases]
+    return data, [_base_path(path, b) for b in bases]
 
 
 def _kind(value) -> str:
@@ -95,7 +91,7 @@ def _base_path(config: Path, base: str) -> Path:
 
 
 def _read_yaml_chain(path: Path) -> List[tuple]:
-    """Return [(file, DictConfig)] from the farthest base to ``path`` itself.
+    """Return [(file, its mapping)] from the farthest base to ``path`` itself.
 
     Each file is read once and merged once, at its first place in the order (bases
     before the files that list them, in the order listed): a base that several files
