@@ -114,14 +114,14 @@ def parse_yaml(text: str, where: str) -> Any:
         detaug.safe_yaml.YAMLInputError: --set a: not valid YAML (line 1, column 4: could not determine a constructor for the tag 'tag:yaml.org,2002:python/object/apply:os.system' (Python tags such as !!python/object are never read))
     """
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader, with alias limits
+        return yaml.load(text, Loader=_Loader)  # a safe loader, with alias limits
     except yaml.YAMLError as exc:
         raise YAMLInputError(f"{where}: not valid YAML ({_reason(exc)})") from None
     except RecursionError:
         raise YAMLInputError(f"{where}: nested too deeply to be a config") from None
 
 
-def read_yaml(path: Union[str, "os.PathLike[str]"]) -> Any:
+def read_yaml(path: Union[str, os.PathLike[str]]) -> Any:
     """The value of the YAML file ``path`` (UTF-8 text); errors start with the path.
 
     Raises:

@@ -96,7 +96,7 @@ def _first_existing(path: Path) -> Path:
     return Path(".")
 
 
-def check_output_folder(option: str, path: "os.PathLike[str] | str") -> Path:
+def check_output_folder(option: str, path: os.PathLike[str] | str) -> Path:
     """``path`` as an output folder: it may exist as a folder or be created, never a file or
     inside one (checked before any work, so a long scoring does not end in an error)."""
     path = Path(path)
@@ -109,7 +109,7 @@ def check_output_folder(option: str, path: "os.PathLike[str] | str") -> Path:
     return path
 
 
-def check_output_file(option: str, path: "os.PathLike[str] | str", *, create_parent: bool = False) -> Path:
+def check_output_file(option: str, path: os.PathLike[str] | str, *, create_parent: bool = False) -> Path:
     """``path`` as a file to write: not a folder, in a folder that exists (or that may be
     created with ``create_parent``, for a default path) and can be written into."""
     path = Path(path)

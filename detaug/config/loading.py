@@ -9,6 +9,7 @@ from typing import Iterable, List, Mapping, Sequence, Union
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from detaug._urls import docs_page
 from detaug.config.schema import (
     BACKENDS,
     DATASET_KINDS,
@@ -19,7 +20,6 @@ from detaug.config.schema import (
     DataConfig,
     TrainConfig,
 )
-from detaug._urls import docs_page
 from detaug.errors import UsageError
 from detaug.io import atomic_write_bytes
 from detaug.safe_yaml import YAMLInputError, parse_yaml, read_yaml
