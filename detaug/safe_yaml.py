@@ -77,7 +77,8 @@ class _Loader(_BASE):  # type: ignore[misc, valid-type]
         distinct, expanded = _node_counts(node, MAX_NODES)
         if expanded > RATIO_FLOOR and expanded > MAX_EXPANSION_RATIO * distinct:
             raise yaml.constructor.ConstructorError(
-                None, None, f"aliases (*name) expand {distinct} nodes to more than {min(expanded, MAX_NODES):,} "
+                None, None, f"aliases (*name) expand {distinct} nodes to "
+                f"{f'more than {MAX_NODES:,}' if expanded > MAX_NODES else f'{expanded:,}'} "
                 f"(at most {MAX_EXPANSION_RATIO}x is read); write the values out instead", node.start_mark)
         if expanded > MAX_NODES:
             raise yaml.constructor.ConstructorError(

@@ -171,7 +171,7 @@ def _apply_override(cfg: DictConfig, item: str) -> None:
         raise ConfigError(f"--set expects key=value, got {item!r}")
     key, text = item.split("=", 1)
     try:  # the loader files are read with: no Python tags, aliases bounded
-        value = parse_yaml(text, f"--set {_short(item)}") if text.strip() else ""
+        value = parse_yaml(text, f"--set {item if len(item) <= 80 else item[:77] + '...'}") if text.strip() else ""
     except YAMLInputError as exc:
         raise ConfigError(str(exc)) from None
     _check_list_index(cfg, key, item)
