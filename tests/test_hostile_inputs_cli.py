@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 import pytest
@@ -111,7 +112,7 @@ def test_an_alias_bomb_in_set_is_refused_as_in_a_file(tmp_path, value):
 
 @pytest.mark.parametrize("value", ["!!python/object/apply:os.system [echo hi]", "&a [*a]", "[1, 2"])
 def test_set_values_are_read_by_the_safe_loader(value):
-    with pytest.raises(ConfigError, match=r"--set data.classes=.*: not valid YAML \(line 1"):
+    with pytest.raises(ConfigError, match=r"--set data.classes=.*: not valid YAML \(line [12], column"):
         load_config(overrides=[f"data.classes={value}"])
 
 
@@ -228,7 +229,7 @@ def test_progress_lines_give_the_epochs_and_the_whole_runs_eta(monkeypatch):
 
 # -- detaug-compare ---------------------------------------------------------------------------------
 
-def _run_folder(folder: Path, config: str = None, metrics: bytes = None) -> Path:
+def _run_folder(folder: Path, config: Optional[str] = None, metrics: Optional[bytes] = None) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "config.yaml").write_text(config if config is not None else
                                         "name: r\nseed: 0\naugmentation:\n  erasing:\n    mode: ire\n")
