@@ -68,7 +68,7 @@ def test_no_function_takes_more_than_6_positional_parameters():
 LAYERS = (
     ("_lazy", "_urls", "_version", "errors"),
     ("io", "checks", "protocols"),
-    ("checkpoint", "provenance", "records"),
+    ("checkpoint", "provenance", "records", "safe_yaml"),
     ("erasing",),
     ("adapters", "data", "models", "vis"),
     ("tv", "detaug", "evaluation"),  # "detaug": the names the package root exports (the front-ends)

@@ -254,7 +254,7 @@ def test_data_paths_are_checked_per_group(tmp_path):
 
     cfg = load_config("voc07_frcnn_r50_iore", [f"data.train.0.root={tmp_path}", "data.test.0.root=/nope"])
     check_data_paths(cfg, ["train"])
-    with pytest.raises(ConfigError, match=r"data.test\[0\]: root not found: /nope"):
+    with pytest.raises(ConfigError, match=r"data.test.0.root: not found: /nope"):
         check_data_paths(cfg)
     check_data_paths(load_config("synthetic_frcnn_small_iore"))  # generated on first use: nothing to check
 

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from detaug.config import ConfigError, load_config
+from detaug.config.extra import ImageOnly, extra_transform
 from detaug.data import apply_transforms
 from detaug.pipeline import build_transforms
-from detaug.pipeline.extra import ImageOnly, extra_transform
 
 CUTOUT = {"__class_fullname__": "CoarseDropout", "num_holes_range": [1, 1], "hole_height_range": [6, 6],
           "hole_width_range": [6, 6], "fill": 128, "p": 1.0}

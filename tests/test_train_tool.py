@@ -134,7 +134,7 @@ def test_eval_only_reproduces_the_final_metrics(data_root, tmp_path):
         (["--set", "model.name=fasterrcnn_resnet50_fpn", "model.weights=NOT_A_WEIGHT"], "valid: DEFAULT, COCO_V1"),
         (["--set", "model.weights=NOT_A_WEIGHT"], "fasterrcnn_small has no torchvision weights"),
         (["--config", str(REPO / "configs" / "voc07_frcnn_r50_iore.yaml"), "--set", "data.train.0.root=/nope"],
-         "data.train[0]: root not found: /nope"),
+         "data.train.0.root: not found: /nope"),
     ],
 )
 def test_incompatible_options_are_rejected_before_any_work(tmp_path, capsys, argv, message):

@@ -21,19 +21,32 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from pathlib import Path
+from typing import List, Sequence
 
-from detaug.cli._common import add_version, default_occlusion, occlusion_conditions, run_command
+from detaug._urls import docs_page
+from detaug.cli._common import (
+    add_version,
+    check_count,
+    check_device,
+    check_output_folder,
+    default_occlusion,
+    occlusion_conditions,
+    run_command,
+)
 
 
 def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     kinds, levels = default_occlusion()
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], add_help=add_help,
-                                epilog=__doc__.split("\n\n", 2)[2], formatter_class=argparse.RawDescriptionHelpFormatter)
+                                epilog=__doc__.split("\n\n", 2)[2].replace("docs/occlusion.md", docs_page("occlusion")),
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("checkpoints", nargs="+", metavar="CHECKPOINT_OR_RUN",
                    help="checkpoint files or training output folders (their checkpoint_last.pth)")
     p.add_argument("--names", nargs="+", metavar="NAME", help="scheme name of each checkpoint, in order (default: "
-                   "the run folder's name); equal names are seeds of one scheme")
+                   "the run folder's name); equal names are seeds of one scheme. Logs and the CSV name each "
+                   "checkpoint by it (NAME#1, NAME#2, ... where several share it)")
     p.add_argument("--reference", metavar="NAME", help="name of the scheme the others are compared with, seed by seed")
     p.add_argument("--kinds", nargs="+", default=list(kinds), choices=kinds, metavar="KIND",
                    help=f"occluder kinds (default: all: {' '.join(kinds)})")
@@ -53,20 +66,47 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     return add_version(p)
 
 
+def _check_args(args: argparse.Namespace) -> None:
+    """Cheap checks of the options, before any checkpoint is read or scored."""
+    from detaug.errors import UsageError
+
+    check_count("--batch-size", args.batch_size, 1)
+    check_count("--workers", args.workers, 0)
+    check_device("--device", args.device)
+    check_output_folder("--out", args.out)
+    if args.data_root is not None and Path(args.data_root).exists() and not Path(args.data_root).is_dir():
+        raise UsageError(f"--data-root {args.data_root}: is a file; give the data folder (where the synthetic "
+                         "set is, or is generated)")
+    if args.names is not None and not all(n.strip() for n in args.names):
+        raise UsageError("--names: a name cannot be empty")
+
+
+def _run_ids(labels: Sequence[str]) -> List[str]:
+    """Each checkpoint's name in logs and the CSV: its label, with ``#k`` (1, 2, ...) where
+    several checkpoints share it (the seeds of one scheme)."""
+    total, seen = Counter(labels), Counter()
+    out = []
+    for label in labels:
+        seen[label] += 1
+        out.append(label if total[label] == 1 else f"{label}#{seen[label]}")
+    return out
+
+
 def _trained(args):
     from detaug.errors import UsageError
     from detaug.robustness.evaluation import Trained
 
     if args.names and len(args.names) != len(args.checkpoints):
         raise UsageError(f"--names has {len(args.names)} names for {len(args.checkpoints)} checkpoints")
-    out = []
-    for i, c in enumerate(args.checkpoints):
+    paths = []
+    for c in args.checkpoints:
         path = Path(c)
         if not path.exists():
             raise UsageError(f"checkpoint or run folder not found: {path}")
-        folder = path if path.is_dir() else path.parent
-        name = args.names[i] if args.names else folder.name
-        out.append(Trained(f"{folder.name}#{i}", name, -1, path))
+        paths.append(path)
+    folders = [path if path.is_dir() else path.parent for path in paths]
+    schemes = list(args.names) if args.names else [folder.name for folder in folders]
+    out = [Trained(run, scheme, -1, path) for run, scheme, path in zip(_run_ids(schemes), schemes, paths)]
     if args.reference and args.reference not in {t.scheme for t in out}:
         raise UsageError(f"--reference {args.reference!r} is none of the names {sorted({t.scheme for t in out})}")
     return out
@@ -80,6 +120,7 @@ def main(args: argparse.Namespace):
     from detaug.robustness.study import resolve_device
     from detaug.robustness.tables import difference_table, kind_table, kind_title
 
+    _check_args(args)
     conds = occlusion_conditions(args.kinds, args.levels, args.seeds)
     trained = _trained(args)
     rows = evaluate_checkpoints(trained, conds, split=args.split, device=resolve_device(args.device),

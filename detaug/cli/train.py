@@ -6,12 +6,16 @@ test splits and prints the results and the output folder.
 
 Examples::
 
-    python tools/train_det.py
-    python tools/train_det.py --config synthetic_frcnn_small_ire
-    python tools/train_det.py --config voc07_frcnn_r50_iore --set data.workers=8
-    torchrun --nproc_per_node=8 tools/train_det.py --config voc0712_frcnn_r50_iore
-    python tools/train_det.py --resume runs/synthetic_frcnn_small_iore
-    python tools/train_det.py --eval-only --checkpoint runs/synthetic_frcnn_small_iore/checkpoint_last.pth
+    detaug-train
+    detaug-train --config synthetic_frcnn_small_ire
+    detaug-train --config voc07_frcnn_r50_iore --set data.workers=8
+    detaug-train --config voc07_frcnn_r50_iore --set data.train.0.root=/data/VOCdevkit/VOC2007 data.test.0.root=/data/VOCdevkit/VOC2007
+    torchrun --nproc_per_node=8 -m detaug.cli.train --config voc0712_frcnn_r50_iore
+    detaug-train --resume runs/synthetic_frcnn_small_iore
+    detaug-train --eval-only --checkpoint runs/synthetic_frcnn_small_iore/checkpoint_last.pth
+
+In a checkout, ``python tools/train_det.py`` is the same command. A YAML config can
+extend a preset by name (``_base_: voc07_frcnn_r50_iore``) and change what it needs.
 
 The loop, resumption, checkpoints and the choice of checkpoint live in
 :mod:`detaug.engine`; this module only reads the options and the config.
@@ -24,6 +28,7 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
+from detaug._urls import docs_page
 from detaug.cli._common import EXIT_FAILURE, EXIT_OK, add_version, run_command
 from detaug.errors import UsageError
 
@@ -34,8 +39,8 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     """The command-line options (imports nothing heavy: ``--help`` answers at once)."""
     parser = argparse.ArgumentParser(
         description="Train torchvision Faster R-CNN with box-aware Random Erasing (IRE / ORE / I+ORE).",
-        epilog="examples:" + __doc__.split("Examples::", 1)[1].split("The loop", 1)[0].rstrip()
-        + "\n\nconfigs, data layout, outputs and exit codes: docs/training.md",
+        epilog="examples:" + __doc__.split("Examples::", 1)[1].split("The loop", 1)[0].rstrip().replace("``", "")
+        + f"\n\nconfigs, data layout, outputs and exit codes: {docs_page('training')}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         add_help=add_help,
     )
@@ -153,22 +158,13 @@ def _evaluated(folder: Path, checkpoint: Dict[str, Any]) -> bool:
     ``checkpoint`` (of its last epoch, or of its best one when a validation split chose it):
     a finished run whose record was lost (or cut) is evaluated again on resume, so that the
     folder proves that it finished."""
-    import json
+    from detaug.records import read_records
 
     epochs = {checkpoint.get("epoch"), (checkpoint.get("best") or {}).get("epoch", checkpoint.get("epoch"))}
-
     try:
-        lines = (folder / "metrics.jsonl").read_bytes().decode("utf-8", "replace").splitlines()
+        return any(r.get("epoch") in epochs for r in read_records(folder / "metrics.jsonl", "eval"))
     except OSError:
         return False
-    for line in lines:
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(record, dict) and record.get("type") == "eval" and record.get("epoch") in epochs:
-            return True
-    return False
 
 
 def _exit_code(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:

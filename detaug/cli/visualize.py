@@ -9,7 +9,7 @@ same transforms ``detaug-train`` builds), so what you see is what the model gets
 On your own images, without a config (a folder of VOC XML files or a COCO JSON)::
 
     detaug-vis --images path/to/JPEGImages --annotations path/to/Annotations \\
-        --mode ore --object-p 1 --scale 0.1 0.3 --out runs/vis/mine.png
+        --mode ore --object-p 1 --scale 0.1 0.3 --out mine.jpg
 
 Each cell shows ground-truth box k (solid) with its class name and the regions erased
 inside it (dashed) in colour k, image-level regions dashed in magenta and, when the
@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from detaug.cli._common import add_version, run_command
+from detaug.cli._common import add_version, check_output_file, check_seeds, run_command
 from detaug.errors import UsageError
 
 DEFAULT_OUT = Path("runs", "vis", "erased.png")
@@ -45,7 +45,7 @@ MASKS_CAPTION = ("same seed per image. ORE on the mask: its area a fraction of t
 
 def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        description="Draw augmented images with their boxes and the erased regions into a grid PNG.",
+        description="Draw augmented images with their boxes and the erased regions into a grid image (PNG, JPEG, ...).",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         add_help=add_help,
@@ -79,7 +79,8 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     out.add_argument("--ncols", type=int, default=4, metavar="N", help="columns of the grid (default: 4; --compare: one per mode)")
     out.add_argument("--zoom", type=float, default=2.0, metavar="Z", help="drawing scale: 2 enlarges small images, 0.5 halves "
                                                              "photos (default: 2)")
-    out.add_argument("--out", metavar="PNG", help=f"output PNG (default: {DEFAULT_OUT}; with --compare, {DEFAULT_COMPARE_OUT})")
+    out.add_argument("--out", metavar="FILE", help=f"output image, in the format its suffix names (.png, .jpg, ...), "
+                     f"in an existing folder (default: {DEFAULT_OUT}; with --compare, {DEFAULT_COMPARE_OUT})")
     return add_version(p)
 
 
@@ -105,6 +106,36 @@ def _check_args(args: argparse.Namespace, modes: Sequence[str]) -> None:
             raise UsageError(f"{name} must be at least {least}, got {value}")
     if args.zoom <= 0:
         raise UsageError(f"--zoom must be positive, got {args.zoom}")
+    check_seeds("--seed", [args.seed])
+    for option, path in (("--images", args.images), ("--annotations", args.annotations)):
+        if path and not Path(path).exists():
+            raise UsageError(f"{option} {path}: not found")
+    if args.images and not Path(args.images).is_dir():
+        raise UsageError(f"--images {args.images}: is a file; give the folder of images")
+    if args.out is not None:
+        check_output_file("--out", args.out)
+    image_format(_out_path(args))
+
+
+def _out_path(args: argparse.Namespace) -> Path:
+    return Path(args.out) if args.out is not None else (DEFAULT_COMPARE_OUT if args.compare else DEFAULT_OUT)
+
+
+def image_format(path: Path) -> str:
+    """The PIL format the output file's suffix names (``.png`` -> PNG, ``.jpg`` -> JPEG, ...).
+
+    Raises:
+        UsageError: a suffix that is not an image format PIL writes.
+    """
+    from PIL import Image
+
+    formats = {ext: fmt for ext, fmt in Image.registered_extensions().items() if fmt in Image.SAVE}
+    fmt = formats.get(path.suffix.lower())
+    if fmt is None:
+        common = [s for s in (".png", ".jpg", ".jpeg", ".webp", ".tif", ".bmp") if s in formats]
+        raise UsageError(f"--out {path}: {path.suffix or 'no suffix'} is not an image format; end the name "
+                         f"with {', '.join(common)}")
+    return fmt
 
 
 def _erasing_overrides(args: argparse.Namespace) -> List[str]:
@@ -217,7 +248,7 @@ def _caption(drawn: dict, compare: Optional[str]) -> Optional[str]:
 
 
 def main(args: argparse.Namespace) -> Path:
-    """Draw the grid and write it; return the PNG's path.
+    """Draw the grid and write it (in the format its suffix names); return its path.
 
     Raises:
         UsageError: invalid options, config or data (ConfigError is one).
@@ -243,8 +274,13 @@ def main(args: argparse.Namespace) -> Path:
     drawn = {}
     for title, transforms, device_erasing in pipelines:
         dataset.transforms = transforms
-        drawn[title] = draw_items(dataset, indices, args.seed, classes, zoom=args.zoom, device_erasing=device_erasing,
-                                  title_prefix=f"{title}: " if title else "")
+        try:
+            drawn[title] = draw_items(dataset, indices, args.seed, classes, zoom=args.zoom,
+                                      device_erasing=device_erasing, title_prefix=f"{title}: " if title else "")
+        except FileNotFoundError as exc:  # an image the annotations list but the folder lacks
+            what = f"{exc.filename}: image file not found" if exc.filename else str(exc)
+            raise UsageError(f"{what} (the annotations list it; check --images, or the config's image "
+                             "folder)") from None
     if args.compare == "masks" and not any(s.has_masks for s in drawn["ORE on the mask"]):
         raise UsageError(
             f"--compare masks: none of the {len(indices)} image(s) drawn has instance masks, so 'ORE on the mask' "
@@ -252,8 +288,13 @@ def main(args: argparse.Namespace) -> Path:
             "annotations' segmentation, or the synthetic set (e.g. --config synthetic_frcnn_small_iore)")
     grid = _grid(drawn, args)
     buffer = io.BytesIO()
-    Image.fromarray(grid).save(buffer, format="PNG", optimize=True)
-    out = atomic_write_bytes(args.out or (DEFAULT_COMPARE_OUT if args.compare else DEFAULT_OUT), buffer.getvalue())
+    path = _out_path(args)
+    fmt = image_format(path)
+    picture = Image.fromarray(grid)
+    if fmt == "JPEG":  # no alpha in JPEG
+        picture = picture.convert("RGB")
+    picture.save(buffer, format=fmt, **({"optimize": True} if fmt in ("PNG", "JPEG") else {}))
+    out = atomic_write_bytes(path, buffer.getvalue())
     print(f"wrote {out} ({grid.shape[1]}x{grid.shape[0]} px, {len(indices)} images x {len(variants)} variants)")
     return out
 

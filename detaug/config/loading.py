@@ -6,10 +6,10 @@ import os
 from pathlib import Path
 from typing import Iterable, List, Mapping, Sequence, Union
 
-import yaml
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from detaug._urls import docs_page
 from detaug.config.schema import (
     BACKENDS,
     DATASET_KINDS,
@@ -17,14 +17,16 @@ from detaug.config.schema import (
     ERASING_MODES,
     LR_POLICIES,
     METRICS,
+    DataConfig,
     TrainConfig,
 )
 from detaug.errors import UsageError
 from detaug.io import atomic_write_bytes
+from detaug.safe_yaml import YAMLInputError, parse_yaml, read_yaml
 
 PathLike = Union[str, os.PathLike]
 
-#: Key naming the config(s) a YAML file extends, relative to the file's folder.
+#: Key naming the config(s) a YAML file extends: relative to the file's folder, or a preset's name.
 BASE_KEY = "_base_"
 
 #: The shipped presets (``detaug/configs/*.yaml``, package data), loadable by bare name.
@@ -41,32 +43,80 @@ def _describe(exc: OmegaConfBaseException) -> str:
     return f"{key}: {msg}" if key else msg
 
 
-def _read_yaml_chain(path: Path, seen: Sequence[Path] = ()) -> List[tuple]:
-    """Return [(file, DictConfig)] from the farthest base to ``path`` itself."""
-    path = path.resolve()
-    if path in seen:
-        chain = " -> ".join(str(p) for p in (*seen, path))
-        raise ConfigError(f"{BASE_KEY} cycle: {chain}")
-    if not path.is_file():
-        raise ConfigError(f"config file not found: {path}")
+def _read_config_file(path: Path) -> tuple:
+    """``(its mapping without _base_, [base files])`` of one YAML file; the bases resolved
+    next to it, else to the packaged presets they name."""
     try:
-        node = OmegaConf.load(path)
-    except Exception as exc:  # yaml errors come in several types
-        raise ConfigError(f"{path}: cannot parse YAML: {exc}") from exc
-    if not isinstance(node, DictConfig):
-        raise ConfigError(f"{path}: a config must be a mapping, got a list")
-    bases = node.pop(BASE_KEY, None)
+        data = read_yaml(path)
+    except YAMLInputError as exc:
+        raise ConfigError(str(exc)) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a config must be a mapping of keys (name: ..., data: ...), "
+                          f"got {_kind(data)}")
+    bases = data.pop(BASE_KEY, None)
     if bases is None:
         bases = []
     elif isinstance(bases, str):
         bases = [bases]
-    else:
-        bases = list(bases)
-    out: List[tuple] = []
-    for base in bases:
-        out.extend(_read_yaml_chain(path.parent / str(base), (*seen, path)))
-    out.append((path, node))
-    return out
+    if not isinstance(bases, list) or not all(isinstance(b, str) and b for b in bases):
+        raise ConfigError(f"{path}: {BASE_KEY}: takes a config file name or a list of them (relative to this "
+                          f"file's folder, or a packaged preset's name such as voc07_frcnn_r50_baseline), "
+                          f"got {_short(bases)}")
+    return data, [_base_path(path, b) for b in bases]
+
+
+def _kind(value) -> str:
+    return {list: "a list", str: "a single value (text)", int: "a number", float: "a number",
+            bool: "true/false"}.get(type(value), type(value).__name__)
+
+
+def _short(value, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _base_path(config: Path, base: str) -> Path:
+    """A ``_base_`` entry of ``config``: a file next to it, else the packaged preset it names."""
+    path = (config.parent / base).resolve()
+    if path.is_file():
+        return path
+    stem = base[: -len(Path(base).suffix)] if base.endswith((".yaml", ".yml")) else base
+    if "/" not in base and os.sep not in base and (PRESETS_DIR / f"{stem}.yaml").is_file():
+        return (PRESETS_DIR / f"{stem}.yaml").resolve()
+    names = preset_names()
+    raise ConfigError(f"{config}: {BASE_KEY}: {base!r} is neither a file next to it ({path} not found) nor a "
+                      f"packaged preset ({', '.join(names) if names else 'none found'})")
+
+
+def _read_yaml_chain(path: Path) -> List[tuple]:
+    """Return [(file, its mapping)] from the farthest base to ``path`` itself.
+
+    Each file is read once and merged once, at its first place in the order (bases
+    before the files that list them, in the order listed): a base that several files
+    extend (a diamond) is not merged again over what came after it. A cycle is an
+    error naming it.
+    """
+    read: dict = {}
+    order: List[tuple] = []
+
+    def visit(file: Path, stack: tuple) -> None:
+        if file in stack:
+            chain = " -> ".join(str(p) for p in (*stack[stack.index(file):], file))
+            raise ConfigError(f"{BASE_KEY} cycle: {chain}; a config cannot extend itself")
+        if file in read:
+            return
+        read[file] = _read_config_file(file)
+        for base in read[file][1]:
+            visit(base, (*stack, file))
+        order.append((file, read[file][0]))
+
+    path = path.resolve()
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    visit(path, ())
+    return order
 
 
 def preset_names() -> List[str]:
@@ -120,10 +170,10 @@ def _apply_override(cfg: DictConfig, item: str) -> None:
     if "=" not in item:
         raise ConfigError(f"--set expects key=value, got {item!r}")
     key, text = item.split("=", 1)
-    try:
-        value = yaml.safe_load(text) if text.strip() else ""
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"--set {item}: cannot parse the value as YAML: {exc}") from exc
+    try:  # the loader files are read with: no Python tags, aliases bounded
+        value = parse_yaml(text, f"--set {item if len(item) <= 80 else item[:77] + '...'}") if text.strip() else ""
+    except YAMLInputError as exc:
+        raise ConfigError(str(exc)) from None
     _check_list_index(cfg, key, item)
     try:
         OmegaConf.update(cfg, key, value, merge=True)  # list items too: data.train.0.root=...
@@ -161,10 +211,14 @@ def load_config(
         source: a YAML file; a preset name such as ``"synthetic_frcnn_small_ire"`` (see
             :func:`resolve_config_path`); or a saved config, e.g. the ``config`` dict of a
             checkpoint (default None: the schema defaults alone). A file may name the
-            file(s) it extends under ``_base_`` (a path or a list, relative to the file);
-            later files override earlier ones key by key, lists are replaced. ``name``
-            defaults to the file's stem unless the file itself sets it.
-        overrides: ``"key.sub=value"`` strings (values parsed as YAML), applied last.
+            file(s) it extends under ``_base_``: a path or a list, relative to the file,
+            or the name of a packaged preset (``_base_: voc07_frcnn_r50_iore``, used when
+            no such file is next to it). Later files override earlier ones key by key,
+            lists are replaced; each file is merged once, at its first place (a base two
+            files extend is not merged again). ``name`` defaults to the file's stem unless
+            the file itself sets it. Files are read with :mod:`detaug.safe_yaml`.
+        overrides: ``"key.sub=value"`` strings, applied last; values are YAML, read as
+            files are.
         resolve: resolve ``${...}`` interpolations (default True).
 
     Returns:
@@ -209,6 +263,8 @@ def validate_config(cfg: DictConfig) -> None:
     """Check values with a fixed set of choices and cross-field rules; raise ConfigError."""
     _check_choices(cfg)
     _check_ranges(cfg)
+    _check_seeds(cfg)
+    _check_output_paths(cfg)
     _check_splits(cfg)
     _check_erasing_args(cfg)
 
@@ -266,6 +322,52 @@ def _check_ranges(cfg: DictConfig) -> None:
         raise ConfigError(f"schedule.milestones: must be increasing epochs >= 1, got {milestones}")
 
 
+#: Seeds must fit the generators they seed: NumPy's legacy seed takes 0 <= seed < 2**32.
+SEED_RANGE = (0, 2**32 - 1)
+
+
+def _check_seeds(cfg: DictConfig) -> None:
+    lo, hi = SEED_RANGE
+    for key in ("seed", "data.synthetic_seed"):
+        value = OmegaConf.select(cfg, key)
+        if not lo <= value <= hi:
+            raise ConfigError(f"{key}: must be an integer from {lo} to {hi} (2**32 - 1), got {_short(value)}")
+
+
+#: Longest file or folder name (bytes) most file systems take, and the longest path
+#: ``output_dir`` may be: the system's limit less room for the files written inside it
+#: (``predictions/epoch024/<split>/comp4_det_<split>_<class>.txt``, temporary names).
+NAME_MAX = 255
+_PATH_ROOM = 512
+
+
+def _path_max() -> int:
+    try:
+        return os.pathconf("/", "PC_PATH_MAX")
+    except (AttributeError, OSError, ValueError):
+        return 4096
+
+
+def _check_output_paths(cfg: DictConfig) -> None:
+    """``name`` and ``output_dir`` must make a folder the system can create."""
+    name = os.fsencode(str(cfg.name))
+    if len(name) > NAME_MAX:
+        raise ConfigError(f"name: {len(name)} bytes long; at most {NAME_MAX} (it names the run's folder; "
+                          "give a shorter name with --set name=...)")
+    try:
+        out = os.fsencode(os.path.abspath(str(cfg.output_dir)))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"output_dir: not a usable path: {exc}") from None
+    longest = max((part for part in out.split(b"/")), key=len, default=b"")
+    if len(longest) > NAME_MAX:
+        raise ConfigError(f"output_dir: a folder name of {len(longest)} bytes ({_short(os.fsdecode(longest), 40)}); "
+                          f"file systems take at most {NAME_MAX}")
+    limit = _path_max() - _PATH_ROOM
+    if len(out) > limit:
+        raise ConfigError(f"output_dir: {len(out)} bytes long as an absolute path; at most {limit} (the "
+                          f"system's {limit + _PATH_ROOM} less room for the files written inside it)")
+
+
 def split_name(split) -> str:
     """The name a split goes by in tables and folders: ``name``, else ``split``, else the
     COCO annotation file's stem."""
@@ -312,25 +414,36 @@ def _check_splits(cfg: DictConfig) -> None:
 
 
 def check_data_paths(cfg: DictConfig, groups: Sequence[str] = ("train", "val", "test")) -> None:
-    """Raise ConfigError for the first split folder or file of ``groups`` that does not
-    exist (before any work starts; the synthetic set is generated, so it is not checked).
+    """Raise ConfigError if a split folder or file of ``groups`` does not exist (before any
+    work starts; the synthetic set is generated, so it is not checked). The message names
+    every missing path with the key that sets it.
 
     Examples:
         >>> cfg = load_config("voc07_frcnn_r50_iore", ["data.test.0.root=/nope"])
         >>> check_data_paths(cfg, ["test"])
         Traceback (most recent call last):
         ...
-        detaug.config.loading.ConfigError: data.test[0]: root not found: /nope (see docs/training.md for how to obtain and lay out the data)
+        detaug.config.loading.ConfigError: data.test.0.root: not found: /nope; point it at your data with --set data.test.0.root=PATH (how to obtain and lay out the data: https://detaug.github.io/detaug/training/)
     """
     if cfg.data.kind == "synthetic":
         return
+    missing = []
     for group in groups:
         for i, s in enumerate(cfg.data[group]):
             for attr in ("root", "image_dir", "ann_file"):
                 path = getattr(s, attr)
                 if path and not Path(path).exists():
-                    raise ConfigError(f"data.{group}[{i}]: {attr} not found: {path} "
-                                      "(see docs/training.md for how to obtain and lay out the data)")
+                    missing.append((f"data.{group}.{i}.{attr}", path))
+    if not missing:
+        return
+    found = "; ".join(f"{key}: not found: {path}" for key, path in missing)
+    sets = " ".join(f"{key}=PATH" for key, _ in missing)
+    note = ""
+    if cfg.data.root != DataConfig.root:
+        note = (f" (data.root={cfg.data.root} is only where the synthetic set is generated; {cfg.data.kind} "
+                "splits have a path each)")
+    raise ConfigError(f"{found}; point {'it' if len(missing) == 1 else 'them'} at your data with --set {sets}{note} "
+                      f"(how to obtain and lay out the data: {docs_page('training')})")
 
 
 def _check_device_spec(spec: str) -> None:
@@ -386,6 +499,10 @@ def _check_model_kwargs(cfg: DictConfig) -> None:
 
 def _check_erasing_args(cfg: DictConfig) -> None:
     erasing_params(cfg)
+    if cfg.augmentation.extra:  # built here too, so a bad entry fails at load, not at the first sample
+        from detaug.config.extra import build_extra
+
+        build_extra(cfg)
 
 
 #: Configs give constant fills in uint8 units (0-255), as the DataLoader workers erase

@@ -147,7 +147,7 @@ class AugmentationConfig:
     erasing: ErasingConfig = field(default_factory=ErasingConfig)
     #: Extra albumentations transforms in albumentations' serialisation format (A.to_dict /
     #: A.from_dict), run in order after the flip and before erasing, on the image only
-    #: (boxes stay as they are); albumentations backend only. See detaug.pipeline.extra.
+    #: (boxes stay as they are); albumentations backend only. See detaug.config.extra.
     extra: List[Any] = field(default_factory=list)
 
 

@@ -103,7 +103,7 @@ def start_log(cfg: DictConfig, dist: DistInfo, log_dir: Path, fresh: bool, tenso
     if dist.is_main:
         save_config(cfg, log_dir / "config.yaml")
     processes = f" x {dist.world_size} processes" if dist.distributed else ""
-    logger.info(f"detaug train_det: {cfg.name} on {dist.device}{processes}")
+    logger.info(f"detaug-train: {cfg.name} on {dist.device}{processes}")
     if cfg.runtime.deterministic:
         torch.use_deterministic_algorithms(True, warn_only=True)
         torch.backends.cudnn.benchmark = False

@@ -25,11 +25,17 @@ def _fmt(value: Any) -> str:
 
 
 class Progress:
-    """Progress over a known number of steps: a tqdm bar, plain lines, or nothing."""
+    """Progress over a known number of steps: a tqdm bar, plain lines, or nothing.
 
-    def __init__(self, total: int, desc: str, initial: int = 0, mode: str = "plain",
-                 print_freq: int = 20, write=print):
-        self.total, self.desc, self.count = total, desc, initial
+    ``after`` is the number of steps still to come once these are done (the later epochs
+    of a run): the lines then end with the estimate for the whole run at the current
+    rate, ``eta 0:00:40 (run 0:12:10)``, which counts training steps only (evaluations
+    come on top).
+    """
+
+    def __init__(self, total: int, desc: str, initial: int = 0, *, mode: str = "plain",
+                 print_freq: int = 20, write=print, after: int = 0):
+        self.total, self.desc, self.count, self.after = total, desc, initial, after
         self.mode, self.print_freq, self.write = mode, print_freq, write
         self.start, self.initial = time.time(), initial
         self.bar = None
@@ -38,21 +44,31 @@ class Progress:
 
             self.bar = tqdm(total=total, initial=initial, desc=desc, dynamic_ncols=True, leave=True)
 
+    def _etas(self) -> tuple:
+        """(this progress's, the run's) remaining time as ``H:MM:SS`` at the rate so far."""
+        rate = (self.count - self.initial) / max(time.time() - self.start, 1e-9)
+        left = self.total - self.count
+        return tuple(str(datetime.timedelta(seconds=int(n / max(rate, 1e-9)))) for n in (left, left + self.after))
+
     def update(self, **values: Any) -> None:
         self.count += 1
         if self.bar is not None:
-            if values:
-                self.bar.set_postfix({k: _fmt(v) for k, v in values.items()}, refresh=False)
+            postfix = {k: _fmt(v) for k, v in values.items()}
+            if self.after:
+                postfix["run eta"] = self._etas()[1]
+            if postfix:
+                self.bar.set_postfix(postfix, refresh=False)
             self.bar.update(1)
         elif self.mode == "plain" and (self.count % self.print_freq == 0 or self.count == self.total):
             elapsed = time.time() - self.start
             rate = (self.count - self.initial) / max(elapsed, 1e-9)
-            eta = (self.total - self.count) / max(rate, 1e-9)
+            eta, run_eta = self._etas()
             parts = " ".join(f"{k} {_fmt(v)}" for k, v in values.items())
             width = len(str(self.total))
+            run = f" (run {run_eta})" if self.after else ""
             self.write(
                 f"{self.desc} [{self.count:>{width}}/{self.total}] {parts} "
-                f"{rate:.2f} it/s eta {datetime.timedelta(seconds=int(eta))}".replace("  ", " ")
+                f"{rate:.2f} it/s eta {eta}{run}".replace("  ", " ")
             )
 
     def close(self) -> None:
@@ -106,9 +122,10 @@ class RunLogger:
         if self.output_dir is not None:
             append_line(self.output_dir / "log.txt", msg)
 
-    def progress(self, total: int, desc: str, initial: int = 0) -> Progress:
+    def progress(self, total: int, desc: str, initial: int = 0, after: int = 0) -> Progress:
+        """A :class:`Progress`; ``after``: steps of the run still to come once these are done."""
         mode = "off" if not self.enabled else ("tqdm" if self.use_tqdm else "plain")
-        return Progress(total, desc, initial, mode, self.print_freq, self.info)
+        return Progress(total, desc, initial, mode=mode, print_freq=self.print_freq, write=self.info, after=after)
 
     def log_metrics(self, record: Dict[str, Any], step: Optional[int] = None) -> None:
         """Append ``record`` to ``metrics.jsonl`` and its numbers to TensorBoard."""

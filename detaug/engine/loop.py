@@ -161,7 +161,7 @@ class Trainer:
         if result.stopped and result.iteration < self.iters_per_epoch:
             path = self.save()
             self.logger.info(f"stopped ({rule.reason}) at epoch {self.epoch + 1}, iteration {result.iteration}; "
-                             f"checkpoint: {path}; continue with: python tools/train_det.py --resume {self.output_dir}")
+                             f"checkpoint: {path}; continue with: detaug-train --resume {self.output_dir}")
             return rule.reason
         self.epoch, self.iteration = self.epoch + 1, 0
         last = self.epoch == self.cfg.schedule.epochs
@@ -173,7 +173,7 @@ class Trainer:
             self.save(metrics, is_best)
         if result.stopped and not last:
             self.logger.info(f"stopped ({rule.reason}) after epoch {self.epoch}; continue with: "
-                             f"python tools/train_det.py --resume {self.output_dir}")
+                             f"detaug-train --resume {self.output_dir}")
             return rule.reason
         return None
 
@@ -185,6 +185,7 @@ class Trainer:
             self.model, self.optimizer, loader, self.dist.device, self.epoch, scheduler=self.scheduler,
             scaler=self.scaler, clip_grad_norm=self.cfg.optim.clip_grad_norm, start_iter=self.iteration,
             iters_per_epoch=self.iters_per_epoch, logger=self.logger, should_stop=rule,
+            iters_after=(self.cfg.schedule.epochs - self.epoch - 1) * self.iters_per_epoch,
             batch_transform=self.device_transform,
         )
         self.global_step += result.iteration - self.iteration

@@ -46,6 +46,7 @@ def train_one_epoch(
     clip_grad_norm: Optional[float] = None,
     start_iter: int = 0,
     iters_per_epoch: Optional[int] = None,
+    iters_after: int = 0,
     logger: Optional[Any] = None,
     should_stop: Optional[Callable[[], bool]] = None,
     on_step: Optional[Callable[[int, Dict[str, float]], None]] = None,
@@ -66,6 +67,8 @@ def train_one_epoch(
         start_iter: iterations of this epoch already done (the loader skips them).
         iters_per_epoch: total iterations of the epoch, for progress (default: start_iter +
             len(data_loader)).
+        iters_after: iterations of the run's later epochs, for the whole run's ETA in the
+            progress lines (default 0: the epoch's ETA only).
         logger: a :class:`~detaug.engine.logging.RunLogger` (default None: silent).
         should_stop: polled every iteration; when it returns True on any process, every
             process finishes the current iteration and returns with ``stopped=True``.
@@ -80,7 +83,8 @@ def train_one_epoch(
     """
     model.train()
     total = iters_per_epoch if iters_per_epoch is not None else start_iter + len(data_loader)
-    progress = logger.progress(total, f"epoch {epoch + 1}", initial=start_iter) if logger is not None else None
+    progress = (logger.progress(total, f"epoch {epoch + 1}", initial=start_iter, after=iters_after)
+                if logger is not None else None)
     it = start_iter
     sums: Dict[str, float] = {}
     steps = 0

@@ -5,7 +5,7 @@ datasets, so ``tools/visualize.py`` shows what the model is trained on. The orde
 
 1. horizontal flip (``augmentation.hflip_p``);
 2. the extra albumentations transforms of ``augmentation.extra``, in the order given,
-   on the image only (boxes and labels stay as they are; see :mod:`detaug.pipeline.extra`);
+   on the image only (boxes and labels stay as they are; see :mod:`detaug.config.extra`);
 3. box-aware Random Erasing (``augmentation.erasing``), on the flipped image, as the
    paper erases the network's input.
 
@@ -15,9 +15,9 @@ image or box whatever the final scale. The model takes float images in [0, 1] an
 normalises them itself; datasets produce them.
 
 One job per module: :mod:`~detaug.pipeline.transforms` (the transform pipelines),
-:mod:`~detaug.pipeline.extra` (``augmentation.extra``), :mod:`~detaug.pipeline.datasets`
-(the datasets of a config), :mod:`~detaug.pipeline.synthetic` (the built-in set's
-generation and splits).
+:mod:`~detaug.pipeline.datasets` (the datasets of a config), :mod:`~detaug.pipeline.synthetic` (the built-in set's
+generation and splits); ``augmentation.extra``'s entries are read by the config
+(:mod:`detaug.config.extra`), which refuses a bad one at load.
 """
 
 from detaug.pipeline.datasets import DatasetBundle, build_datasets, default_metric, split_name

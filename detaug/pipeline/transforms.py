@@ -195,7 +195,7 @@ def build_transforms(cfg: DictConfig, train: bool, save_applied_params: bool = F
 def _albumentations_pipeline(cfg: DictConfig, train: bool, save_applied_params: bool, erasing: Any) -> Any:
     import albumentations as A
 
-    from detaug.pipeline.extra import build_extra
+    from detaug.config.extra import build_extra
 
     extra = build_extra(cfg)  # checked at test time too: a bad entry fails early
     steps: List[Any] = []

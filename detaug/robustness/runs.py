@@ -79,18 +79,9 @@ class RunResult:
 
 
 def _last_eval(metrics: Path) -> Optional[dict]:
-    last = None
-    with open(metrics) as f:
-        for line in f:
-            line = line.strip()
-            if line:
-                try:
-                    record = json.loads(line)
-                except ValueError:
-                    continue  # a line cut by an interruption
-                if record.get("type") == "eval":
-                    last = record
-    return last
+    from detaug.records import read_records
+
+    return ([None] + read_records(metrics, "eval"))[-1]
 
 
 def load_run(folder: os.PathLike) -> RunResult:

@@ -226,16 +226,12 @@ def load_schemes(path: Any, out: Path = Path("runs/study")) -> Tuple[Scheme, ...
     Raises:
         UsageError: a missing or malformed file, named with the entry at fault.
     """
-    from detaug.records import YamlError, load_yaml
+    from detaug.safe_yaml import YAMLInputError, read_yaml
 
     path = Path(path)
     try:
-        data = load_yaml(path.read_text(encoding="utf-8"), str(path))
-    except OSError as exc:
-        raise UsageError(f"--schemes: cannot read {path}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"--schemes: {path} is not a UTF-8 text file (a YAML matrix)") from None
-    except YamlError as exc:
+        data = read_yaml(path)
+    except YAMLInputError as exc:
         raise UsageError(f"--schemes: {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("schemes"), list):
         raise UsageError(f"--schemes: {path} needs a top-level list 'schemes:'")

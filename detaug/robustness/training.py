@@ -124,15 +124,15 @@ def run_state(run: StudyRun, wanted: Any, allow_other_code: bool = False) -> str
         UsageError: the folder holds a run with another config (the differences are listed),
             or one trained by other code (unless ``allow_other_code``).
     """
-    from detaug.records import YamlError, load_yaml
+    from detaug.safe_yaml import YAMLInputError, read_yaml
 
     saved = run.folder / "config.yaml"
     if saved.is_file():
         # Only the keys the run was trained with: a key added to the schema since then did
         # not exist for it (its behaviour was the old one, which the training tool keeps).
         try:
-            trained = load_yaml(saved.read_text(encoding="utf-8"), str(saved)) or {}
-        except (YamlError, UnicodeDecodeError) as exc:
+            trained = read_yaml(saved) or {}
+        except YAMLInputError as exc:
             raise UsageError(f"{saved} is not a training config ({exc}); delete {run.folder} to retrain that "
                              "run, or choose another --out") from None
         if not isinstance(trained, dict):

@@ -26,7 +26,8 @@ are hidden entirely (``filter_bboxes_by_holes`` / ``resize_boxes_to_visible_area
 other boxes than a Random Erasing run. For the same reason only transforms that do not
 move pixels are accepted: image-only transforms (colour, blur, noise, ...) and
 albumentations' dropout family; a geometric transform (``Affine``, a crop, ...) is a
-:class:`~detaug.config.ConfigError`.
+:class:`~detaug.config.ConfigError`, and so is one that needs a target besides the image
+(``MaskDropout``, ``FDA``, ``HistogramMatching``, ``ConstrainedCoarseDropout``, ...).
 
 Only the ``albumentations`` backend supports ``augmentation.extra``.
 """
@@ -101,6 +102,17 @@ class ImageOnly(A.DualTransform):
         return ("transform",)
 
 
+#: Dropout transforms that place their holes from the boxes or masks they are given: an
+#: entry sees the image alone, so these would never erase anything.
+_NEEDS_TARGETS = {"ConstrainedCoarseDropout": "bboxes or mask"}
+
+
+def _needed_targets(transform: Any) -> str:
+    """What ``transform`` needs besides the image ('' if nothing): an entry sees the image only."""
+    needs = [str(t) for t in getattr(transform, "targets_as_params", ()) or ()]
+    return ", ".join(needs) or _NEEDS_TARGETS.get(type(transform).__name__, "")
+
+
 def _moves_pixels(transform: Any) -> bool:
     if isinstance(transform, A.ImageOnlyTransform):
         return False
@@ -120,8 +132,10 @@ def extra_transform(entry: Mapping[str, Any], where: str = "augmentation.extra[0
 
     Raises:
         ConfigError: the entry is not a mapping, names no or an unknown transform, has
-            invalid arguments, is a pipeline, or moves pixels (geometric); the message
-            names ``where``.
+            invalid arguments, is a pipeline, moves pixels (geometric), or needs a target
+            besides the image (``MaskDropout``: a mask; ``FDA``, ``HistogramMatching``,
+            ``PixelDistributionAdaptation``: reference images; ``ConstrainedCoarseDropout``:
+            boxes or masks); the message names ``where``.
 
     Examples:
         >>> extra_transform({"__class_fullname__": "GridDropout", "ratio": 0.4, "p": 0.5})
@@ -153,6 +167,13 @@ def extra_transform(entry: Mapping[str, Any], where: str = "augmentation.extra[0
         raise ConfigError(f"{where} ({name}): moves pixels (a geometric transform); extra transforms act on "
                           "the image only and keep the boxes, so only image-only transforms and the "
                           "dropout family are accepted")
+    needs = _needed_targets(transform)
+    if needs:
+        raise ConfigError(f"{where} ({name}): needs {needs} besides the image (a mask, reference images as "
+                          "metadata, or boxes), which extra transforms never receive: they see the image only; "
+                          "use a transform that needs nothing else")
+    if type(transform) in (A.BasicTransform, A.ImageOnlyTransform, A.DualTransform):
+        raise ConfigError(f"{where}: {name} is albumentations' base class, not a transform")
     return ImageOnly(transform)
 
 
