@@ -14,6 +14,11 @@ class UsageError(ValueError):
     """Invalid options, config, or input file: the message names it and says what to do."""
 
 
+class ConfigError(UsageError):
+    """A config that cannot be used: unknown key, wrong type, invalid choice, bad file
+    (also :class:`detaug.config.ConfigError`)."""
+
+
 class DataFileError(UsageError):
     """An input file (a dataset's, a detections file) that cannot be used as it is (the
     message starts with the file)."""

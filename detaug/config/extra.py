@@ -39,7 +39,7 @@ from typing import Any, List, Mapping
 import albumentations as A
 from omegaconf import DictConfig, OmegaConf
 
-from detaug.config.loading import ConfigError
+from detaug.errors import ConfigError
 
 __all__ = ["ImageOnly", "build_extra", "extra_transform"]
 

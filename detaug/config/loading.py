@@ -20,7 +20,7 @@ from detaug.config.schema import (
     DataConfig,
     TrainConfig,
 )
-from detaug.errors import UsageError
+from detaug.errors import ConfigError
 from detaug.io import atomic_write_bytes
 from detaug.safe_yaml import YAMLInputError, parse_yaml, read_yaml
 
@@ -31,10 +31,6 @@ BASE_KEY = "_base_"
 
 #: The shipped presets (``detaug/configs/*.yaml``, package data), loadable by bare name.
 PRESETS_DIR = Path(__file__).resolve().parents[1] / "configs"
-
-
-class ConfigError(UsageError):
-    """A config that cannot be used: unknown key, wrong type, invalid choice, bad file."""
 
 
 def _describe(exc: OmegaConfBaseException) -> str:
