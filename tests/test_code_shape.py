@@ -64,7 +64,7 @@ def test_no_function_takes_more_than_6_positional_parameters():
 #: layer, never from its own layer's other packages or from above. Ground floor (three
 #: steps): errors, then file helpers and dataset protocols, then file formats and records; then the erasing core; the front-ends, data, models and
 #: drawing; evaluation; configs; the pipeline a config builds; the training engine; the
-#: occlusion study; the commands.
+#: occlusion evaluation; the study harness; the commands.
 LAYERS = (
     ("_lazy", "_urls", "_version", "errors"),
     ("io", "checks", "protocols"),
@@ -76,6 +76,7 @@ LAYERS = (
     ("pipeline",),
     ("engine",),
     ("robustness",),
+    ("study",),
     ("cli",),
 )
 RANK = {unit: i for i, layer in enumerate(LAYERS) for unit in layer}

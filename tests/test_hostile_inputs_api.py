@@ -15,7 +15,7 @@ import detaug
 from detaug import BatchedBoxAwareRandomErasing
 from detaug.config import ConfigError, load_config
 from detaug.erasing import ErasePlan, ErasingParams, box_visibility, sample_plan
-from detaug.robustness.stats import paired_difference, t_quantile
+from detaug.study.stats import paired_difference, t_quantile
 from detaug.tv import BoxAwareRandomErasing as TVErasing
 from detaug.vis import draw_sample, label_text
 

@@ -13,8 +13,8 @@ from detaug.engine.logging import RunLogger
 from detaug.errors import UsageError
 from detaug.records import append_line
 from detaug.robustness.evaluation import CLEAN, Condition, ResultCache, Row
-from detaug.robustness.schemes import DEFAULT_SCHEMES
-from detaug.robustness.training import StudyRun, resolved_config, run_state
+from detaug.study.schemes import DEFAULT_SCHEMES
+from detaug.study.training import StudyRun, resolved_config, run_state
 
 BOMB = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
     f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n" for p, c in zip("abcdefgh", "bcdefghi"))

@@ -13,7 +13,7 @@ from PIL import Image
 
 from detaug.errors import UsageError
 from detaug.robustness import LEVELS
-from detaug.robustness.evaluation import Condition, OccludedTestSet, Trained, conditions, evaluate_checkpoints
+from detaug.robustness.evaluation import CheckpointToScore, Condition, OccludedTestSet, conditions, evaluate_checkpoints
 
 SMALL = ["data.synthetic_num_train=4", "data.synthetic_num_test=6", "model.min_size=128", "model.max_size=192",
          "data.test_batch_size=3"]
@@ -49,9 +49,9 @@ def test_tool_writes_csv_plot_and_tables_scoring_clean_once(checkpoint, tmp_path
     with open(out / "occlusion.csv") as f:
         rows = list(csv.DictReader(f))
     # per checkpoint: clean once, then 2 kinds x 2 levels x 1 occlusion seed
-    assert [(r["run"].split("#")[1], r["kind"], r["level"]) for r in rows[:5]] == [
-        ("0", "clean", "0"), ("0", "grey", "20-40 %"), ("0", "grey", "60-80 %"), ("0", "noise", "20-40 %"),
-        ("0", "noise", "60-80 %")]
+    assert [(r["run"], r["kind"], r["level"]) for r in rows[:5]] == [  # runs named by --names
+        ("a", "clean", "0"), ("a", "grey", "20-40 %"), ("a", "grey", "60-80 %"), ("a", "noise", "20-40 %"),
+        ("a", "noise", "60-80 %")]
     assert len(rows) == 10 and {r["seed"] for r in rows} == {"4"}  # the training seed, from the checkpoint
     a, b = rows[:5], rows[5:]
     assert [r["value"] for r in a] == [r["value"] for r in b]  # same weights, same images
@@ -71,7 +71,7 @@ def test_clean_score_is_the_training_tools_evaluation(checkpoint):
     from detaug.pipeline import build_datasets
     from detaug.robustness.evaluation import load_trained
 
-    rows = evaluate_checkpoints([Trained("a", "a", 0, checkpoint)], [Condition("clean")], log=lambda m: None)
+    rows = evaluate_checkpoints([CheckpointToScore("a", "a", 0, checkpoint)], [Condition("clean")], log=lambda m: None)
     _, cfg, state = load_trained(checkpoint)
     bundle = build_datasets(cfg, ["test"])
     model = build_model_from_config(cfg, bundle.num_classes, log=lambda m: None)
@@ -115,7 +115,7 @@ def test_pasted_with_the_coco_metric_is_refused_before_any_work(tmp_path):
     cfg.data.test = [SplitConfig(name="test", image_dir=str(info.image_dir), ann_file=str(info.coco_annotations["test"]))]
     path = _save(cfg, tmp_path / "coco" / "checkpoint_last.pth")
     with pytest.raises(UsageError, match="pasted occluders need a VOC metric"):
-        evaluate_checkpoints([Trained("c", "c", 0, path)], conditions(["pasted"], LEVELS[:1]), log=lambda m: None)
+        evaluate_checkpoints([CheckpointToScore("c", "c", 0, path)], conditions(["pasted"], LEVELS[:1]), log=lambda m: None)
 
 
 @pytest.mark.parametrize("argv,message", [

@@ -10,8 +10,8 @@ import pytest
 
 from detaug.evaluation.voc import evaluate_class
 from detaug.robustness.evaluation import Row
-from detaug.robustness.regime_report import write_regime_outputs
-from detaug.robustness.regimes import (
+from detaug.study.regime_report import write_regime_outputs
+from detaug.study.regimes import (
     RegimeCell,
     class_flags,
     primary_contrasts,
@@ -19,8 +19,8 @@ from detaug.robustness.regimes import (
     verdict,
     weighted_map,
 )
-from detaug.robustness.schemes import Scheme
-from detaug.robustness.stats import benjamini_hochberg, holm, paired_difference, paired_p_value
+from detaug.study.schemes import Scheme
+from detaug.study.stats import benjamini_hochberg, holm, paired_difference, paired_p_value
 
 
 def test_paired_p_value_is_scipys_paired_t_test():
@@ -156,7 +156,7 @@ def test_run_flags_score_a_trained_runs_stored_predictions_to_its_reported_map(t
     sys.path.insert(0, str(Path(__file__).parent))
     from _training_helpers import TINY
 
-    from detaug.robustness.regimes import run_flags
+    from detaug.study.regimes import run_flags
 
     train = importlib.import_module("detaug.cli.train")
     out = tmp_path / "run"

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from detaug.robustness.stats import paired_difference, summarize, t_quantile
+from detaug.study.stats import paired_difference, summarize, t_quantile
 
 # Two-sided 95 % critical values t_{0.975, df} from a printed Student-t table.
 T_TABLE = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 9: 2.262, 29: 2.045}

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import torch
 
-from detaug.robustness.runs import config_differences
-from detaug.robustness.schemes import DEFAULT_SCHEMES
-from detaug.robustness.training import NEW, StudyRun, resolved_config, train_command
+from detaug.study.runs import config_differences
+from detaug.study.schemes import DEFAULT_SCHEMES
+from detaug.study.training import NEW, StudyRun, resolved_config, train_command
 
 TINY = ["schedule.epochs=1", "data.synthetic_num_train=12", "data.synthetic_num_test=2", "data.batch_size=2",
         "data.workers=0", "schedule.warmup_iters=1", "evaluation.save_predictions=false",

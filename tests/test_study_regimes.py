@@ -12,9 +12,9 @@ import pytest
 
 from detaug.data import generate_synthetic
 from detaug.errors import UsageError
-from detaug.robustness.schemes import Scheme, load_schemes
-from detaug.robustness.study import exclusive, record_invocation
-from detaug.robustness.training import (
+from detaug.study.harness import exclusive, record_invocation
+from detaug.study.schemes import Scheme, load_schemes
+from detaug.study.training import (
     FINISHED,
     NEW,
     PROVENANCE,

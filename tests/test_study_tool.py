@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from detaug.robustness.schemes import DEFAULT_SCHEMES
-from detaug.robustness.training import NEW, StudyRun, record_provenance, train_command
+from detaug.study.schemes import DEFAULT_SCHEMES
+from detaug.study.training import NEW, StudyRun, record_provenance, train_command
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["schedule.epochs=1", "data.synthetic_num_train=8", "data.synthetic_num_test=2", "data.batch_size=4",

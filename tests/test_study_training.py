@@ -11,9 +11,9 @@ import pytest
 
 from detaug.config import save_config
 from detaug.errors import UsageError
-from detaug.robustness.schemes import DEFAULT_SCHEMES, Scheme, load_schemes
-from detaug.robustness.study_plan import select_schemes
-from detaug.robustness.training import (
+from detaug.study.agenda import select_schemes
+from detaug.study.schemes import DEFAULT_SCHEMES, Scheme, load_schemes
+from detaug.study.training import (
     FINISHED,
     NEW,
     RESUME,

@@ -148,13 +148,14 @@ def _bad_xml_folder(tmp_path):
         # fills the pipeline cannot write to its uint8 images: refused before any image is drawn
         (["--config", CONFIG, "--fill", "random_normal"], "augmentation.erasing.fill: fill='random_normal' draws N(0, 1)"),
         (["--config", CONFIG, "--fill", "300"], "augmentation.erasing.fill: fill 300.0 is outside the range of uint8"),
-        (["--images", "no/such/dir", "--annotations", "no/such/ann", "--fill", "random_color_normal"], "device=true"),
-        (["--images", "no/such/dir", "--annotations", "no/such/ann", "--fill", "300"], "fill 300.0"),
+        (["--images", "TMP", "--annotations", "TMP", "--fill", "random_color_normal"], "device=true"),
+        (["--images", "TMP", "--annotations", "TMP", "--fill", "300"], "fill 300.0"),
     ],
 )
 def test_usage_and_input_errors_exit_2_with_one_line(argv, message, capsys, tmp_path):
     if argv == "bad-xml":
         argv = _bad_xml_folder(tmp_path)
+    argv = [str(tmp_path) if a == "TMP" else a for a in argv]  # existing (empty) folders
     assert tool.run(argv) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and ": error: " in err and message in err, err

@@ -5,7 +5,7 @@
 
 Adds ``p`` (paired t test), ``p_bh`` (Benjamini-Hochberg over every row of the file),
 ``p_holm`` (Holm) and ``survives_bh`` (interval excludes 0 and p_bh < 0.05), recomputed
-from each row's mean, sd and n (``detaug.robustness.tables.adjust_records``); prints how
+from each row's mean, sd and n (``detaug.study.tables.adjust_records``); prints how
 many intervals exclude 0 and how many survive each correction. Studies written by
 detaug 0.4 and later have these columns already.
 """
@@ -24,7 +24,7 @@ def main(argv=None) -> int:
     p.add_argument("csv", type=Path, help="a study's differences.csv")
     args = p.parse_args(argv)
     from detaug.io import atomic_write_text
-    from detaug.robustness.tables import adjust_records
+    from detaug.study.tables import adjust_records
 
     try:
         with open(args.csv, newline="", encoding="utf-8") as f:

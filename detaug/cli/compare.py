@@ -85,7 +85,7 @@ def _check_metrics(path: Path) -> None:
 
 def _load(folder: str):
     """One run, its files checked first: a bad file is one error naming it and the field."""
-    from detaug.robustness.runs import load_run
+    from detaug.study.runs import load_run
 
     path = Path(folder)
     if path.is_dir():
@@ -110,7 +110,7 @@ def _check_splits(splits: Sequence[str], runs) -> None:
 
 def main(args: argparse.Namespace) -> str:
     from detaug.io import atomic_write_text
-    from detaug.robustness.runs import runs_table
+    from detaug.study.runs import runs_table
 
     if args.out:
         check_output_file("--out", args.out)

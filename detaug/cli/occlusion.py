@@ -94,7 +94,7 @@ def _run_ids(labels: Sequence[str]) -> List[str]:
 
 def _trained(args):
     from detaug.errors import UsageError
-    from detaug.robustness.evaluation import Trained
+    from detaug.robustness.evaluation import CheckpointToScore
 
     if args.names and len(args.names) != len(args.checkpoints):
         raise UsageError(f"--names has {len(args.names)} names for {len(args.checkpoints)} checkpoints")
@@ -106,7 +106,7 @@ def _trained(args):
         paths.append(path)
     folders = [path if path.is_dir() else path.parent for path in paths]
     schemes = list(args.names) if args.names else [folder.name for folder in folders]
-    out = [Trained(run, scheme, -1, path) for run, scheme, path in zip(_run_ids(schemes), schemes, paths)]
+    out = [CheckpointToScore(run, scheme, -1, path) for run, scheme, path in zip(_run_ids(schemes), schemes, paths)]
     if args.reference and args.reference not in {t.scheme for t in out}:
         raise UsageError(f"--reference {args.reference!r} is none of the names {sorted({t.scheme for t in out})}")
     return out
@@ -115,10 +115,10 @@ def _trained(args):
 def main(args: argparse.Namespace):
     from detaug.io import atomic_write_text
     from detaug.robustness.evaluation import evaluate_checkpoints
-    from detaug.robustness.plot import plot_study
-    from detaug.robustness.results import write_rows
-    from detaug.robustness.study import resolve_device
-    from detaug.robustness.tables import difference_table, kind_table, kind_title
+    from detaug.study.harness import resolve_device
+    from detaug.study.plot import plot_study
+    from detaug.study.results import write_rows
+    from detaug.study.tables import difference_table, kind_table, kind_title
 
     _check_args(args)
     conds = occlusion_conditions(args.kinds, args.levels, args.seeds)

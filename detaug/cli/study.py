@@ -3,7 +3,7 @@
     detaug-study --out runs/study --jobs 2         # or: python tools/occlusion_study.py ...
     detaug-study --dry-run                         # the matrix, what is done, the estimated cost
 
-1. Trains every scheme of the matrix (the default one, from detaug/robustness/schemes.py,
+1. Trains every scheme of the matrix (the default one, from detaug/study/schemes.py,
    is listed at the end of --help) into <out>/runs/<scheme>_s<seed>. Runs of one seed share
    their initial weights and data order, so schemes are compared seed by seed.
 2. Scores the last checkpoint of every run on the clean test split (300 images) and under
@@ -38,7 +38,7 @@ STUDY_OVERRIDES = ("data.synthetic_num_test=300",)
 
 def _epilog() -> str:
     """The docstring after its first paragraph, and the default matrix (generated from the data)."""
-    from detaug.robustness.schemes import describe_matrix
+    from detaug.study.schemes import describe_matrix
 
     matrix = textwrap.fill(f"Default matrix: {describe_matrix()}.", width=90)
     return f"{__doc__.split(chr(10) * 2, 1)[1].rstrip()}\n\n{matrix}\n"
@@ -50,7 +50,7 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
                                 epilog=_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default="runs/study", help="study folder: runs, logs, tables, plot (default: runs/study)")
     p.add_argument("--schemes", metavar="FILE", help="YAML matrix replacing the default one (format: "
-                   "detaug/robustness/schemes.py)")
+                   "detaug/study/schemes.py)")
     p.add_argument("--only", nargs="+", metavar="LABEL", help="train and report only these schemes (by label)")
     p.add_argument("--seeds", type=int, metavar="N", help="at most N training seeds per scheme (default: the matrix's)")
     p.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
@@ -83,7 +83,8 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
 
 def main(args: argparse.Namespace) -> int:
     from detaug.errors import UsageError
-    from detaug.robustness import study, study_plan
+    from detaug.study import agenda as study_plan
+    from detaug.study import harness as study
 
     if args.jobs < 1 or (args.threads is not None and args.threads < 1):
         raise UsageError("--jobs and --threads must be >= 1")
@@ -105,8 +106,9 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _train_and_score(args, plan, out: Path, *, common, conds, threads: int, test_images: int) -> int:
-    from detaug.robustness import study, study_plan
-    from detaug.robustness.training import TrainingFailed, train_runs
+    from detaug.study import agenda as study_plan
+    from detaug.study import harness as study
+    from detaug.study.training import TrainingFailed, train_runs
 
     log = study_plan.logger(out / "study.log")
     command = "detaug-study " + " ".join(sys.argv[1:])

@@ -234,7 +234,7 @@ def load_config(
         >>> load_config(overrides=["schedule.epoch=3"])
         Traceback (most recent call last):
         ...
-        detaug.config.loading.ConfigError: --set schedule.epoch=3: schedule.epoch: Key 'epoch' not in 'ScheduleConfig'. Did you mean: 'epochs'?
+        detaug.errors.ConfigError: --set schedule.epoch=3: schedule.epoch: Key 'epoch' not in 'ScheduleConfig'. Did you mean: 'epochs'?
     """
     cfg = OmegaConf.structured(TrainConfig)
     if source is not None:
@@ -419,7 +419,7 @@ def check_data_paths(cfg: DictConfig, groups: Sequence[str] = ("train", "val", "
         >>> check_data_paths(cfg, ["test"])
         Traceback (most recent call last):
         ...
-        detaug.config.loading.ConfigError: data.test.0.root: not found: /nope; point it at your data with --set data.test.0.root=PATH (how to obtain and lay out the data: https://detaug.github.io/detaug/training/)
+        detaug.errors.ConfigError: data.test.0.root: not found: /nope; point it at your data with --set data.test.0.root=PATH (how to obtain and lay out the data: https://detaug.github.io/detaug/training/)
     """
     if cfg.data.kind == "synthetic":
         return

@@ -58,7 +58,7 @@ def for_classes(params: Optional[ErasingParams], classes: Optional[Sequence[str]
         >>> for_classes(ErasingParams(object_p={9: 0.9}), ("circle", "star"))
         Traceback (most recent call last):
         ...
-        detaug.config.loading.ConfigError: augmentation.erasing.object_p: label 9 is not a class of this dataset; its labels are 1 circle, 2 star (key by name or label; 0 is the background)
+        detaug.errors.ConfigError: augmentation.erasing.object_p: label 9 is not a class of this dataset; its labels are 1 circle, 2 star (key by name or label; 0 is the background)
     """
     if params is None or classes is None or not params.needs_labels:
         return params

@@ -1,15 +1,12 @@
-"""Robustness to occlusion: test-time occluders and the occlusion study.
+"""Robustness to occlusion, for any trained detector: test-time occluders and scoring.
 
 Occluders (numpy only): :mod:`~detaug.robustness.occluders` (kinds, levels, sampling the
-plans), :mod:`~detaug.robustness.paint` (painting a plan), :mod:`~detaug.robustness.masks`
-(each object's pixels). Scoring: :mod:`~detaug.robustness.evaluation`. Statistics and
-outputs: :mod:`~detaug.robustness.stats`, :mod:`~detaug.robustness.results` (CSV),
-:mod:`~detaug.robustness.tables` (markdown), :mod:`~detaug.robustness.plot`,
-:mod:`~detaug.robustness.report` (``STUDY.md``), :mod:`~detaug.robustness.runs` (finished
-runs, ``detaug-compare``). The study: :mod:`~detaug.robustness.schemes` (the matrix, as
-data), :mod:`~detaug.robustness.study_plan`, :mod:`~detaug.robustness.training`,
-:mod:`~detaug.robustness.cost`, :mod:`~detaug.robustness.study` (evaluation phase and
-outputs).
+plans: an :class:`OcclusionPlan` is to an occluded test image what an
+:class:`~detaug.erasing.ErasePlan` is to an erased training image, drawn once and painted
+by a pure function), :mod:`~detaug.robustness.paint` (painting a plan),
+:mod:`~detaug.robustness.masks` (each object's pixels). Scoring checkpoints on occluded
+test sets (``detaug-occlusion``): :mod:`~detaug.robustness.evaluation`. The research
+harness that trains and compares many runs is :mod:`detaug.study`, one floor up.
 """
 
 from detaug.robustness.occluders import KINDS, LEVELS, Level, OcclusionPlan, OcclusionSampler, parse_levels

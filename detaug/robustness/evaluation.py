@@ -227,7 +227,7 @@ class ResultCache:
 
 
 @dataclass
-class Trained:
+class CheckpointToScore:
     """A checkpoint to score: its run name (unique), scheme label, training seed (-1: the
     checkpoint config's ``seed``) and file."""
 
@@ -266,7 +266,7 @@ def _test_split(cfg: Any, split: Optional[str], data_root: Optional[str]):
     return bundle, split
 
 
-def evaluate_checkpoints(trained: Sequence[Trained], conds: Sequence[Condition], split: Optional[str] = None, *,
+def evaluate_checkpoints(trained: Sequence[CheckpointToScore], conds: Sequence[Condition], split: Optional[str] = None, *,
                          device: str = "cpu", batch_size: Optional[int] = None, workers: int = 0,
                          data_root: Optional[str] = None, cache: Optional[ResultCache] = None,
                          log: Callable[[str], None] = print) -> List[Row]:
@@ -325,7 +325,7 @@ def evaluate_checkpoints(trained: Sequence[Trained], conds: Sequence[Condition],
     return [rows[(t.run, c)] for t in trained for c in conds]
 
 
-def _row(t: Trained, seed: int, path: Path, split: str, cond: Condition, *, metric: str, value: float,
+def _row(t: CheckpointToScore, seed: int, path: Path, split: str, cond: Condition, *, metric: str, value: float,
          summary: Dict[str, Any]) -> Row:
     nan = float("nan")
     lo, hi = (cond.level.lo, cond.level.hi) if cond.level is not None else (0.0, 0.0)

@@ -6,8 +6,8 @@ import platform
 from typing import Any, Dict, List, Mapping, Sequence
 
 from detaug.robustness.evaluation import CLEAN, Row
-from detaug.robustness.results import GENERATOR
-from detaug.robustness.tables import difference_records, difference_table, kind_table, kind_title
+from detaug.study.results import GENERATOR
+from detaug.study.tables import difference_records, difference_table, kind_table, kind_title
 
 __all__ = ["machine", "render_study"]
 
@@ -16,7 +16,7 @@ def machine() -> str:
     """CPU, cores, torch build and accelerator, in one line."""
     import torch
 
-    from detaug.robustness.study_plan import cpu_cores
+    from detaug.study.agenda import cpu_cores
 
     gpu = f"CUDA {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else "no GPU"
     return (f"{platform.machine()} {platform.processor() or ''}".strip() + f", {cpu_cores()} CPU cores, "

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
 from detaug.errors import UsageError
-from detaug.robustness.evaluation import Condition, ResultCache, Row, Trained, evaluate_checkpoints
-from detaug.robustness.results import generator_rows, write_rows
-from detaug.robustness.study_plan import StudyPlan
-from detaug.robustness.training import FINISHED, LAST, read_ledger
+from detaug.robustness.evaluation import CheckpointToScore, Condition, ResultCache, Row, evaluate_checkpoints
+from detaug.study.agenda import StudyAgenda
+from detaug.study.results import generator_rows, write_rows
+from detaug.study.training import FINISHED, LAST, read_ledger
 
 __all__ = ["evaluate_study", "exclusive", "record_invocation", "relative_rows", "resolve_device", "write_outputs"]
 
@@ -27,7 +27,7 @@ def resolve_device(spec: str) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def evaluate_study(plan: StudyPlan, conds: Sequence[Condition], device: str, batch_size=None, workers: int = 0,
+def evaluate_study(plan: StudyAgenda, conds: Sequence[Condition], device: str, batch_size=None, workers: int = 0,
                    log: Callable[[str], None] = print) -> List[Row]:
     """Score the last checkpoint of every finished run (cached in ``<out>/eval/results.jsonl``),
     plus each run's own score on the generator's occluded split."""
@@ -37,7 +37,7 @@ def evaluate_study(plan: StudyPlan, conds: Sequence[Condition], device: str, bat
         log(f"not evaluated (not finished): {', '.join(missing)}")
     if not runs:
         return []
-    trained = [Trained(r.name, r.scheme.label, r.seed, r.folder / LAST) for r in runs]
+    trained = [CheckpointToScore(r.name, r.scheme.label, r.seed, r.folder / LAST) for r in runs]
     cache = ResultCache(plan.out / "eval" / "results.jsonl")
     rows = evaluate_checkpoints(trained, conds, device=resolve_device(device), batch_size=batch_size,
                                 workers=workers, cache=cache, log=log)
@@ -109,21 +109,21 @@ def relative_rows(rows: Sequence[Row], out: Path) -> List[Row]:
     return result
 
 
-def write_outputs(report_dir: Path, plan: StudyPlan, rows: Sequence[Row], command: str,
+def write_outputs(report_dir: Path, plan: StudyAgenda, rows: Sequence[Row], command: str,
                   notes: Sequence[str] = (), log: Callable[[str], None] = print) -> List[Path]:
     """``per_seed.csv``, ``summary.csv``, ``differences.csv``, ``occlusion.png`` and ``STUDY.md``;
-    for a regime matrix also ``REGIMES.md`` and its files (:mod:`detaug.robustness.regime_report`)."""
+    for a regime matrix also ``REGIMES.md`` and its files (:mod:`detaug.study.regime_report`)."""
     import csv
     import io
 
     from detaug.io import atomic_write_text
-    from detaug.robustness.plot import plot_study
-    from detaug.robustness.report import cost_lines, render_study
-    from detaug.robustness.tables import difference_records, summary_records
+    from detaug.study.plot import plot_study
+    from detaug.study.report import cost_lines, render_study
+    from detaug.study.tables import difference_records, summary_records
 
     schemes = [s.label for s in plan.schemes]
     reference = {s.label: s.reference for s in plan.schemes}
-    from detaug.robustness.regime_report import write_regime_outputs
+    from detaug.study.regime_report import write_regime_outputs
 
     rows = relative_rows(rows, plan.out)
     written = [write_rows(rows, report_dir / "per_seed.csv")]

@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
 from detaug.errors import UsageError
-from detaug.robustness.runs import flat_config
-from detaug.robustness.schemes import Scheme
+from detaug.study.runs import flat_config
+from detaug.study.schemes import Scheme
 
 __all__ = ["FINISHED", "NEW", "RESUME", "StudyRun", "plan_runs", "run_state", "train_command", "train_runs"]
 
@@ -57,7 +57,7 @@ def plan_runs(schemes: Sequence[Scheme], out: Path) -> List[StudyRun]:
     half-way has the same seeds for every scheme.
 
     Examples:
-        >>> from detaug.robustness.schemes import Scheme
+        >>> from detaug.study.schemes import Scheme
         >>> runs = plan_runs([Scheme("baseline", "b", seeds=2), Scheme("IRE", "i", seeds=1)], Path("s"))
         >>> [r.name for r in runs], str(runs[0].folder)
         (['baseline_s0', 'ire_s0', 'baseline_s1'], 's/runs/baseline_s0')
@@ -75,7 +75,7 @@ def resolved_config(run: StudyRun, common: Sequence[str] = ()):
 
 
 def _last_eval_epoch(folder: Path) -> Optional[int]:
-    from detaug.robustness.runs import load_run
+    from detaug.study.runs import load_run
 
     try:
         return load_run(folder).epoch

@@ -2,7 +2,7 @@
 
 Every scheme is trained with the same training seeds as its reference (the baseline), and
 runs of one seed share their initial weights and data order (see
-:mod:`detaug.robustness.schemes`). The effect of a scheme is therefore estimated from the
+:mod:`detaug.study.schemes`). The effect of a scheme is therefore estimated from the
 per-seed differences ``d_s = scheme_s - reference_s``: mean, sample sd (ddof=1) and a
 Student-t confidence interval ``mean +- t_{1-a/2, n-1} * sd / sqrt(n)``. An effect is
 stated only where the interval excludes 0.

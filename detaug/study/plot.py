@@ -14,9 +14,9 @@ from typing import Sequence
 import numpy as np
 
 from detaug.robustness.evaluation import CLEAN, Row
-from detaug.robustness.results import GENERATOR, per_seed
-from detaug.robustness.stats import summarize
-from detaug.robustness.tables import columns, kind_title
+from detaug.study.results import GENERATOR, per_seed
+from detaug.study.stats import summarize
+from detaug.study.tables import columns, kind_title
 
 __all__ = ["plot_study"]
 

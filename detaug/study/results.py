@@ -38,7 +38,7 @@ def generator_rows(run: str, scheme: str, seed: int, folder: Path) -> List[Row]:
     as a row of kind :data:`GENERATOR` (every object 20, 40 or 60 % hidden by a clutter band),
     and of the run's own training images (``train_eval``) as a row of kind :data:`TRAIN`;
     each only when the run has that split."""
-    from detaug.robustness.runs import load_run
+    from detaug.study.runs import load_run
 
     result = load_run(folder)
     nan = math.nan

@@ -13,8 +13,8 @@ from typing import Any, Dict, List, Mapping, Sequence, Tuple
 
 from detaug.robustness.evaluation import CLEAN, Row
 from detaug.robustness.occluders import KINDS
-from detaug.robustness.results import GENERATOR, per_seed
-from detaug.robustness.stats import benjamini_hochberg, paired_difference, summarize
+from detaug.study.results import GENERATOR, per_seed
+from detaug.study.stats import benjamini_hochberg, paired_difference, summarize
 
 __all__ = ["adjust_records", "columns", "difference_records", "difference_table", "kind_table", "kind_title", "summary_records"]
 
@@ -138,7 +138,7 @@ def adjust_records(records: Sequence[Dict[str, Any]], q: float = 0.05) -> List[D
     Every interval of a study is one test of one family: with 119 intervals about 6 exclude 0
     by chance at 95 %; the adjusted values say which survive that many looks.
     """
-    from detaug.robustness.stats import Difference, holm, paired_p_value
+    from detaug.study.stats import Difference, holm, paired_p_value
 
     ps = [paired_p_value(Difference(float(r["mean"]), float(r["sd"]), int(r["n"]), float(r["ci_lo"]),
                                     float(r["ci_hi"]))) for r in records]

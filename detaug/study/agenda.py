@@ -10,12 +10,12 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from detaug.errors import UsageError
 from detaug.records import append_line
-from detaug.robustness.schemes import DEFAULT_SCHEMES, Scheme, check_schemes, load_schemes
-from detaug.robustness.training import FINISHED, Job, StudyRun, plan_runs, resolved_config, run_state, train_command
+from detaug.study.schemes import DEFAULT_SCHEMES, Scheme, check_schemes, load_schemes
+from detaug.study.training import FINISHED, Job, StudyRun, plan_runs, resolved_config, run_state, train_command
 
 
 @dataclass
-class StudyPlan:
+class StudyAgenda:
     """The study's runs and what is left to do.
 
     Attributes:
@@ -76,7 +76,7 @@ def select_schemes(schemes_file: Optional[str], only: Optional[Sequence[str]],
 
 
 def make_plan(out: Path, schemes_file: Optional[str], only: Optional[Sequence[str]], max_seeds: Optional[int], *,
-              common: Sequence[str], device: str, allow_other_code: bool = False) -> StudyPlan:
+              common: Sequence[str], device: str, allow_other_code: bool = False) -> StudyAgenda:
     """Resolve every run's config, check it (presets, overrides, ``augmentation.extra``) and
     find each run's state, before anything is trained.
 
@@ -96,7 +96,7 @@ def make_plan(out: Path, schemes_file: Optional[str], only: Optional[Sequence[st
         configs[run.name], states[run.name] = cfg, run_state(run, cfg, allow_other_code)
     todo = [Job(r, states[r.name], train_command(r, states[r.name], common, device))
             for r in runs if states[r.name] != FINISHED]
-    return StudyPlan(Path(out), schemes, runs, configs, states, todo, tuple(common))
+    return StudyAgenda(Path(out), schemes, runs, configs, states, todo, tuple(common))
 
 
 def logger(path: Path) -> Callable[[str], None]:
@@ -109,12 +109,12 @@ def logger(path: Path) -> Callable[[str], None]:
     return log
 
 
-def measured_scale(plan: StudyPlan) -> Optional[float]:
+def measured_scale(plan: StudyAgenda) -> Optional[float]:
     """How much longer (> 1) or shorter this study's runs took than the cost model says:
     their wall time (over ``timings.json``, shared by the runs trained at once) over the
     modelled time. None before a run has been trained to the end here in one go."""
-    from detaug.robustness.cost import run_seconds
-    from detaug.robustness.training import read_ledger
+    from detaug.study.cost import run_seconds
+    from detaug.study.training import read_ledger
 
     ledger = read_ledger(plan.out / "timings.json")
     actual = modelled = 0.0
@@ -127,9 +127,9 @@ def measured_scale(plan: StudyPlan) -> Optional[float]:
     return actual / modelled if modelled else None
 
 
-def describe(plan: StudyPlan, jobs: int, threads: int, eval_checkpoints: int = 0, eval_images_per_run: int = 0) -> str:
+def describe(plan: StudyAgenda, jobs: int, threads: int, eval_checkpoints: int = 0, eval_images_per_run: int = 0) -> str:
     """The matrix, each scheme's state and the estimated cost, as plain text."""
-    from detaug.robustness.cost import estimate
+    from detaug.study.cost import estimate
 
     rows = [("scheme", "preset", "overrides", "seeds", "compared with", "finished/resume/new")]
     for s in plan.schemes:
@@ -142,8 +142,8 @@ def describe(plan: StudyPlan, jobs: int, threads: int, eval_checkpoints: int = 0
     scale = measured_scale(plan)
     est = estimate(plan.configs, [j.run.name for j in plan.todo], eval_checkpoints, eval_images_per_run, jobs=jobs,
                    scale=scale or 1.0)
-    basis = (f"detaug.robustness.cost.MEASURED x {scale:.2f}, the ratio this study's runs took so far" if scale
-             else "detaug.robustness.cost.MEASURED, 2 free cores; +-50 %")
+    basis = (f"detaug.study.cost.MEASURED x {scale:.2f}, the ratio this study's runs took so far" if scale
+             else "detaug.study.cost.MEASURED, 2 free cores; +-50 %")
     lines += ["", f"{len(plan.runs)} runs in {plan.out / 'runs'}: {len(plan.finished)} finished, "
                   f"{sum(j.state == 'resume' for j in plan.todo)} to resume, {sum(j.state == 'new' for j in plan.todo)} new; "
                   f"{jobs} at once, {threads} torch thread(s) each",

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Sequence
 
 from detaug.robustness.evaluation import Row
-from detaug.robustness.regimes import (
+from detaug.study.regimes import (
     RETENTION_KIND,
     Contrast,
     RegimeCell,
@@ -36,7 +36,7 @@ from detaug.robustness.regimes import (
     train_map,
     verdict,
 )
-from detaug.robustness.stats import paired_difference
+from detaug.study.stats import paired_difference
 
 __all__ = ["write_regime_outputs"]
 
@@ -104,7 +104,7 @@ def exploratory_records(rows: Sequence[Row], cells: Sequence[RegimeCell]) -> Lis
 
 
 def provenance_records(runs: Sequence[Any]) -> List[Dict[str, Any]]:
-    from detaug.robustness.training import read_provenance
+    from detaug.study.training import read_provenance
 
     out = []
     for run in runs:

@@ -1,6 +1,6 @@
 """The regime study's analysis: in which regime does a scheme help, cost, or stay inconclusive?
 
-A regime matrix (``regimes:`` in a ``--schemes`` file, :mod:`detaug.robustness.schemes`)
+A regime matrix (``regimes:`` in a ``--schemes`` file, :mod:`detaug.study.schemes`)
 trains every scheme in every regime; a scheme is compared seed by seed with the baseline
 of its own regime. Per regime this module computes
 
@@ -30,8 +30,8 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 
 from detaug.robustness.evaluation import CLEAN, Row
-from detaug.robustness.results import TRAIN, per_seed
-from detaug.robustness.stats import (
+from detaug.study.results import TRAIN, per_seed
+from detaug.study.stats import (
     Difference,
     benjamini_hochberg,
     paired_difference,
@@ -61,7 +61,7 @@ def regime_cells(schemes: Sequence[Any]) -> List[RegimeCell]:
     scored scheme whose reference is another scheme of the same regime.
 
     Examples:
-        >>> from detaug.robustness.schemes import Scheme
+        >>> from detaug.study.schemes import Scheme
         >>> s = [Scheme("baseline | A", "b", reference="baseline | A", regime="A"),
         ...      Scheme("I+ORE | A", "i", reference="baseline | A", regime="A")]
         >>> regime_cells(s)
