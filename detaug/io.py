@@ -20,7 +20,8 @@ from typing import Any, BinaryIO, Iterator, Union
 
 PathLike = Union[str, "os.PathLike[str]"]
 
-__all__ = ["DiskFullError", "atomic_open", "atomic_write_bytes", "atomic_write_text", "temporary_name", "to_jsonable"]
+__all__ = ["DiskFullError", "atomic_open", "atomic_write_bytes", "atomic_write_text", "read_user_text", "temporary_name",
+           "to_jsonable"]
 
 _DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 
@@ -167,3 +168,29 @@ def to_jsonable(obj: Any) -> Any:
     if hasattr(obj, "tolist"):
         return to_jsonable(obj.tolist())
     return obj
+
+
+def read_user_text(path: Union[str, os.PathLike], kind: str, error: type = ValueError) -> str:
+    """The UTF-8 text of a file a user gave (a config, a metrics file), or ``error`` whose
+    message starts with the path and says it is not a ``kind`` file (not text, NUL bytes)
+    or cannot be read; the content is never quoted.
+
+    Examples:
+        >>> import tempfile
+        >>> p = Path(tempfile.mkdtemp()) / "x.yaml"
+        >>> _ = p.write_bytes(b"\\xff\\x00")
+        >>> read_user_text(p, "YAML")
+        Traceback (most recent call last):
+        ...
+        ValueError: ...x.yaml: not a YAML file (not UTF-8 text)
+    """
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise error(f"{path}: not a {kind} file (not UTF-8 text)") from None
+    except OSError as exc:
+        raise error(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    if "\x00" in text:
+        raise error(f"{path}: not a {kind} file (it holds NUL bytes: a binary file?)")
+    return text

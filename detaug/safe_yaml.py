@@ -20,13 +20,13 @@ is not echoed.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any, Union
 
 import yaml
 from omegaconf._yaml import get_yaml_loader
 
 from detaug.errors import UsageError
+from detaug.io import read_user_text
 
 __all__ = ["MAX_EXPANSION_RATIO", "MAX_NODES", "YAMLInputError", "parse_yaml", "read_yaml"]
 
@@ -129,13 +129,4 @@ def read_yaml(path: Union[str, os.PathLike[str]]) -> Any:
         YAMLInputError: the file cannot be read, is not UTF-8 text, or is not valid YAML
             (see :func:`parse_yaml`).
     """
-    path = Path(path)
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError:
-        raise YAMLInputError(f"{path}: not a YAML file (not UTF-8 text)") from None
-    except OSError as exc:
-        raise YAMLInputError(f"{path}: cannot read it ({exc.strerror or exc})") from None
-    if "\x00" in text:
-        raise YAMLInputError(f"{path}: not a YAML file (it holds NUL bytes: a binary file?)")
-    return parse_yaml(text, str(path))
+    return parse_yaml(read_user_text(path, "YAML", YAMLInputError), str(path))

@@ -58,12 +58,9 @@ def _check_config(path: Path) -> None:
 def _check_metrics(path: Path) -> None:
     """Every line of ``metrics.jsonl`` a JSON object (the last may be cut by an interruption),
     and every evaluation record's epoch an integer and its splits mappings."""
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError:
-        raise UsageError(f"{path}: not a metrics file (not UTF-8 text)") from None
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    from detaug.io import read_user_text
+
+    text = read_user_text(path, "metrics", UsageError)
     lines = text.split("\n")
     last = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
     for i, line in enumerate(lines):
