@@ -98,6 +98,24 @@ def test_the_committed_regime_matrix(tmp_path):
     assert list(source.data.synthetic_classes) == ["circle", "square", "triangle"] and source.data.synthetic_seed == 1
 
 
+def test_the_committed_extension_matrix_adds_seeds_to_one_regime_only(tmp_path):
+    schemes = load_schemes(ROOT / "docs" / "study" / "regimes" / "matrix_extension.yaml", tmp_path)
+    seeds = {s.label: s.seeds for s in schemes}
+    assert seeds == {"source": 1, "baseline | N100 short scratch": 5, "I+ORE | N100 short scratch": 5,
+                     "baseline | N400 long pretrained": 3, "I+ORE | N400 long pretrained": 3}
+    n400 = resolved_config(StudyRun(schemes[-1], 0, tmp_path / schemes[-1].name))
+    assert (n400.data.synthetic_num_train, n400.data.synthetic_num_test, n400.data.synthetic_test_start) == (
+        400, 300, 10000)
+    assert n400.schedule.epochs == 10 and n400.model.weights_backbone.endswith("source_s0/checkpoint_last.pth")
+
+
+def test_a_regime_with_a_bad_seed_count_is_refused(tmp_path):
+    bad = tmp_path / "m.yaml"
+    bad.write_text("schemes: [{label: b, preset: p}]\nregimes: [{label: r, seeds: -1}]\n")
+    with pytest.raises(UsageError, match=r"regimes\[0\]: seeds must be"):
+        load_schemes(bad, tmp_path)
+
+
 def test_a_run_waits_for_its_pretraining(tmp_path):
     def job(label: str, after: str = "") -> Job:
         code = f"import pathlib; p = pathlib.Path(r'{tmp_path}/order'); p.write_text(p.read_text() + '{label} ' " \

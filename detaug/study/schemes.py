@@ -166,21 +166,27 @@ def _overrides(entry: Any, where: str, key: str = "overrides") -> Tuple[str, ...
 class Regime:
     """A training regime of a regime matrix: a label, config overrides (data size,
     schedule) and, for a pretrained initialisation, the pretraining scheme whose last
-    checkpoint gives the backbone."""
+    checkpoint gives the backbone. ``seeds``: this regime's number of training seeds for
+    every scheme (0: each scheme's own), for a rule such as "add seeds where the paired sd
+    is large" that applies to one regime."""
 
     label: str
     overrides: Tuple[str, ...] = ()
     backbone: str = ""
+    seeds: int = 0
 
 
 def _regime(i: int, entry: Any, path: Path) -> Regime:
     where = f"{path}: regimes[{i}]"
     if not isinstance(entry, dict) or "label" not in entry:
         raise UsageError(f"{where}: expected a mapping with at least 'label'")
-    unknown = set(entry) - {"label", "overrides", "backbone"}
+    unknown = set(entry) - {"label", "overrides", "backbone", "seeds"}
     if unknown:
-        raise UsageError(f"{where}: unknown keys {sorted(unknown)}; valid: label, overrides, backbone")
-    return Regime(str(entry["label"]), _overrides(entry, where), str(entry.get("backbone") or ""))
+        raise UsageError(f"{where}: unknown keys {sorted(unknown)}; valid: label, overrides, backbone, seeds")
+    seeds = entry.get("seeds", 0)
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 0:
+        raise UsageError(f"{where}: seeds must be a whole number >= 1 (or 0 for each scheme's own), got {seeds!r}")
+    return Regime(str(entry["label"]), _overrides(entry, where), str(entry.get("backbone") or ""), seeds)
 
 
 def backbone_file(out: Path, pretrain: Scheme) -> Path:
@@ -202,6 +208,9 @@ def expand_regimes(schemes: Sequence[Scheme], regimes: Sequence[Regime], pretrai
         [('baseline | short', 'baseline | short', ''), ('I+ORE | short', 'baseline | short', ''), ('baseline | pre', 'baseline | pre', 'src'), ('I+ORE | pre', 'baseline | pre', 'src')]
         >>> m[1].overrides, m[4].overrides[-1]
         (('schedule.epochs=4',), 'model.weights_backbone=s/runs/src_s0/checkpoint_last.pth')
+        >>> [s.seeds for s in expand_regimes([Scheme("baseline", "b", seeds=3)],
+        ...                                  [Regime("a"), Regime("b", seeds=5)], [], Path("s"))]
+        [3, 5]
     """
     by_label = {p.label: p for p in pretrain}
     out_schemes = [Scheme(p.label, p.preset, p.overrides, 1, p.label, "", "", False) for p in pretrain]
@@ -213,13 +222,13 @@ def expand_regimes(schemes: Sequence[Scheme], regimes: Sequence[Regime], pretrai
         for s in schemes:
             out_schemes.append(Scheme(f"{s.label} | {r.label}", s.preset,
                                       (*common, *r.overrides, *s.overrides, *extra),
-                                      s.seeds, f"{s.reference} | {r.label}", r.label, r.backbone))
+                                      r.seeds or s.seeds, f"{s.reference} | {r.label}", r.label, r.backbone))
     return tuple(out_schemes)
 
 
 def load_schemes(path: Any, out: Path = Path("runs/study")) -> Tuple[Scheme, ...]:
     """Read a YAML matrix: ``schemes: [{label, preset, overrides, seeds, reference}, ...]``,
-    optionally crossed with ``regimes: [{label, overrides, backbone}, ...]`` (every scheme
+    optionally crossed with ``regimes: [{label, overrides, backbone, seeds}, ...]`` (every scheme
     in every regime; ``backbone`` names an entry of ``pretrain:``, a list of schemes trained
     first, one seed each, whose last checkpoint initialises the regime's backbone).
 
