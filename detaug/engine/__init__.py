@@ -1,17 +1,13 @@
-"""Training engine: the training loop, evaluation, checkpoints, distributed helpers, logging.
+"""Training engine: :mod:`~detaug.engine.loop` (:class:`Trainer`: epochs, resumption,
+evaluation, the choice of checkpoint) over :mod:`~detaug.engine.build` (a run's data, model
+and log from its config), :mod:`~detaug.engine.train` (optimiser, lr schedule, one epoch),
+:mod:`~detaug.engine.evaluate`, :mod:`~detaug.engine.state` (what a training checkpoint
+holds, random generators included; the file format is :mod:`detaug.checkpoint`),
+:mod:`~detaug.engine.data`, :mod:`~detaug.engine.distributed`, :mod:`~detaug.engine.signals`
+and :mod:`~detaug.engine.logging`. The training tool (:mod:`detaug.cli.train`) is a thin
+``main`` over these; users with their own loop can use the pieces directly.
 
-Modules: :mod:`~detaug.engine.loop` (:class:`Trainer`: epochs, resumption, evaluation,
-the choice of checkpoint), :mod:`~detaug.engine.build` (a run's data, model and log from
-its config), :mod:`~detaug.engine.train` (one epoch), :mod:`~detaug.engine.evaluate`,
-:mod:`~detaug.engine.state` (what a training checkpoint
-holds; the file format is :mod:`detaug.checkpoint`), :mod:`~detaug.engine.rng`, :mod:`~detaug.engine.data` (seeded samples, loaders),
-:mod:`~detaug.engine.optim`, :mod:`~detaug.engine.distributed`,
-:mod:`~detaug.engine.signals`, :mod:`~detaug.engine.logging`; the metrics are
-:mod:`detaug.evaluation.metrics`.
-The training tool (:mod:`detaug.cli.train`) is a thin ``main`` over these; users with
-their own loop can use the pieces directly.
-
-Names here are imported on first use, so importing one piece (``detaug.engine.optim``,
+Names here are imported on first use, so importing one piece (``detaug.engine.train``,
 say) does not load the rest of the engine, the data and the models.
 """
 
@@ -30,13 +26,12 @@ _MODULES = {
     "detaug.engine.evaluate": "evaluate evaluate_sets predict",
     "detaug.engine.logging": "RunLogger",
     "detaug.engine.loop": "Trainer build_trainer evaluate_only",
-    "detaug.engine.optim": "WarmupSchedule build_optimizer build_optimizer_from_config build_scheduler "
-                           "build_scheduler_from_config config_lr scaled_lr",
     "detaug.evaluation.metrics": "build_evaluator format_table headline save_predictions",
-    "detaug.engine.rng": "capture_rng_state check_rng_state restore_rng_state seed_everything",
     "detaug.engine.signals": "GracefulStop ignore_stop_signals",
-    "detaug.engine.state": "check_training_state make_state run_config",
-    "detaug.engine.train": "EpochResult NonFiniteLossError train_one_epoch",
+    "detaug.engine.state": "capture_rng_state check_rng_state check_training_state make_state restore_rng_state "
+                           "run_config seed_everything",
+    "detaug.engine.train": "EpochResult NonFiniteLossError WarmupSchedule build_optimizer build_optimizer_from_config "
+                           "build_scheduler build_scheduler_from_config config_lr scaled_lr train_one_epoch",
 }
 _EXPORTS = {name: module for module, names in _MODULES.items() for name in names.split()}
 __all__ = sorted(_EXPORTS)

@@ -1,8 +1,7 @@
 """A run's parts from its config: the checks before any work, the log, the data, the model.
 
 Datasets and transforms come from :mod:`detaug.pipeline` (the same ones the visualiser
-shows); this module wraps them for training (per-sample seeding, samplers, loaders) and
-evaluation (one :class:`EvalSet` per split).
+shows); this module wraps them for training and evaluation.
 """
 
 from __future__ import annotations
@@ -21,48 +20,30 @@ from detaug.config import ConfigError, check_data_paths, save_config
 from detaug.engine.data import SeededDataset, make_test_loader, make_train_sampler
 from detaug.engine.distributed import DistInfo, barrier, check_device
 from detaug.engine.logging import RunLogger
-from detaug.engine.rng import seed_everything
+from detaug.engine.state import seed_everything
 
 
 @dataclass
 class EvalSet:
-    """One split to evaluate.
+    """One split to evaluate."""
 
-    Attributes:
-        name: its name in tables, logs and prediction folders.
-        dataset: the dataset (ground truth is read from it).
-        loader: an ordered loader over this process's share (``make_test_loader``).
-        metric: ``voc07``, ``voc2010`` or ``coco``.
-        split: the split's own name, for devkit result file names.
-    """
-
-    name: str
-    dataset: Any
-    loader: Any
-    metric: str
-    split: str
+    name: str  # in tables, logs and prediction folders
+    dataset: Any  # ground truth is read from it
+    loader: Any  # ordered, over this process's share (make_test_loader)
+    metric: str  # voc07, voc2010 or coco
+    split: str  # the split's own name, for devkit result file names
 
 
 @dataclass
 class RunData:
-    """The data of a run: classes, the training set and batches, and the splits to evaluate.
+    """The data of a run; ``train`` and ``batch_sampler`` are None for evaluation only."""
 
-    Attributes:
-        classes: class names (label i + 1 is ``classes[i]``; 0 is the background).
-        train: the training set, seeded per sample (None for evaluation only).
-        batch_sampler: its batches (None for evaluation only).
-        test: the reported splits.
-        val: the validation splits the best checkpoint is chosen on (may be empty).
-        batch_transform: the batched erasing applied to each training batch on the device
-            (``augmentation.erasing.device``), or None.
-    """
-
-    classes: Tuple[str, ...]
-    train: Optional[SeededDataset] = None
+    classes: Tuple[str, ...]  # label i + 1 is classes[i]; 0 is the background
+    train: Optional[SeededDataset] = None  # seeded per sample
     batch_sampler: Any = None
-    test: List[EvalSet] = field(default_factory=list)
-    val: List[EvalSet] = field(default_factory=list)
-    batch_transform: Any = None
+    test: List[EvalSet] = field(default_factory=list)  # the reported splits
+    val: List[EvalSet] = field(default_factory=list)  # the best checkpoint is chosen on these (may be empty)
+    batch_transform: Any = None  # batched erasing on the device (augmentation.erasing.device), or None
 
     @property
     def num_classes(self) -> int:
@@ -136,13 +117,8 @@ def _eval_sets(cfg: DictConfig, dist: DistInfo, bundle: Any, datasets: dict) -> 
 
 
 def build_run_data(cfg: DictConfig, dist: DistInfo, logger: RunLogger, train: bool = True) -> RunData:
-    """The datasets of ``cfg`` with their loaders (:mod:`detaug.pipeline` builds the datasets).
-
-    Args:
-        cfg: the run's config.
-        dist: this process (its rank shares the test sets).
-        logger: where the sizes are reported.
-        train: also the training and validation sets (default True; False for evaluation only).
+    """The datasets of ``cfg`` with their loaders; ``train``: also the training and validation
+    sets (False for evaluation only).
 
     Raises:
         ConfigError: missing folders or splits, or more processes x images per step than
@@ -171,11 +147,7 @@ def build_run_data(cfg: DictConfig, dist: DistInfo, logger: RunLogger, train: bo
 
 def build_run_model(cfg: DictConfig, num_classes: int, dist: DistInfo, logger: RunLogger) -> torch.nn.Module:
     """The config's model on this process's device, initialised from ``cfg.seed`` (the same
-    weights on every process).
-
-    Raises:
-        ConfigError: weights that cannot be loaded into it (named).
-    """
+    weights on every process); ConfigError for weights that do not fit it."""
     from detaug.models import build_model_from_config
 
     seed_everything(cfg.seed)
@@ -185,5 +157,3 @@ def build_run_model(cfg: DictConfig, num_classes: int, dist: DistInfo, logger: R
         raise ConfigError(f"model: {exc}") from exc
     return model.to(dist.device)
 
-
-__all__ = ["EvalSet", "RunData", "build_run_data", "build_run_model", "check_run_config", "start_log"]

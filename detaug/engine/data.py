@@ -24,22 +24,11 @@ def sample_seed(seed: int, epoch: int, index: int) -> int:
     return int(np.random.SeedSequence([seed & 0xFFFFFFFF, epoch, index]).generate_state(1)[0])
 
 
-def seed_transforms(transforms: Any, seed: int) -> None:
-    """Seed an albumentations pipeline (its own generators) and, for torchvision-v2
-    transforms, the torch generator (callers fork it, see :class:`SeededDataset`)."""
-    if transforms is not None and hasattr(transforms, "set_random_seed"):
-        transforms.set_random_seed(seed)
-
-
 class SeededDataset(Dataset):
     """Wrap a dataset so that sample ``i`` of epoch ``e`` is augmented with a fixed seed.
 
-    Args:
-        dataset: a detection dataset whose transforms are ``transforms``.
-        transforms: the pipeline object the dataset applies (albumentations or
-            torchvision-v2), the same object, so that it can be reseeded.
-        seed: the run's seed.
-        return_index: also return the dataset index: ``(image, target, index)``.
+    ``transforms`` is the very pipeline object ``dataset`` applies, so that it can be
+    reseeded; ``return_index``: return ``(image, target, index)``.
     """
 
     def __init__(self, dataset: Dataset, transforms: Any = None, seed: int = 0, return_index: bool = False):
@@ -56,8 +45,9 @@ class SeededDataset(Dataset):
 
     def __getitem__(self, index: int):
         s = sample_seed(self.seed, self.epoch, index)
-        seed_transforms(self.transforms, s)
-        with torch.random.fork_rng(devices=[]):
+        if self.transforms is not None and hasattr(self.transforms, "set_random_seed"):
+            self.transforms.set_random_seed(s)  # albumentations: its own generators
+        with torch.random.fork_rng(devices=[]):  # torchvision-v2 transforms: the torch generator
             torch.manual_seed(s)
             image, target = self.dataset[index]
         return (image, target, index) if self.return_index else (image, target)
@@ -77,9 +67,8 @@ class SkipBatches(Sampler):
 
 
 class StopSafeLoader(DataLoader):
-    """A DataLoader whose workers leave SIGINT / SIGTERM to the main process
-    (:mod:`detaug.engine.signals`): a signal to the whole process group stops the run
-    cleanly instead of killing the workers under it."""
+    """A DataLoader whose workers leave SIGINT / SIGTERM to the main process: a signal to the
+    whole process group stops the run cleanly instead of killing the workers under it."""
 
     def __init__(self, *args: Any, **kwargs: Any):
         kwargs.setdefault("collate_fn", collate_fn)

@@ -63,11 +63,8 @@ def check_device(spec: str) -> None:
 
 
 def resolve_device(spec: str, local_rank: int = 0) -> torch.device:
-    """``"auto"`` -> ``cuda:<local_rank>`` if CUDA is available, else CPU; otherwise ``spec``.
-
-    Raises:
-        ConfigError: see :func:`check_device`.
-    """
+    """``"auto"`` -> ``cuda:<local_rank>`` if CUDA is available, else CPU; otherwise ``spec``
+    (ConfigError: see :func:`check_device`)."""
     check_device(spec)
     if spec == "auto":
         spec = "cuda" if torch.cuda.is_available() else "cpu"

@@ -15,12 +15,9 @@ Predictions = Dict[int, Dict[str, torch.Tensor]]
 @torch.inference_mode()
 def predict(model: torch.nn.Module, data_loader, device: torch.device, logger: Optional[Any] = None,
             desc: str = "eval") -> Predictions:
-    """Run ``model`` over this process's share of a test set.
-
-    ``data_loader`` yields ``(images, targets, dataset_indices)`` (see
-    :func:`detaug.engine.data.make_test_loader`). Returns ``{dataset_index: {"boxes",
-    "scores", "labels"}}`` on the CPU, boxes in the input image's pixel coordinates.
-    """
+    """``{dataset_index: {"boxes", "scores", "labels"}}`` on the CPU (boxes in the input image's
+    pixels) for this process's share of a test set: ``data_loader`` yields ``(images, targets,
+    dataset_indices)`` (:func:`~detaug.engine.data.make_test_loader`)."""
     model = unwrap_model(model)
     was_training = model.training
     model.eval()
@@ -42,21 +39,11 @@ def predict(model: torch.nn.Module, data_loader, device: torch.device, logger: O
 
 def evaluate(model: torch.nn.Module, data_loader, device: torch.device, evaluator: Optional[Any] = None,
              logger: Optional[Any] = None, desc: str = "eval") -> Tuple[Optional[Dict[str, Any]], Predictions]:
-    """Predict on every process, gather, and score on the main process.
+    """Predict on every process, gather, and score with ``evaluator`` (``update(predictions)``,
+    then ``compute()``: :class:`detaug.evaluation.VOCEvaluator`, say) on the main process.
 
-    Args:
-        model: the detector (DDP-wrapped or not).
-        data_loader: a test loader yielding ``(images, targets, dataset_indices)``.
-        device: where the model is.
-        evaluator: an object with ``update(predictions)`` and ``compute() -> dict``
-            (:class:`detaug.evaluation.VOCEvaluator`, :class:`~detaug.evaluation.COCOEvaluator`);
-            default None: predictions only.
-        logger: progress output (default None).
-        desc: progress label.
-
-    Returns:
-        ``(metrics, predictions)``: the evaluator's result on the main process (None on the
-        others or without an evaluator) and every process's predictions, merged.
+    Returns ``(metrics, predictions)``: the score (None on the other processes or without an
+    evaluator) and every process's predictions, merged.
     """
     predictions: Predictions = {}
     for part in all_gather_object(predict(model, data_loader, device, logger, desc)):
@@ -70,20 +57,9 @@ def evaluate(model: torch.nn.Module, data_loader, device: torch.device, evaluato
 
 def evaluate_sets(model: torch.nn.Module, sets: Sequence[Any], classes: Sequence[str], device: torch.device,
                   logger: Optional[Any] = None, predictions_dir: Optional[Path] = None) -> Dict[str, Dict[str, Any]]:
-    """:func:`evaluate` on each split of ``sets`` (:class:`~detaug.engine.build.EvalSet`).
-
-    Args:
-        model: the detector.
-        sets: the splits, each with ``name``, ``dataset``, ``loader``, ``metric``, ``split``.
-        classes: class names (label i + 1 is ``classes[i]``).
-        device: where the model is.
-        logger: progress and messages (default None).
-        predictions_dir: also write each split's predictions to ``predictions_dir / name``
-            in the devkit or COCO results format (default None: not written).
-
-    Returns:
-        Split name -> the evaluator's result, on the main process (empty on the others).
-    """
+    """:func:`evaluate` on each split of ``sets`` (:class:`~detaug.engine.build.EvalSet`): split
+    name -> result, on the main process (empty on the others). ``predictions_dir``: also write
+    each split's predictions to ``predictions_dir / name``, in the devkit or COCO results format."""
     from detaug.evaluation.metrics import build_evaluator, save_predictions
 
     results: Dict[str, Dict[str, Any]] = {}

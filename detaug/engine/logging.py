@@ -45,24 +45,22 @@ class Progress:
             self.bar = tqdm(total=total, initial=initial, desc=desc, dynamic_ncols=True, leave=True)
 
     def _etas(self) -> tuple:
-        """(this progress's, the run's) remaining time as ``H:MM:SS`` at the rate so far."""
+        """(the rate so far, this progress's and the run's remaining time as ``H:MM:SS``)."""
         rate = (self.count - self.initial) / max(time.time() - self.start, 1e-9)
         left = self.total - self.count
-        return tuple(str(datetime.timedelta(seconds=int(n / max(rate, 1e-9)))) for n in (left, left + self.after))
+        return (rate, *(str(datetime.timedelta(seconds=int(n / max(rate, 1e-9)))) for n in (left, left + self.after)))
 
     def update(self, **values: Any) -> None:
         self.count += 1
         if self.bar is not None:
             postfix = {k: _fmt(v) for k, v in values.items()}
             if self.after:
-                postfix["run eta"] = self._etas()[1]
+                postfix["run eta"] = self._etas()[2]
             if postfix:
                 self.bar.set_postfix(postfix, refresh=False)
             self.bar.update(1)
         elif self.mode == "plain" and (self.count % self.print_freq == 0 or self.count == self.total):
-            elapsed = time.time() - self.start
-            rate = (self.count - self.initial) / max(elapsed, 1e-9)
-            eta, run_eta = self._etas()
+            rate, eta, run_eta = self._etas()
             parts = " ".join(f"{k} {_fmt(v)}" for k, v in values.items())
             width = len(str(self.total))
             run = f" (run {run_eta})" if self.after else ""
@@ -77,17 +75,12 @@ class Progress:
 
 
 class RunLogger:
-    """Messages, progress and metrics of one run.
+    """Messages, progress and metrics of one run, in ``output_dir`` (``log.txt``, ``metrics.jsonl``
+    and TensorBoard files, if tensorboard is installed; None: nothing is written).
 
-    Args:
-        output_dir: where ``log.txt``, ``metrics.jsonl`` and TensorBoard files go (default
-            None: nothing is written).
-        enabled: False on ranks other than 0: everything is silent (default True).
-        use_tqdm: tqdm bars (default None: when stdout is a terminal).
-        print_freq: plain progress line every N steps (default 20).
-        tensorboard: write TensorBoard scalars if tensorboard is installed (default True).
-        fresh: start ``log.txt`` and ``metrics.jsonl`` anew (a new run in an old folder);
-            default False: append (a resumed run).
+    ``enabled``: False on ranks other than 0 (all silent); ``use_tqdm``: default, when stdout is
+    a terminal; ``fresh``: start ``log.txt`` and ``metrics.jsonl`` anew (a new run in an old
+    folder) rather than append to them (a resumed run).
     """
 
     def __init__(self, output_dir: Optional[Path] = None, enabled: bool = True, use_tqdm: Optional[bool] = None,

@@ -1,10 +1,5 @@
 """The training loop: epochs, evaluation, checkpoints, resumption and the choice of checkpoint.
 
-:func:`build_trainer` gives a :class:`Trainer` for a config; :meth:`Trainer.restore`
-continues a run from its checkpoint; :meth:`Trainer.fit` trains to the end of the
-schedule (or to a stop request) and returns a summary. :func:`evaluate_only` scores a
-checkpoint. The training tool (:mod:`detaug.cli.train`) is a thin ``main`` over these.
-
 **Which checkpoint is the result.** Without validation splits (``data.val``) the run's
 result is its last checkpoint: nothing is chosen on the test splits. With them, the
 validation splits are evaluated every ``evaluation.interval`` epochs and at the end,
@@ -36,31 +31,25 @@ from detaug.engine.data import make_train_loader
 from detaug.engine.distributed import DistInfo, all_gather_object, broadcast_object
 from detaug.engine.evaluate import evaluate_sets
 from detaug.engine.logging import RunLogger
-from detaug.engine.optim import build_optimizer_from_config, build_scheduler_from_config, config_lr
-from detaug.engine.rng import capture_rng_state, restore_rng_state, seed_everything
 from detaug.engine.signals import GracefulStop
-from detaug.engine.state import load_optimizer_state, load_scheduler_state, make_state
-from detaug.engine.train import train_one_epoch
+from detaug.engine.state import (
+    capture_rng_state,
+    load_optimizer_state,
+    load_scheduler_state,
+    make_state,
+    restore_rng_state,
+    seed_everything,
+)
+from detaug.engine.train import build_optimizer_from_config, build_scheduler_from_config, config_lr, train_one_epoch
 from detaug.evaluation.metrics import format_table, headline
 from detaug.io import to_jsonable
 
 
 class Trainer:
-    """A training run: its model, optimiser, schedule, data, log, and where it stands.
-
-    Args:
-        cfg: the resolved config.
-        dist: this process (:func:`~detaug.engine.distributed.init_distributed`).
-        logger: the run's log (:func:`~detaug.engine.build.start_log`).
-        model: the detector, on ``dist.device``.
-        data: the run's data (:func:`~detaug.engine.build.build_run_data`).
-
-    Attributes:
-        epoch: the epoch being trained (0-based; ``schedule.epochs`` when done).
-        iteration: iterations of that epoch done.
-        global_step: optimiser steps done in all.
-        best: the best validation result so far: ``{"score", "epoch", "split", "global_step"}``.
-        lr: the learning rate used: ``optim.lr`` scaled to the global batch.
+    """A training run (:func:`build_trainer` makes one): its model, optimiser, schedule, data,
+    log, and where it stands: ``epoch`` (being trained, 0-based; ``schedule.epochs`` when
+    done), ``iteration`` (of that epoch, done), ``global_step`` and ``best`` (the best
+    validation result so far: ``{"score", "epoch", "split", "global_step"}``).
     """
 
     def __init__(self, cfg: DictConfig, dist: DistInfo, logger: RunLogger, model: torch.nn.Module, data: RunData):
@@ -76,26 +65,18 @@ class Trainer:
         self.scheduler = build_scheduler_from_config(self.optimizer, cfg, self.iters_per_epoch)
         use_amp = cfg.runtime.amp and dist.device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda") if use_amp else None
-        # Batched erasing on the device (augmentation.erasing.device): the workers then do
-        # no erasing and each batch is erased once it is on the device.
-        self.device_transform = data.batch_transform
         self.config = OmegaConf.to_container(cfg, resolve=True)
         self.epoch = self.iteration = self.global_step = 0
         self.best: Dict[str, Any] = {}
         self.results: Dict[str, Dict[str, Any]] = {}
 
-    # -- resuming ---------------------------------------------------------------------------
-
     def restore(self, state: Dict[str, Any], path: Path) -> None:
-        """Continue from a checkpoint checked by :func:`~detaug.engine.state.check_training_state`.
+        """Continue from a checkpoint :func:`~detaug.engine.state.check_training_state` accepted.
 
         The model, optimiser, AMP scaler, position and random generators come from the
         checkpoint; the schedule's shape and the lr come from the config (so that
         ``--set schedule.epochs=N`` lengthens a run), at the checkpoint's step.
-
-        Raises:
-            CheckpointError: the checkpoint does not fit this config's model, optimiser
-                or epoch length.
+        CheckpointError if it does not fit this config's model, optimiser or epoch length.
         """
         load_model_weights(self.model, state["model"], path)
         load_optimizer_state(self.optimizer, state["optimizer"], path)
@@ -118,8 +99,6 @@ class Trainer:
         self.logger.info(f"resumed from {path}: epoch {self.epoch + 1}, iteration {self.iteration}/"
                          f"{self.iters_per_epoch}")
 
-    # -- the loop ---------------------------------------------------------------------------
-
     def fit(self, stop_after_iters: Optional[int] = None) -> Dict[str, Any]:
         """Train to ``schedule.epochs``, evaluating and saving as the config says.
 
@@ -127,14 +106,10 @@ class Trainer:
         iteration on every process, saves ``checkpoint_last.pth`` and returns; one that
         arrives after the last step changes nothing.
 
-        Returns:
-            ``{"output_dir", "metrics" (split -> result, on the main process), "epoch",
-            "stopped" (None or the reason), "signal" (its number, if a signal stopped
-            the run), "checkpoint" (the file the metrics are from), "best", "minutes"}``.
-
-        Raises:
-            NonFiniteLossError: the loss diverged.
-            detaug.io.DiskFullError: a checkpoint could not be written.
+        Returns ``{"output_dir", "metrics" (split -> result, on the main process), "epoch",
+        "stopped" (None or the reason), "signal" (its number, if a signal stopped the run),
+        "checkpoint" (the file the metrics are from), "best", "minutes"}``. Raises
+        NonFiniteLossError (the loss diverged) or DiskFullError (a checkpoint not written).
         """
         started = time.time()
         self._log_plan()
@@ -186,7 +161,7 @@ class Trainer:
             scaler=self.scaler, clip_grad_norm=self.cfg.optim.clip_grad_norm, start_iter=self.iteration,
             iters_per_epoch=self.iters_per_epoch, logger=self.logger, should_stop=rule,
             iters_after=(self.cfg.schedule.epochs - self.epoch - 1) * self.iters_per_epoch,
-            batch_transform=self.device_transform,
+            batch_transform=self.data.batch_transform,  # erasing on the device: the workers then do none
         )
         self.global_step += result.iteration - self.iteration
         self.iteration = result.iteration
@@ -194,8 +169,6 @@ class Trainer:
                                  "global_step": self.global_step, "lr": self.optimizer.param_groups[0]["lr"],
                                  "time": time.time() - t0, **result.losses}, step=self.global_step)
         return result
-
-    # -- evaluation and the choice of checkpoint ---------------------------------------------
 
     def evaluate(self, sets: List[EvalSet], tag: str, kind: str = "eval", epoch: Optional[int] = None,
                  step: Optional[int] = None) -> Dict[str, Dict[str, Any]]:
@@ -235,13 +208,12 @@ class Trainer:
 
     def _final_results(self):
         """The test results of the run's result checkpoint, and that checkpoint."""
-        if not self.data.val:
-            if broadcast_object(bool(self.results)):  # only the main process holds results
-                return self.results, self.output_dir / LAST  # evaluated after the last epoch
-            # resumed at the end (e.g. its metrics.jsonl was lost): evaluate again, so the
-            # folder records that it finished
-            return self.evaluate(self.data.test, f"epoch{self.epoch:03d}"), self.output_dir / LAST
+        # only the main process holds results; without data.val, self.best stays empty
+        if not self.data.val and broadcast_object(bool(self.results)):
+            return self.results, self.output_dir / LAST  # evaluated after the last epoch
         if not self.best:
+            # no validation result, or resumed at the end (e.g. its metrics.jsonl was lost):
+            # evaluate again, so the folder records that it finished
             return self.evaluate(self.data.test, f"epoch{self.epoch:03d}"), self.output_dir / LAST
         path = self.output_dir / BEST
         if self.best["epoch"] != self.epoch:
@@ -250,11 +222,8 @@ class Trainer:
         return self.evaluate(self.data.test, f"epoch{epoch:03d}", epoch=epoch, step=step), path
 
     def save(self, metrics: Optional[Dict[str, Any]] = None, is_best: bool = False) -> Path:
-        """Write ``checkpoint_last.pth`` (and ``checkpoint_best.pth`` if ``is_best``).
-
-        Raises:
-            detaug.io.DiskFullError: on every process alike (the previous files are kept).
-        """
+        """Write ``checkpoint_last.pth`` (and ``checkpoint_best.pth`` if ``is_best``); a
+        DiskFullError is raised on every process alike (the previous files are kept)."""
         rngs = all_gather_object(capture_rng_state())
         error = None
         if self.dist.is_main:
@@ -274,11 +243,9 @@ class Trainer:
             raise RuntimeError("the main process could not write the checkpoint")
         return self.output_dir / LAST
 
-    # -- messages ---------------------------------------------------------------------------
-
     def _log_plan(self) -> None:
         cfg, dist = self.cfg, self.dist
-        device = " (on the device)" if self.device_transform is not None else ""
+        device = " (on the device)" if self.data.batch_transform is not None else ""
         self.logger.info(f"training {cfg.schedule.epochs} epochs x {self.iters_per_epoch} iterations "
                          f"(batch {cfg.data.batch_size} x {dist.world_size}), erasing: "
                          f"{cfg.augmentation.erasing.mode}{device}; outputs: {self.output_dir}")
@@ -308,11 +275,7 @@ class Trainer:
 
 def build_trainer(cfg: DictConfig, dist: DistInfo, resume: bool = False) -> Trainer:
     """A :class:`Trainer` for ``cfg``: log, data and model, seeded for a fresh start
-    (``resume``: the log is appended to and :meth:`Trainer.restore` sets the generators).
-
-    Raises:
-        ConfigError: data or model that cannot be built (named).
-    """
+    (``resume``: the log is appended to and :meth:`Trainer.restore` sets the generators)."""
     logger = start_log(cfg, dist, Path(cfg.output_dir), fresh=not resume, tensorboard=True)
     if dist.is_main:
         for tmp in remove_stale_temporaries(cfg.output_dir):
@@ -326,18 +289,9 @@ def build_trainer(cfg: DictConfig, dist: DistInfo, resume: bool = False) -> Trai
 
 
 def evaluate_only(cfg: DictConfig, dist: DistInfo, checkpoint: Any, path: Path) -> Dict[str, Any]:
-    """Score a checkpoint's weights on the config's test splits; outputs go to ``<its folder>/eval``.
-
-    Args:
-        cfg: the config (the checkpoint's own, or another with the same model).
-        dist: this process.
-        checkpoint: what :func:`~detaug.checkpoint.load_checkpoint` read from ``path``
-            (a training checkpoint or a plain state dict).
-        path: the checkpoint file, for messages.
-
-    Raises:
-        CheckpointError: no weights in it, or weights that do not fit the model.
-    """
+    """Score ``checkpoint`` (what :func:`~detaug.checkpoint.load_checkpoint` read from ``path``:
+    a training checkpoint or a plain state dict) on the test splits of ``cfg`` (its own
+    config, or another with the same model); outputs go to ``<cfg.output_dir>/eval``."""
     weights = model_weights(checkpoint, path)
     log_dir = Path(cfg.output_dir) / "eval"
     logger = start_log(cfg, dist, log_dir, fresh=True, tensorboard=False)
@@ -357,5 +311,3 @@ def evaluate_only(cfg: DictConfig, dist: DistInfo, checkpoint: Any, path: Path) 
     return {"output_dir": str(log_dir), "metrics": results, "epoch": state.get("epoch"), "stopped": None,
             "checkpoint": str(path), "signal": None}
 
-
-__all__ = ["Trainer", "build_trainer", "evaluate_only"]

@@ -20,8 +20,8 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 def ignore_stop_signals(worker_id: int = 0) -> None:
     """A DataLoader ``worker_init_fn``: the worker ignores SIGINT and SIGTERM and unblocks
-    them (see :func:`stop_signals_blocked`). The main process stops the workers itself;
-    should it die, they exit when they see it gone (the DataLoader's watchdog)."""
+    them. The main process stops the workers itself; should it die, they exit when they see
+    it gone (the DataLoader's watchdog)."""
     for sig in STOP_SIGNALS:
         signal.signal(sig, signal.SIG_IGN)
     if hasattr(signal, "pthread_sigmask"):
@@ -48,21 +48,18 @@ def stop_signals_blocked() -> Iterator[None]:
 
 class GracefulStop:
     """Context manager that turns SIGINT / SIGTERM into a flag, and the stop rule the
-    training loop polls once per iteration (calling it): true after a signal, or once
-    ``after_iters`` iterations of this invocation are done (``--stop-after-iters``, for
-    job time limits).
+    training loop calls once per iteration: true after a signal, or once ``after_iters``
+    iterations of this invocation are done (``--stop-after-iters``, for job time limits).
 
-    The loop finishes its iteration, saves a checkpoint and returns. A second Ctrl-C
-    while waiting raises ``KeyboardInterrupt`` as usual. Outside the main thread (where
-    Python cannot install handlers) the signals are left alone.
+    A second Ctrl-C while the loop finishes its iteration and saves raises
+    ``KeyboardInterrupt`` as usual. Outside the main thread (where Python cannot install
+    handlers) the signals are left alone.
 
     Examples:
         >>> with GracefulStop() as stop:
         ...     stop.requested
         False
     """
-
-    SIGNALS = STOP_SIGNALS
 
     def __init__(self, after_iters: Optional[int] = None) -> None:
         self.signum: Optional[int] = None
@@ -94,7 +91,7 @@ class GracefulStop:
 
     def __enter__(self) -> GracefulStop:
         if threading.current_thread() is threading.main_thread():
-            for sig in self.SIGNALS:
+            for sig in STOP_SIGNALS:
                 self._previous[sig] = signal.signal(sig, self._handle)
         return self
 

@@ -3,23 +3,25 @@
 A training checkpoint is a dict of tensors and plain types (it loads with
 ``weights_only=True``): ``model``, ``optimizer``, ``scheduler``, ``scaler`` (state dicts),
 ``epoch`` (the epoch being trained, 0-based), ``iteration`` (iterations of it done),
-``global_step``, ``rng`` (one generator state per process), ``config`` (the resolved
-config), ``best`` (the validation selection so far) and ``metrics``. Every check here
-raises :class:`~detaug.checkpoint.CheckpointError` naming the file and the fault,
-so a bad file is one clear error line, not a traceback from deep inside torch.
+``global_step``, ``rng`` (every process's Python, NumPy and torch generator states: restoring
+them is what makes a resumed run continue exactly as an uninterrupted one), ``config`` (the
+resolved config), ``best`` (the validation selection so far) and ``metrics``. Every check
+raises :class:`~detaug.checkpoint.CheckpointError` naming the file and the fault, so a bad
+file is one clear error line, not a traceback from deep inside torch.
 """
 
 from __future__ import annotations
 
 import copy
 import os
-from typing import Any, Dict, List, Optional, Union
+import random
+from typing import Any, Dict, List, Optional, Tuple, Union
 
+import numpy as np
 import torch
 
 from detaug.checkpoint import CheckpointError, model_weights
 from detaug.engine.distributed import unwrap_model
-from detaug.engine.rng import capture_rng_state, check_rng_state
 
 PathLike = Union[str, os.PathLike]
 
@@ -28,32 +30,78 @@ RESUME_KEYS = {"model": dict, "optimizer": dict, "scheduler": dict, "epoch": int
                "global_step": int, "rng": list, "config": dict}
 
 
-def make_state(
-    model: torch.nn.Module,
-    optimizer: Optional[torch.optim.Optimizer],
-    scheduler: Optional[Any],
-    scaler: Optional[Any],
-    *,
-    epoch: int,
-    iteration: int,
-    global_step: int,
-    config: Dict[str, Any],
-    best: Optional[Dict[str, Any]] = None,
-    metrics: Optional[Dict[str, Any]] = None,
-    rng: Optional[List[Dict[str, Any]]] = None,
-) -> Dict[str, Any]:
-    """Everything a run needs to continue exactly.
+def seed_everything(seed: int) -> None:
+    """Seed Python's, NumPy's and torch's global generators with ``seed``."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
 
-    Args:
-        model, optimizer, scheduler, scaler: their state dicts are stored (None: None).
-        epoch: the epoch being trained (0-based); ``iteration``: its iterations done
-            (0 <= iteration <= iterations per epoch); ``global_step``: all steps so far.
-        config: the resolved config as a plain dict.
-        best: the best validation result so far (default: none).
-        metrics: the evaluation at this point, if any.
-        rng: every process's :func:`~detaug.engine.rng.capture_rng_state` in rank order
-            (default: this process's alone).
+
+def capture_rng_state() -> Dict[str, Any]:
+    """The Python, NumPy, torch CPU and CUDA generator states of this process.
+
+    Examples:
+        >>> sorted(capture_rng_state())[:3]
+        ['numpy', 'python', 'torch']
     """
+    np_state = np.random.get_state()
+    state = {
+        "python": [list(x) if isinstance(x, tuple) else x for x in random.getstate()],
+        "numpy": {"name": np_state[0], "keys": torch.from_numpy(np_state[1].astype(np.int64)),
+                  "pos": int(np_state[2]), "has_gauss": int(np_state[3]), "cached_gaussian": float(np_state[4])},
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _decode_rng_state(state: Any) -> Tuple[tuple, tuple, torch.Tensor]:
+    """The states in the form each library's ``setstate`` takes; ValueError if malformed."""
+    try:
+        py = tuple(tuple(x) if isinstance(x, list) else x for x in state["python"])
+        n = state["numpy"]
+        keys = n["keys"].numpy().astype(np.uint32)
+        np_state = (n["name"], keys, int(n["pos"]), int(n["has_gauss"]), float(n["cached_gaussian"]))
+        # set on throwaway generators first, so that a bad state changes nothing
+        random.Random().setstate(py)
+        np.random.RandomState().set_state(np_state)
+        torch.Generator().set_state(state["torch"])
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, RuntimeError) as exc:
+        detail = f"missing {exc}" if isinstance(exc, KeyError) else str(exc).splitlines()[0][:200]
+        raise ValueError(f"malformed random-generator state ({type(exc).__name__}: {detail})") from exc
+    return py, np_state, state["torch"]
+
+
+def check_rng_state(state: Any) -> None:
+    """Raise ValueError if ``state`` is not what :func:`capture_rng_state` returns.
+
+    Examples:
+        >>> check_rng_state(capture_rng_state())
+        >>> check_rng_state({"python": [3]})
+        Traceback (most recent call last):
+        ...
+        ValueError: malformed random-generator state (KeyError: missing 'numpy')
+    """
+    _decode_rng_state(state)
+
+
+def restore_rng_state(state: Dict[str, Any]) -> None:
+    """Undo :func:`capture_rng_state`; ValueError, and nothing changed, if ``state`` is malformed."""
+    py, np_state, torch_state = _decode_rng_state(state)
+    random.setstate(py)
+    np.random.set_state(np_state)
+    torch.set_rng_state(torch_state)
+    if "cuda" in state and torch.cuda.is_available() and len(state["cuda"]) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def make_state(model: torch.nn.Module, optimizer: Optional[torch.optim.Optimizer], scheduler: Optional[Any],
+               scaler: Optional[Any], *, epoch: int, iteration: int, global_step: int, config: Dict[str, Any],
+               best: Optional[Dict[str, Any]] = None, metrics: Optional[Dict[str, Any]] = None,
+               rng: Optional[List[Dict[str, Any]]] = None) -> Dict[str, Any]:
+    """Everything a run needs to continue exactly (the module docstring lists it); ``rng``:
+    every process's :func:`capture_rng_state` in rank order (default: this process's alone)."""
     return {
         "model": unwrap_model(model).state_dict(),
         "optimizer": optimizer.state_dict() if optimizer is not None else None,
@@ -108,22 +156,15 @@ def check_training_state(state: Any, path: PathLike) -> Dict[str, Any]:
     return state
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:300] if text else type(exc).__name__
-
-
 def load_optimizer_state(optimizer: torch.optim.Optimizer, state: Dict[str, Any], path: PathLike) -> None:
     """``optimizer.load_state_dict(state)``, with the per-parameter buffers checked too
-    (torch accepts momentum buffers of the wrong shape and fails at the next step).
-
-    Raises:
-        CheckpointError: the state does not fit the optimiser's parameters.
-    """
+    (torch accepts momentum buffers of the wrong shape and fails at the next step)."""
     try:
         optimizer.load_state_dict(state)
     except (RuntimeError, ValueError, KeyError, TypeError, IndexError) as exc:
-        raise CheckpointError(path, f"'optimizer' does not fit the model: {_first_line(exc)}") from exc
+        text = str(exc).strip()
+        first_line = text.splitlines()[0][:300] if text else type(exc).__name__
+        raise CheckpointError(path, f"'optimizer' does not fit the model: {first_line}") from exc
     for group in optimizer.param_groups:
         for p in group["params"]:
             for name, buf in optimizer.state.get(p, {}).items():
@@ -133,14 +174,9 @@ def load_optimizer_state(optimizer: torch.optim.Optimizer, state: Dict[str, Any]
 
 
 def load_scheduler_state(scheduler: Any, state: Dict[str, Any], path: PathLike) -> None:
-    """The position of a saved ``LambdaLR``; the schedule's shape and base lr stay the config's.
-
-    So ``--resume --set schedule.epochs=N`` lengthens a run and a changed ``optim.lr`` (or
-    number of processes) applies from the next step.
-
-    Raises:
-        CheckpointError: no integer step count (``last_epoch``).
-    """
+    """The position of a saved ``LambdaLR``; the schedule's shape and base lr stay the config's,
+    so ``--resume --set schedule.epochs=N`` lengthens a run and a changed ``optim.lr`` (or
+    number of processes) applies from the next step."""
     step = state.get("last_epoch")
     if not isinstance(step, int) or isinstance(step, bool) or step < 0:
         raise CheckpointError(path, f"'scheduler' has no valid step count (last_epoch: {step!r})")

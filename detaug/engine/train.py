@@ -1,14 +1,96 @@
-"""One training epoch of a torchvision detection model."""
+"""Optimisation: SGD with momentum, the lr schedule (linear warm-up, then multistep or cosine),
+and one training epoch of a torchvision detection model."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterable, Optional
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence
 
 import torch
+from torch.optim.lr_scheduler import LambdaLR
 
 from detaug.engine.distributed import all_reduce_mean
+
+
+def build_optimizer(model: torch.nn.Module, lr: float, momentum: float = 0.9, weight_decay: float = 1e-4,
+                    nesterov: bool = False) -> torch.optim.SGD:
+    """SGD over the trainable parameters (frozen backbone layers are left out)."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay, nesterov=nesterov)
+
+
+class WarmupSchedule:
+    """lr factor at a global step: linear warm-up over ``warmup_iters`` steps (capped at the
+    total) from ``warmup_factor``, then ``"multistep"`` (times ``gamma`` after each epoch of
+    ``milestones``) or ``"cosine"`` decay (to ``min_lr_factor``).
+
+    A plain object of numbers so that ``LambdaLR.state_dict()`` stores it and a checkpoint
+    loads with ``weights_only=True``.
+
+    Examples:
+        >>> s = WarmupSchedule(10, 3, "multistep", milestones=[2], warmup_iters=5, warmup_factor=0.5)
+        >>> [round(s(i), 2) for i in (0, 5, 19, 20, 29)]
+        [0.5, 1.0, 1.0, 0.1, 0.1]
+    """
+
+    def __init__(self, iters_per_epoch: int, epochs: int, policy: str = "multistep", *,
+                 milestones: Sequence[int] = (), gamma: float = 0.1, min_lr_factor: float = 0.0,
+                 warmup_iters: int = 0, warmup_factor: float = 0.001):
+        if policy not in ("multistep", "cosine"):
+            raise ValueError(f"policy must be 'multistep' or 'cosine', got {policy!r}")
+        self.iters_per_epoch = int(iters_per_epoch)
+        self.total_iters = int(iters_per_epoch * epochs)
+        self.policy = policy
+        self.milestone_iters: List[int] = [int(m * iters_per_epoch) for m in milestones]
+        self.gamma = float(gamma)
+        self.min_lr_factor = float(min_lr_factor)
+        self.warmup_iters = int(min(warmup_iters, self.total_iters))
+        self.warmup_factor = float(warmup_factor)
+
+    def __call__(self, step: int) -> float:
+        if self.policy == "multistep":
+            factor = self.gamma ** sum(step >= m for m in self.milestone_iters)
+        else:
+            progress = min(step / max(self.total_iters, 1), 1.0)
+            factor = self.min_lr_factor + (1 - self.min_lr_factor) * 0.5 * (1 + math.cos(math.pi * progress))
+        if step < self.warmup_iters:
+            alpha = step / self.warmup_iters
+            factor *= self.warmup_factor * (1 - alpha) + alpha
+        return factor
+
+
+def build_scheduler(optimizer: torch.optim.Optimizer, iters_per_epoch: int, epochs: int, **kwargs) -> LambdaLR:
+    """A per-iteration ``LambdaLR`` over :class:`WarmupSchedule` (call ``step()`` every iteration)."""
+    return LambdaLR(optimizer, WarmupSchedule(iters_per_epoch, epochs, **kwargs))
+
+
+def scaled_lr(lr: float, lr_batch: int, global_batch: int) -> float:
+    """The linear scaling rule (Goyal et al., 2017): ``lr`` is right for ``lr_batch``
+    images per step, so a step of ``global_batch`` images gets ``lr * global_batch / lr_batch``.
+
+    Examples:
+        >>> scaled_lr(0.01, 16, 2)  # a VOC config on one GPU of 2 images
+        0.00125
+    """
+    return lr * global_batch / lr_batch
+
+
+def config_lr(cfg, world_size: int = 1) -> float:
+    """``optim.lr`` scaled to the global batch (``world_size`` processes x ``data.batch_size``)."""
+    return scaled_lr(cfg.optim.lr, cfg.optim.lr_batch, world_size * cfg.data.batch_size)
+
+
+def build_optimizer_from_config(model: torch.nn.Module, cfg, world_size: int = 1) -> torch.optim.SGD:
+    o = cfg.optim
+    return build_optimizer(model, config_lr(cfg, world_size), o.momentum, o.weight_decay, o.nesterov)
+
+
+def build_scheduler_from_config(optimizer: torch.optim.Optimizer, cfg, iters_per_epoch: int) -> LambdaLR:
+    s = cfg.schedule
+    return build_scheduler(optimizer, iters_per_epoch, s.epochs, policy=s.policy, milestones=list(s.milestones),
+                           gamma=s.gamma, min_lr_factor=s.min_lr_factor, warmup_iters=s.warmup_iters,
+                           warmup_factor=s.warmup_factor)
 
 
 class NonFiniteLossError(RuntimeError):
@@ -17,13 +99,9 @@ class NonFiniteLossError(RuntimeError):
 
 @dataclass
 class EpochResult:
-    """What :func:`train_one_epoch` did.
-
-    Attributes:
-        iteration: iterations of the epoch done so far (including those before ``start_iter``).
-        stopped: True if a stop was requested (a signal) and the epoch ended early.
-        losses: mean of each loss (averaged over processes) over this call's iterations.
-    """
+    """``iteration``: iterations of the epoch done (those before ``start_iter`` included);
+    ``stopped``: a stop was requested and the epoch ended early; ``losses``: each loss's mean
+    (over processes and this call's iterations)."""
 
     iteration: int
     stopped: bool = False
@@ -34,52 +112,27 @@ def _to_device(target: Dict[str, Any], device: torch.device) -> Dict[str, Any]:
     return {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v for k, v in target.items()}
 
 
-def train_one_epoch(
-    model: torch.nn.Module,
-    optimizer: torch.optim.Optimizer,
-    data_loader: Iterable,
-    device: torch.device,
-    epoch: int,
-    *,
-    scheduler: Optional[Any] = None,
-    scaler: Optional[torch.amp.GradScaler] = None,
-    clip_grad_norm: Optional[float] = None,
-    start_iter: int = 0,
-    iters_per_epoch: Optional[int] = None,
-    iters_after: int = 0,
-    logger: Optional[Any] = None,
-    should_stop: Optional[Callable[[], bool]] = None,
-    on_step: Optional[Callable[[int, Dict[str, float]], None]] = None,
-    batch_transform: Optional[Callable[[list, list], tuple]] = None,
-) -> EpochResult:
-    """Train ``model`` over ``data_loader`` once.
+def train_one_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, data_loader: Iterable,
+                    device: torch.device, epoch: int, *, scheduler: Optional[Any] = None,
+                    scaler: Optional[torch.amp.GradScaler] = None, clip_grad_norm: Optional[float] = None,
+                    start_iter: int = 0, iters_per_epoch: Optional[int] = None, iters_after: int = 0,
+                    logger: Optional[Any] = None, should_stop: Optional[Callable[[], bool]] = None,
+                    batch_transform: Optional[Callable[[list, list], tuple]] = None) -> EpochResult:
+    """Train ``model`` (a torchvision detector returning a loss dict, DDP-wrapped or not) once
+    over ``data_loader``'s ``(images, targets)``, stepping ``scheduler`` every iteration.
 
     Args:
-        model: a torchvision detection model (possibly wrapped in DDP) returning a loss dict.
-        optimizer: its optimiser.
-        data_loader: yields ``(images, targets)``; images float [0, 1] CHW (the model
-            normalises them), targets torchvision-style dicts.
-        device: where the model is.
-        epoch: 0-based epoch number (for messages).
-        scheduler: stepped after every iteration (default None).
         scaler: a ``GradScaler`` for mixed precision on CUDA (default None: fp32).
-        clip_grad_norm: clip the total gradient norm to this value (default None: no clipping).
         start_iter: iterations of this epoch already done (the loader skips them).
-        iters_per_epoch: total iterations of the epoch, for progress (default: start_iter +
-            len(data_loader)).
-        iters_after: iterations of the run's later epochs, for the whole run's ETA in the
-            progress lines (default 0: the epoch's ETA only).
-        logger: a :class:`~detaug.engine.logging.RunLogger` (default None: silent).
+        iters_per_epoch, iters_after: the epoch's iterations and those of the run's later
+            epochs, for the progress lines and their ETA.
         should_stop: polled every iteration; when it returns True on any process, every
             process finishes the current iteration and returns with ``stopped=True``.
-        on_step: called as ``on_step(global_iteration_in_epoch, losses)`` after each step.
-        batch_transform: applied as ``images, targets = batch_transform(images, targets)``
-            to each batch once it is on ``device`` (default None). This is where batched
-            augmentation on the device (``augmentation.erasing.device``) plugs in.
+        batch_transform: ``images, targets = batch_transform(images, targets)`` on each batch
+            once it is on ``device``: batched erasing on the device (``augmentation.erasing.device``).
 
     Raises:
-        NonFiniteLossError: if the (process-averaged) loss is NaN or infinite, naming the
-            epoch, the iteration and each loss term; raised on every process alike.
+        NonFiniteLossError: the process-averaged loss is NaN or infinite (on every process alike).
     """
     model.train()
     total = iters_per_epoch if iters_per_epoch is not None else start_iter + len(data_loader)
@@ -99,6 +152,7 @@ def train_one_epoch(
                 loss_dict = model(images, targets)
             loss = sum(loss_dict.values())
             names = sorted(loss_dict)
+            # the stop flag travels with the losses: one all-reduce, and every process stops alike
             flag = 1.0 if should_stop is not None and should_stop() else 0.0
             stats = torch.stack([loss_dict[k].detach().float() for k in names] + [loss.detach().float().new_tensor(flag)])
             stats = all_reduce_mean(stats).cpu()
@@ -133,8 +187,6 @@ def train_one_epoch(
                 sums[k] = sums.get(k, 0.0) + v
             if progress is not None:
                 progress.update(loss=total_loss, lr=optimizer.param_groups[0]["lr"])
-            if on_step is not None:
-                on_step(it, values)
             if float(stats[-1]) > 0:
                 stopped = True
                 break
