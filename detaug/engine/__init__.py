@@ -1,10 +1,6 @@
-"""Training engine: :mod:`~detaug.engine.loop` (:class:`Trainer`: epochs, resumption,
-evaluation, the choice of checkpoint) over :mod:`~detaug.engine.build` (a run's data, model
-and log from its config), :mod:`~detaug.engine.train` (optimiser, lr schedule, one epoch),
-:mod:`~detaug.engine.evaluate`, :mod:`~detaug.engine.state` (what a training checkpoint
-holds, random generators included; the file format is :mod:`detaug.checkpoint`),
-:mod:`~detaug.engine.data`, :mod:`~detaug.engine.distributed`, :mod:`~detaug.engine.signals`
-and :mod:`~detaug.engine.logging`. The training tool (:mod:`detaug.cli.train`) is a thin
+"""Training engine: :mod:`~detaug.engine.loop` (a run and its :class:`Trainer`) over data,
+train (optimiser, schedule, one epoch), evaluate, state (what a training checkpoint holds),
+distributed, signals and logging. The training tool (:mod:`detaug.cli.train`) is a thin
 ``main`` over these; users with their own loop can use the pieces directly.
 
 Names here are imported on first use, so importing one piece (``detaug.engine.train``,
@@ -17,15 +13,15 @@ from detaug._lazy import lazy_exports
 
 #: Module -> the names it gives to ``detaug.engine``.
 _MODULES = {
-    "detaug.engine.build": "EvalSet RunData build_run_data build_run_model check_run_config start_log",
     "detaug.checkpoint": "BEST LAST CheckpointError find_checkpoint load_checkpoint model_weights remove_stale_temporaries "
                          "save_checkpoint",
-    "detaug.engine.data": "SeededDataset SkipBatches StopSafeLoader make_test_loader make_train_loader make_train_sampler sample_seed",
+    "detaug.engine.data": "EvalSet RunData SeededDataset SkipBatches StopSafeLoader build_run_data make_test_loader "
+                          "make_train_loader make_train_sampler sample_seed",
+    "detaug.engine.evaluate": "evaluate evaluate_sets predict",
     "detaug.engine.distributed": "DistInfo all_gather_object all_reduce_mean barrier broadcast_object check_device "
                                  "cleanup_distributed init_distributed is_main_process unwrap_model",
-    "detaug.engine.evaluate": "evaluate evaluate_sets predict",
     "detaug.engine.logging": "RunLogger",
-    "detaug.engine.loop": "Trainer build_trainer evaluate_only",
+    "detaug.engine.loop": "Trainer build_run_model build_trainer check_run_config evaluate_only start_log",
     "detaug.evaluation.metrics": "build_evaluator format_table headline save_predictions",
     "detaug.engine.signals": "GracefulStop ignore_stop_signals",
     "detaug.engine.state": "capture_rng_state check_rng_state check_training_state make_state restore_rng_state "

@@ -1,4 +1,7 @@
-"""Data loading for training and evaluation: per-sample seeding, samplers, loaders.
+"""A run's data: per-sample seeding, samplers, loaders, and the datasets of a config with them.
+
+Datasets and transforms come from :mod:`detaug.pipeline` (the same ones the visualiser
+shows); this module wraps them for training and evaluation.
 
 **Reproducible augmentation.** :class:`SeededDataset` reseeds the transform pipeline before
 every sample from ``(seed, epoch, index)``. A sample's augmentation therefore depends on
@@ -9,13 +12,19 @@ the middle of an epoch sees exactly the samples it would have seen.
 from __future__ import annotations
 
 import itertools
-from typing import Any, Iterator, List
+import time
+from dataclasses import dataclass, field
+from typing import Any, Iterator, List, Optional, Tuple
 
 import numpy as np
 import torch
+from omegaconf import DictConfig
 from torch.utils.data import BatchSampler, DataLoader, Dataset, DistributedSampler, Sampler
 
+from detaug.config import ConfigError
 from detaug.data import collate_fn
+from detaug.engine.distributed import DistInfo, barrier
+from detaug.engine.logging import RunLogger
 from detaug.engine.signals import ignore_stop_signals, stop_signals_blocked
 
 
@@ -104,13 +113,9 @@ def make_train_loader(dataset: SeededDataset, batch_sampler: Any, workers: int, 
     if hasattr(sampler, "set_epoch"):
         sampler.set_epoch(epoch)
     dataset.set_epoch(epoch)
-    return StopSafeLoader(
-        dataset,
-        batch_sampler=SkipBatches(batch_sampler, skip_batches),
-        num_workers=workers,
-        persistent_workers=False,
-        generator=torch.Generator().manual_seed(epoch),  # leave the global RNG alone (exact resume)
-    )
+    return StopSafeLoader(dataset, batch_sampler=SkipBatches(batch_sampler, skip_batches), num_workers=workers,
+                          persistent_workers=False,
+                          generator=torch.Generator().manual_seed(epoch))  # leave the global RNG alone (exact resume)
 
 
 def make_test_loader(dataset: Dataset, transforms: Any, batch_size: int, workers: int, *, seed: int, rank: int,
@@ -120,3 +125,78 @@ def make_test_loader(dataset: Dataset, transforms: Any, batch_size: int, workers
     sampler = DistributedSampler(wrapped, num_replicas=world_size, rank=rank, shuffle=False, drop_last=False)
     return StopSafeLoader(wrapped, batch_size=batch_size, sampler=sampler, num_workers=workers,
                           generator=torch.Generator().manual_seed(seed))
+
+
+@dataclass
+class EvalSet:
+    """One split to evaluate."""
+
+    name: str  # in tables, logs and prediction folders
+    dataset: Any  # ground truth is read from it
+    loader: Any  # ordered, over this process's share (make_test_loader)
+    metric: str  # voc07, voc2010 or coco
+    split: str  # the split's own name, for devkit result file names
+
+
+@dataclass
+class RunData:
+    """The data of a run; ``train`` and ``batch_sampler`` are None for evaluation only."""
+
+    classes: Tuple[str, ...]  # label i + 1 is classes[i]; 0 is the background
+    train: Optional[SeededDataset] = None  # seeded per sample
+    batch_sampler: Any = None
+    test: List[EvalSet] = field(default_factory=list)  # the reported splits
+    val: List[EvalSet] = field(default_factory=list)  # the best checkpoint is chosen on these (may be empty)
+    batch_transform: Any = None  # batched erasing on the device (augmentation.erasing.device), or None
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes) + 1
+
+
+def _prepare_synthetic(cfg: DictConfig, dist: DistInfo, logger: RunLogger) -> Any:
+    """Generate the synthetic set once, on the main process; the others then find it."""
+    if cfg.data.kind != "synthetic":
+        return None
+    from detaug.pipeline import prepare_synthetic
+
+    info = None
+    if dist.is_main:
+        t = time.time()
+        info = prepare_synthetic(cfg)
+        logger.info(f"synthetic data: {info.root} ({time.time() - t:.1f} s)")
+    barrier()
+    return info if info is not None else prepare_synthetic(cfg)
+
+
+def _eval_sets(cfg: DictConfig, dist: DistInfo, bundle: Any, datasets: dict) -> List[EvalSet]:
+    return [
+        EvalSet(name, ds, make_test_loader(ds, bundle.test_transforms, cfg.data.test_batch_size, cfg.data.workers,
+                                           seed=cfg.seed, rank=dist.rank, world_size=dist.world_size),
+                bundle.metrics[name], bundle.splits[name].split or name)
+        for name, ds in datasets.items()
+    ]
+
+
+def build_run_data(cfg: DictConfig, dist: DistInfo, logger: RunLogger, train: bool = True) -> RunData:
+    """The datasets of ``cfg`` with their loaders; ``train``: also the training and validation
+    sets. ConfigError for missing folders or splits, or fewer training images than one step takes."""
+    from detaug.pipeline import build_datasets
+
+    info = _prepare_synthetic(cfg, dist, logger)
+    bundle = build_datasets(cfg, ("train", "val", "test") if train else ("test",), synthetic_info=info)
+    data = RunData(classes=bundle.classes, test=_eval_sets(cfg, dist, bundle, bundle.test),
+                   val=_eval_sets(cfg, dist, bundle, bundle.val))
+    if not train:
+        return data
+    data.train = SeededDataset(bundle.train, bundle.train_transforms, cfg.seed)
+    data.batch_transform = bundle.batch_transform
+    _, data.batch_sampler = make_train_sampler(bundle.train, cfg.data.batch_size, cfg.seed, dist.rank,
+                                               dist.world_size, cfg.data.aspect_ratio_group_factor)
+    if len(data.batch_sampler) == 0:
+        raise ConfigError(f"data.batch_size: {cfg.data.batch_size} x {dist.world_size} processes is more than the "
+                          f"{len(bundle.train)} training images")
+    sizes = ", ".join(f"{s.name} {len(s.dataset)}" for s in data.test)
+    val = "; val: " + ", ".join(f"{s.name} {len(s.dataset)}" for s in data.val) if data.val else ""
+    logger.info(f"train: {len(bundle.train)} images; test: {sizes}{val}; {len(data.classes)} classes")
+    return data

@@ -1,4 +1,5 @@
-"""The training loop: epochs, evaluation, checkpoints, resumption and the choice of checkpoint.
+"""A training run from its config (the checks before any work, the log, the model) and its
+loop: epochs, evaluation, checkpoints, resumption and the choice of checkpoint.
 
 **Which checkpoint is the result.** Without validation splits (``data.val``) the run's
 result is its last checkpoint: nothing is chosen on the test splits. With them, the
@@ -9,6 +10,7 @@ evaluated once, at the end, with that checkpoint.
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional
@@ -26,9 +28,9 @@ from detaug.checkpoint import (
     remove_stale_temporaries,
     save_checkpoint,
 )
-from detaug.engine.build import EvalSet, RunData, build_run_data, build_run_model, start_log
-from detaug.engine.data import make_train_loader
-from detaug.engine.distributed import DistInfo, all_gather_object, broadcast_object
+from detaug.config import ConfigError, check_data_paths, save_config
+from detaug.engine.data import EvalSet, RunData, build_run_data, make_train_loader
+from detaug.engine.distributed import DistInfo, all_gather_object, broadcast_object, check_device
 from detaug.engine.evaluate import evaluate_sets
 from detaug.engine.logging import RunLogger
 from detaug.engine.signals import GracefulStop
@@ -43,6 +45,57 @@ from detaug.engine.state import (
 from detaug.engine.train import build_optimizer_from_config, build_scheduler_from_config, config_lr, train_one_epoch
 from detaug.evaluation.metrics import format_table, headline
 from detaug.io import to_jsonable
+
+
+def check_run_config(cfg: DictConfig, eval_only: bool = False) -> None:
+    """The checks that need torch or the file system, before any work starts: ConfigError for
+    unknown model weights, a device this machine lacks, missing data or an unwritable output_dir."""
+    from detaug.models import resolve_weights
+
+    try:
+        resolve_weights(cfg.model.name, cfg.model.weights, cfg.model.weights_backbone)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
+    check_device(cfg.runtime.device)
+    check_data_paths(cfg, ("test",) if eval_only else ("train", "val", "test"))
+    out = Path(cfg.output_dir)
+    blocker = next((p for p in (out, *out.parents) if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        raise ConfigError(f"output_dir: cannot create {out}: {blocker} is a file, not a folder")
+    if blocker is not None and not os.access(blocker, os.W_OK | os.X_OK):
+        raise ConfigError(f"output_dir: cannot create or write {out}: {blocker} is not writable")
+
+
+def start_log(cfg: DictConfig, dist: DistInfo, log_dir: Path, fresh: bool, tensorboard: bool) -> RunLogger:
+    """The run's logger, with the resolved config saved beside it and the first lines written."""
+    log_dir = Path(log_dir)
+    earlier = fresh and (log_dir / LAST).exists()
+    logger = RunLogger(log_dir, enabled=dist.is_main, print_freq=cfg.runtime.print_freq,
+                       tensorboard=tensorboard and cfg.runtime.tensorboard, fresh=fresh)
+    if earlier:
+        logger.info(f"note: {log_dir} held an earlier run; it is overwritten (use --resume to continue it)")
+    if dist.is_main:
+        save_config(cfg, log_dir / "config.yaml")
+    processes = f" x {dist.world_size} processes" if dist.distributed else ""
+    logger.info(f"detaug-train: {cfg.name} on {dist.device}{processes}")
+    if cfg.runtime.deterministic:
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.backends.cudnn.benchmark = False
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    return logger
+
+
+def build_run_model(cfg: DictConfig, num_classes: int, dist: DistInfo, logger: RunLogger) -> torch.nn.Module:
+    """The config's model on this process's device, initialised from ``cfg.seed`` (the same
+    weights on every process); ConfigError for weights that do not fit it."""
+    from detaug.models import build_model_from_config
+
+    seed_everything(cfg.seed)
+    try:
+        model = build_model_from_config(cfg, num_classes, log=logger.info)
+    except ValueError as exc:
+        raise ConfigError(f"model: {exc}") from exc
+    return model.to(dist.device)
 
 
 class Trainer:
@@ -104,12 +157,9 @@ class Trainer:
 
         A stop request (SIGINT / SIGTERM, or ``stop_after_iters``) ends the current
         iteration on every process, saves ``checkpoint_last.pth`` and returns; one that
-        arrives after the last step changes nothing.
-
-        Returns ``{"output_dir", "metrics" (split -> result, on the main process), "epoch",
-        "stopped" (None or the reason), "signal" (its number, if a signal stopped the run),
-        "checkpoint" (the file the metrics are from), "best", "minutes"}``. Raises
-        NonFiniteLossError (the loss diverged) or DiskFullError (a checkpoint not written).
+        arrives after the last step changes nothing. Returns ``{"output_dir", "metrics"
+        (split -> result, on the main process), "epoch", "stopped" (None or the reason),
+        "signal" (its number), "checkpoint" (the file the metrics are from), "best", "minutes"}``.
         """
         started = time.time()
         self._log_plan()
@@ -123,9 +173,9 @@ class Trainer:
         summary = {"output_dir": str(self.output_dir), "metrics": self.results if stopped is None else {},
                    "epoch": self.epoch, "stopped": stopped, "best": self.best,
                    "signal": stopper.signum if stopped is not None else None,
-                   "checkpoint": str(self.output_dir / LAST), "minutes": (time.time() - started) / 60}
+                   "checkpoint": str(self.output_dir / LAST if stopped is not None else checkpoint),
+                   "minutes": (time.time() - started) / 60}
         if stopped is None:
-            summary["checkpoint"] = str(checkpoint)
             self._log_summary(summary)
         self.logger.close()
         return summary

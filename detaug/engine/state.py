@@ -13,17 +13,14 @@ file is one clear error line, not a traceback from deep inside torch.
 from __future__ import annotations
 
 import copy
-import os
 import random
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
 
-from detaug.checkpoint import CheckpointError, model_weights
+from detaug.checkpoint import CheckpointError, PathLike, model_weights
 from detaug.engine.distributed import unwrap_model
-
-PathLike = Union[str, os.PathLike]
 
 #: The keys a checkpoint needs to resume a run, and their types.
 RESUME_KEYS = {"model": dict, "optimizer": dict, "scheduler": dict, "epoch": int, "iteration": int,
@@ -38,12 +35,7 @@ def seed_everything(seed: int) -> None:
 
 
 def capture_rng_state() -> Dict[str, Any]:
-    """The Python, NumPy, torch CPU and CUDA generator states of this process.
-
-    Examples:
-        >>> sorted(capture_rng_state())[:3]
-        ['numpy', 'python', 'torch']
-    """
+    """The Python, NumPy, torch CPU and CUDA generator states of this process."""
     np_state = np.random.get_state()
     state = {
         "python": [list(x) if isinstance(x, tuple) else x for x in random.getstate()],
@@ -56,8 +48,17 @@ def capture_rng_state() -> Dict[str, Any]:
     return state
 
 
-def _decode_rng_state(state: Any) -> Tuple[tuple, tuple, torch.Tensor]:
-    """The states in the form each library's ``setstate`` takes; ValueError if malformed."""
+def check_rng_state(state: Any) -> Tuple[tuple, tuple, torch.Tensor]:
+    """The Python, NumPy and torch states of a :func:`capture_rng_state` in the form each
+    library's ``setstate`` takes; ValueError if ``state`` is malformed.
+
+    Examples:
+        >>> _ = check_rng_state(capture_rng_state())
+        >>> check_rng_state({"python": [3]})
+        Traceback (most recent call last):
+        ...
+        ValueError: malformed random-generator state (KeyError: missing 'numpy')
+    """
     try:
         py = tuple(tuple(x) if isinstance(x, list) else x for x in state["python"])
         n = state["numpy"]
@@ -73,22 +74,9 @@ def _decode_rng_state(state: Any) -> Tuple[tuple, tuple, torch.Tensor]:
     return py, np_state, state["torch"]
 
 
-def check_rng_state(state: Any) -> None:
-    """Raise ValueError if ``state`` is not what :func:`capture_rng_state` returns.
-
-    Examples:
-        >>> check_rng_state(capture_rng_state())
-        >>> check_rng_state({"python": [3]})
-        Traceback (most recent call last):
-        ...
-        ValueError: malformed random-generator state (KeyError: missing 'numpy')
-    """
-    _decode_rng_state(state)
-
-
 def restore_rng_state(state: Dict[str, Any]) -> None:
     """Undo :func:`capture_rng_state`; ValueError, and nothing changed, if ``state`` is malformed."""
-    py, np_state, torch_state = _decode_rng_state(state)
+    py, np_state, torch_state = check_rng_state(state)
     random.setstate(py)
     np.random.set_state(np_state)
     torch.set_rng_state(torch_state)
@@ -102,19 +90,13 @@ def make_state(model: torch.nn.Module, optimizer: Optional[torch.optim.Optimizer
                rng: Optional[List[Dict[str, Any]]] = None) -> Dict[str, Any]:
     """Everything a run needs to continue exactly (the module docstring lists it); ``rng``:
     every process's :func:`capture_rng_state` in rank order (default: this process's alone)."""
-    return {
-        "model": unwrap_model(model).state_dict(),
-        "optimizer": optimizer.state_dict() if optimizer is not None else None,
-        "scheduler": scheduler.state_dict() if scheduler is not None else None,
-        "scaler": scaler.state_dict() if scaler is not None else None,
-        "epoch": int(epoch),
-        "iteration": int(iteration),
-        "global_step": int(global_step),
-        "rng": rng if rng is not None else [capture_rng_state()],
-        "config": config,
-        "best": best or {},
-        "metrics": metrics or {},
-    }
+    return {"model": unwrap_model(model).state_dict(),
+            "optimizer": optimizer.state_dict() if optimizer is not None else None,
+            "scheduler": scheduler.state_dict() if scheduler is not None else None,
+            "scaler": scaler.state_dict() if scaler is not None else None,
+            "epoch": int(epoch), "iteration": int(iteration), "global_step": int(global_step),
+            "rng": rng if rng is not None else [capture_rng_state()],
+            "config": config, "best": best or {}, "metrics": metrics or {}}
 
 
 def _kind(value: Any) -> str:

@@ -121,18 +121,13 @@ def train_one_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, da
     """Train ``model`` (a torchvision detector returning a loss dict, DDP-wrapped or not) once
     over ``data_loader``'s ``(images, targets)``, stepping ``scheduler`` every iteration.
 
-    Args:
-        scaler: a ``GradScaler`` for mixed precision on CUDA (default None: fp32).
-        start_iter: iterations of this epoch already done (the loader skips them).
-        iters_per_epoch, iters_after: the epoch's iterations and those of the run's later
-            epochs, for the progress lines and their ETA.
-        should_stop: polled every iteration; when it returns True on any process, every
-            process finishes the current iteration and returns with ``stopped=True``.
-        batch_transform: ``images, targets = batch_transform(images, targets)`` on each batch
-            once it is on ``device``: batched erasing on the device (``augmentation.erasing.device``).
-
-    Raises:
-        NonFiniteLossError: the process-averaged loss is NaN or infinite (on every process alike).
+    ``scaler``: a ``GradScaler`` for mixed precision on CUDA; ``start_iter``: iterations of the
+    epoch already done (the loader skips them); ``iters_per_epoch``, ``iters_after``: the
+    epoch's iterations and those of the run's later epochs, for the progress lines and their
+    ETA; ``should_stop``: polled every iteration; when it returns True on any process, every
+    process finishes the iteration and returns ``stopped=True``; ``batch_transform``: applied
+    to each batch once it is on ``device`` (batched erasing, ``augmentation.erasing.device``).
+    NonFiniteLossError, on every process alike, if the process-averaged loss is NaN or infinite.
     """
     model.train()
     total = iters_per_epoch if iters_per_epoch is not None else start_iter + len(data_loader)
@@ -140,7 +135,6 @@ def train_one_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, da
                 if logger is not None else None)
     it = start_iter
     sums: Dict[str, float] = {}
-    steps = 0
     stopped = False
     try:
         for images, targets in data_loader:
@@ -160,28 +154,23 @@ def train_one_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, da
             total_loss = sum(values.values())
             if not math.isfinite(total_loss):
                 detail = ", ".join(f"{k}={v:.4g}" for k, v in values.items())
-                raise NonFiniteLossError(
-                    f"loss is {total_loss} at epoch {epoch + 1}, iteration {it + 1} ({detail}); "
-                    "training stopped. Lower optim.lr, lengthen schedule.warmup_iters or set "
-                    "optim.clip_grad_norm."
-                )
+                raise NonFiniteLossError(f"loss is {total_loss} at epoch {epoch + 1}, iteration {it + 1} ({detail}); "
+                                         "training stopped. Lower optim.lr, lengthen schedule.warmup_iters or set "
+                                         "optim.clip_grad_norm.")
             optimizer.zero_grad(set_to_none=True)
+            (scaler.scale(loss) if scaler is not None else loss).backward()
+            if clip_grad_norm is not None:
+                if scaler is not None:
+                    scaler.unscale_(optimizer)  # clip the true gradients, not the scaled ones
+                torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
             if scaler is not None:
-                scaler.scale(loss).backward()
-                if clip_grad_norm is not None:
-                    scaler.unscale_(optimizer)
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
                 scaler.step(optimizer)
                 scaler.update()
             else:
-                loss.backward()
-                if clip_grad_norm is not None:
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
                 optimizer.step()
             if scheduler is not None:
                 scheduler.step()
             it += 1
-            steps += 1
             values["loss"] = total_loss
             for k, v in values.items():
                 sums[k] = sums.get(k, 0.0) + v
@@ -193,4 +182,4 @@ def train_one_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, da
     finally:
         if progress is not None:
             progress.close()
-    return EpochResult(iteration=it, stopped=stopped, losses={k: v / max(steps, 1) for k, v in sums.items()})
+    return EpochResult(iteration=it, stopped=stopped, losses={k: v / max(it - start_iter, 1) for k, v in sums.items()})
