@@ -40,6 +40,10 @@ def test_the_training_command_is_thin():
     assert len((ROOT / "tools" / "train_det.py").read_text().splitlines()) < 200
 
 
+def test_the_engine_is_at_most_1400_lines():
+    assert sum(len(p.read_text().splitlines()) for p in (ROOT / "detaug" / "engine").glob("*.py")) <= 1400
+
+
 MAX_POSITIONAL = 6
 
 

@@ -1,7 +1,5 @@
-"""A run's data: per-sample seeding, samplers, loaders, and the datasets of a config with them.
-
-Datasets and transforms come from :mod:`detaug.pipeline` (the same ones the visualiser
-shows); this module wraps them for training and evaluation.
+"""A run's data: the datasets and transforms of :mod:`detaug.pipeline` (the same ones the
+visualiser shows), seeded per sample, with their samplers and loaders.
 
 **Reproducible augmentation.** :class:`SeededDataset` reseeds the transform pipeline before
 every sample from ``(seed, epoch, index)``. A sample's augmentation therefore depends on

@@ -1,7 +1,5 @@
 """torch.distributed helpers: set-up from torchrun's environment, rank queries, gathering.
-
-Everything works without a process group (one process): ranks are 0, the world size 1,
-and gathers return ``[obj]``.
+Without a process group (one process) ranks are 0, the world size 1, and gathers return ``[obj]``.
 """
 
 from __future__ import annotations
@@ -73,11 +71,8 @@ def resolve_device(spec: str, local_rank: int = 0) -> torch.device:
 
 
 def init_distributed(device: str = "auto", backend: str = "auto", timeout_minutes: int = 30) -> DistInfo:
-    """Join the process group torchrun describes (RANK, WORLD_SIZE, LOCAL_RANK), if any.
-
-    The backend is NCCL on GPUs and Gloo on CPU unless ``backend`` names one. Without
-    torchrun's variables this is a single process and nothing is initialised.
-    """
+    """Join the process group torchrun describes (RANK, WORLD_SIZE, LOCAL_RANK), if any (else this
+    is a single process and nothing is initialised); NCCL on GPUs, Gloo on CPU, unless ``backend`` says."""
     if "RANK" not in os.environ or "WORLD_SIZE" not in os.environ or int(os.environ["WORLD_SIZE"]) <= 1:
         return DistInfo(device=resolve_device(device))
     rank = int(os.environ["RANK"])

@@ -27,10 +27,9 @@ def _fmt(value: Any) -> str:
 class Progress:
     """Progress over a known number of steps: a tqdm bar, plain lines, or nothing.
 
-    ``after`` is the number of steps still to come once these are done (the later epochs
-    of a run): the lines then end with the estimate for the whole run at the current
-    rate, ``eta 0:00:40 (run 0:12:10)``, which counts training steps only (evaluations
-    come on top).
+    ``after``: the steps still to come once these are done (the run's later epochs); the lines
+    then end with the whole run's estimate at the current rate, ``eta 0:00:40 (run 0:12:10)``,
+    training steps only (evaluations come on top).
     """
 
     def __init__(self, total: int, desc: str, initial: int = 0, *, mode: str = "plain",
@@ -75,13 +74,10 @@ class Progress:
 
 
 class RunLogger:
-    """Messages, progress and metrics of one run, in ``output_dir`` (``log.txt``, ``metrics.jsonl``
-    and TensorBoard files, if tensorboard is installed; None: nothing is written).
-
-    ``enabled``: False on ranks other than 0 (all silent); ``use_tqdm``: default, when stdout is
-    a terminal; ``fresh``: start ``log.txt`` and ``metrics.jsonl`` anew (a new run in an old
-    folder) rather than append to them (a resumed run).
-    """
+    """Messages, progress and metrics of one run, in ``output_dir`` (``log.txt``, ``metrics.jsonl``,
+    TensorBoard files if tensorboard is installed). ``enabled``: False on ranks other than 0;
+    ``fresh``: start ``log.txt`` and ``metrics.jsonl`` anew (a new run in an old folder) rather
+    than append to them (a resumed run)."""
 
     def __init__(self, output_dir: Optional[Path] = None, enabled: bool = True, use_tqdm: Optional[bool] = None,
                  print_freq: int = 20, tensorboard: bool = True, fresh: bool = False):
@@ -139,9 +135,8 @@ class RunLogger:
 def _flatten(record: Dict[str, Any], prefix: str = "") -> Dict[str, Any]:
     out: Dict[str, Any] = {}
     for key, value in record.items():
-        name = f"{prefix}{key}"
         if isinstance(value, dict):
-            out.update(_flatten(value, name + "/"))
+            out.update(_flatten(value, f"{prefix}{key}/"))
         else:
-            out[name] = value
+            out[f"{prefix}{key}"] = value
     return out

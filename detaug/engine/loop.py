@@ -124,13 +124,9 @@ class Trainer:
         self.results: Dict[str, Dict[str, Any]] = {}
 
     def restore(self, state: Dict[str, Any], path: Path) -> None:
-        """Continue from a checkpoint :func:`~detaug.engine.state.check_training_state` accepted.
-
-        The model, optimiser, AMP scaler, position and random generators come from the
-        checkpoint; the schedule's shape and the lr come from the config (so that
-        ``--set schedule.epochs=N`` lengthens a run), at the checkpoint's step.
-        CheckpointError if it does not fit this config's model, optimiser or epoch length.
-        """
+        """Continue from a checkpoint :func:`~detaug.engine.state.check_training_state` accepted:
+        the model, optimiser, AMP scaler, position and random generators come from it; the
+        schedule's shape and the lr from the config (``--set schedule.epochs=N`` lengthens a run)."""
         load_model_weights(self.model, state["model"], path)
         load_optimizer_state(self.optimizer, state["optimizer"], path)
         load_scheduler_state(self.scheduler, state["scheduler"], path)
@@ -315,11 +311,9 @@ class Trainer:
         self.logger.info("")
         self.logger.info(f"{self.cfg.name}: {self.cfg.schedule.epochs} epochs in {summary['minutes']:.1f} min")
         self.logger.info(format_table(self.results, {s.name: s.metric for s in self.data.test}))
-        if self.best:
-            self.logger.info(f"checkpoint: {summary['checkpoint']} (best on {self.best['split']}: "
-                             f"{100 * self.best['score']:.1f} at epoch {self.best['epoch']})")
-        else:
-            self.logger.info(f"checkpoint: {summary['checkpoint']} (the last)")
+        chosen = (f"best on {self.best['split']}: {100 * self.best['score']:.1f} at epoch {self.best['epoch']}"
+                  if self.best else "the last")
+        self.logger.info(f"checkpoint: {summary['checkpoint']} ({chosen})")
         self.logger.info(f"outputs: {self.output_dir}  (config.yaml, checkpoints, metrics.jsonl, log.txt, predictions/)")
 
 

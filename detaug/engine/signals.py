@@ -30,12 +30,9 @@ def ignore_stop_signals(worker_id: int = 0) -> None:
 
 @contextlib.contextmanager
 def stop_signals_blocked() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM back while DataLoader workers start.
-
-    A worker inherits the blocked mask, so a signal to the process group that arrives
-    before its ``worker_init_fn`` has run stays pending there and is then discarded
-    (ignored); in this process it is delivered when the block ends.
-    """
+    """Hold SIGINT and SIGTERM back while DataLoader workers start: a worker inherits the
+    blocked mask, so a signal to the process group that arrives before its ``worker_init_fn``
+    has run stays pending there and is then discarded (ignored); here it comes when the block ends."""
     if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -47,13 +44,11 @@ def stop_signals_blocked() -> Iterator[None]:
 
 
 class GracefulStop:
-    """Context manager that turns SIGINT / SIGTERM into a flag, and the stop rule the
-    training loop calls once per iteration: true after a signal, or once ``after_iters``
-    iterations of this invocation are done (``--stop-after-iters``, for job time limits).
-
-    A second Ctrl-C while the loop finishes its iteration and saves raises
-    ``KeyboardInterrupt`` as usual. Outside the main thread (where Python cannot install
-    handlers) the signals are left alone.
+    """Context manager that turns SIGINT / SIGTERM into a flag, and the stop rule the training
+    loop calls once per iteration: true after a signal, or once ``after_iters`` iterations of
+    this invocation are done (``--stop-after-iters``, for job time limits). A second Ctrl-C
+    while the loop finishes its iteration and saves raises ``KeyboardInterrupt`` as usual.
+    Outside the main thread (where Python cannot install handlers) the signals are left alone.
 
     Examples:
         >>> with GracefulStop() as stop:

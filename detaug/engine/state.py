@@ -104,13 +104,8 @@ def _kind(value: Any) -> str:
 
 
 def check_training_state(state: Any, path: PathLike) -> Dict[str, Any]:
-    """Return ``state`` if it is a training checkpoint a run can resume from.
-
-    Raises:
-        CheckpointError: not a dict, a key missing or of the wrong type (a ``config`` of
-            None among them), negative counters, weights that are not tensors, or a
-            malformed random-generator state.
-    """
+    """Return ``state`` if it is a training checkpoint a run can resume from; CheckpointError
+    for a key missing or of the wrong type, negative counters or a malformed generator state."""
     if not isinstance(state, dict):
         raise CheckpointError(path, f"holds {_kind(state)}, not a training checkpoint "
                                     f"(a dict with {', '.join(RESUME_KEYS)})")
@@ -174,10 +169,9 @@ def load_scheduler_state(scheduler: Any, state: Dict[str, Any], path: PathLike) 
 def run_config(state: Dict[str, Any]) -> Dict[str, Any]:
     """The config a checked training checkpoint was trained with, as a plain dict.
 
-    Checkpoints written before ``optim.lr_batch`` existed used ``optim.lr`` for the global
-    batch they ran with; ``lr_batch`` is set to that batch (processes x images per
-    process), so that such a run resumes at the lr it had.
-    """
+    Checkpoints written before ``optim.lr_batch`` existed used ``optim.lr`` for the global batch
+    they ran with (processes x images per process): that is their ``lr_batch``, so they resume
+    at the lr they had."""
     from detaug.config.schema import DataConfig
 
     config = copy.deepcopy(state["config"])
