@@ -137,12 +137,18 @@ def region_values(fill: ResolvedFill, rng: np.random.Generator, lead: Tuple[int,
 def torch_region_values(fill: ResolvedFill, generator: Any, dtype: Any, shape: Tuple[int, ...]) -> Any:
     """The values of one region as a tensor on the generator's device, broadcastable to
     ``shape = (*lead, C, h, w)`` (constants are handled by the caller)."""
+    if fill.kind in COLOR_FILLS:
+        shape = (shape[-3], 1, 1) if len(shape) >= 3 else (1, 1)
+    return torch_random(fill.kind, generator, dtype, shape)
+
+
+def torch_random(kind: str, generator: Any, dtype: Any, shape: Tuple[int, ...]) -> Any:
+    """Random values of a fill ``kind`` (from :data:`~detaug.erasing.plan.RANDOM_FILLS`) as a
+    tensor of ``shape`` and ``dtype`` on the generator's device, drawn in one call."""
     import torch
 
     device = generator.device
-    if fill.kind in COLOR_FILLS:
-        shape = (shape[-3], 1, 1) if len(shape) >= 3 else (1, 1)
-    if fill.kind in NORMAL_FILLS:
+    if kind in NORMAL_FILLS:
         return torch.randn(shape, generator=generator, device=device, dtype=dtype)
     if dtype.is_floating_point:
         return torch.rand(shape, generator=generator, device=device, dtype=dtype)
