@@ -7,6 +7,7 @@ from torchvision import tv_tensors
 
 from detaug import BatchedBoxAwareRandomErasing
 from detaug.erasing import (
+    ErasePlan,
     ErasingParams,
     erase_batch,
     erase_tensor,
@@ -25,24 +26,69 @@ def _batch(dtype=torch.float32, n=3):
     return (images * 255).to(torch.uint8) if dtype == torch.uint8 else images.to(dtype)
 
 
+def _covered(plan, h=H, w=W):
+    covered = torch.zeros(h, w, dtype=torch.bool)
+    for x1, y1, x2, y2 in plan.rects.tolist():
+        assert 0 <= x1 < x2 <= w and 0 <= y1 < y2 <= h
+        covered[y1:y2, x1:x2] = True
+    return covered
+
+
 @pytest.mark.parametrize("mode", ["ire", "ore", "i+ore"])
-@pytest.mark.parametrize("fill", ["random", "random_color", 0.25, (0.1, 0.2, 0.3)])
-def test_batch_equals_the_per_image_kernel_on_its_plans(mode, fill):
-    images = _batch()
+@pytest.mark.parametrize("fill", ["random", "random_normal", "random_color", 0.25, (0.1, 0.2, 0.3)])
+def test_batch_erases_exactly_its_plans_regions(mode, fill):
+    images = torch.full((3, 3, H, W), -1.0)  # no fill gives -1: every erased pixel shows
     params = ErasingParams(mode=mode, fill=fill, **ALWAYS)
     out, plans = erase_batch(images, BOXES, params, generator=torch.Generator().manual_seed(0))
-    assert len(plans) == len(images)
+    assert len(plans) == len(images) and all(len(plan) for plan in plans[:1])
     for image, plan, result in zip(images, plans, out):
-        torch.testing.assert_close(result, erase_tensor(image, plan), rtol=0, atol=0)
-        changed = (result != image).any(dim=0)
-        covered = torch.zeros(H, W, dtype=torch.bool)
-        for x1, y1, x2, y2 in plan.rects.tolist():
-            assert 0 <= x1 < x2 <= W and 0 <= y1 < y2 <= H
-            covered[y1:y2, x1:x2] = True
-        assert not (changed & ~covered).any()
+        assert torch.equal((result != -1).all(dim=0), _covered(plan))
+        assert torch.equal((result != -1).any(dim=0), _covered(plan))  # every channel of a pixel
+        if not isinstance(fill, str):  # a constant: the same pixels as the plan replayed alone
+            torch.testing.assert_close(result, erase_tensor(image, plan), rtol=0, atol=0)
+        if fill == "random_color":  # one colour per region: a region without overlap is one colour
+            for k, (x1, y1, x2, y2) in enumerate(plan.rects.tolist()):
+                others = _covered(ErasePlan(np.delete(plan.rects, k, 0), np.delete(plan.source, k), image_size=(H, W)))
+                if not others[y1:y2, x1:x2].any():
+                    assert torch.unique(result[:, y1:y2, x1:x2].reshape(3, -1), dim=1).shape[1] == 1
     sources = [plan.source.tolist() for plan in plans]
     if mode != "ire":
         assert sources[0][-2:] == [0, 1] and sources[2][-1:] == [0]
+
+
+def test_random_values_span_the_dtypes_range_in_every_region():
+    params = ErasingParams(mode="i+ore", fill="random", **ALWAYS)
+    out, plans = erase_batch(torch.zeros(3, 3, H, W, dtype=torch.uint8), BOXES, params,
+                             generator=torch.Generator().manual_seed(3))
+    values = torch.cat([out[b][:, _covered(plan)].reshape(-1) for b, plan in enumerate(plans)])
+    assert values.numel() > 2000 and int(values.max()) > 250 and int(values.min()) < 5
+    assert abs(float(values.float().mean()) - 127.5) < 8
+
+
+def test_mask_restricted_regions_erase_only_the_objects_pixels():
+    mask = torch.zeros(1, H, W, dtype=torch.bool)
+    mask[0, 10:30, 10:30] = True
+    params = ErasingParams(mode="ore", object_p=1.0, erase_within="mask", fill=0.5)
+    out, plans = erase_batch(torch.zeros(1, 3, H, W), [torch.tensor([[0.0, 0.0, 40.0, 40.0]])], params,
+                             generator=torch.Generator().manual_seed(0), masks=[mask])
+    erased = out[0, 0] == 0.5
+    assert erased.any() and torch.equal(erased, _covered(plans[0]) & mask[0])
+
+
+def test_the_number_of_device_operations_does_not_grow_with_the_regions():
+    from detaug.erasing.batched import write_regions
+    from detaug.erasing.sampling import sample_plans
+
+    def operations(n_images, n_boxes, fill):
+        params = ErasingParams(mode="i+ore", fill=fill, **ALWAYS)
+        boxes = [np.array([[2.0 + k, 3.0, 40.0, 40.0 + k % 5] for k in range(n_boxes)])] * n_images
+        plans = sample_plans([(H, W)] * n_images, boxes, params, np.random.default_rng(0))
+        with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+            write_regions(torch.zeros(n_images, 3, H, W), plans, seed=0)
+        return sum(1 for e in prof.events() if e.name.startswith("aten::") and getattr(e, "cpu_parent", None) is None)
+
+    for fill in ("random", "random_color", 0.5):
+        assert operations(1, 1, fill) == operations(8, 10, fill), fill
 
 
 def test_seeds_reproduce_and_inplace_writes_the_input():
@@ -93,7 +139,9 @@ def test_lists_keep_each_images_channels_dtype_and_size():
         assert isinstance(out, list)
         for image, result, plan in zip(images, out, plans):
             assert result.shape == image.shape and result.dtype == image.dtype and len(plan) == 1
-            assert torch.equal(result, erase_tensor(image, plan))
+            outside = ~_covered(plan, *image.shape[-2:])
+            assert torch.equal(result[:, outside], image[:, outside])
+            assert (result[:, ~outside] != image[:, ~outside]).float().mean() > 0.9
 
 
 def test_bad_inputs_name_what_is_expected():

@@ -55,8 +55,9 @@ def test_bench_transforms_quick(tmp_path):
     for case in result["cases"]:
         assert len(case["times_us"]) == case["n"] == 3 and case["median"] > 0 and "q1" not in case
     albu = next(r for r in result["ratios"] if r["group"] == "a")
-    assert albu["limit"] == 0.6 and albu["verdict"] == f"not judged on {albu['repeats_used']} repeats"
-    assert all(r["verdict"] is None for r in result["ratios"] if r["group"] != "a")  # informational
+    assert albu["limit"] == 0.45 and albu["verdict"] == f"not judged on {albu['repeats_used']} repeats"
+    judged = {r["label"] for r in result["ratios"] if r["verdict"] is not None}
+    assert judged == {albu["label"], "detaug.tv IRE / v2.RandomErasing(p=1), like for like"}  # the rest: informational
     assert ("(c) on CUDA: not run (no GPU)" in text) == (result["machine"]["cuda"] is None)
 
 
@@ -66,12 +67,15 @@ def test_bench_pipeline_quick(tmp_path):
     assert "6 generated JPEGs" in text and "not judged on 3 bursts" in text
     data = result["data"]
     assert data["images"] == 6 and data["mean_boxes"] == 8
-    assert set(result["times_ms"]) == {"off", "detaug", "albumentations"}
+    assert set(result["times_ms"]) == {"off", "detaug", "albumentations", "floor"}
     assert all(len(times) == 3 and min(times) > 0 for times in result["times_ms"].values())
     shares = result["shares"]
     for name in ("detaug", "albumentations"):
         assert {"ms", "added_ms", "share"} <= set(shares[name]) and "q1" not in shares[name]["share"]
     assert "BoxAwareRandomErasing" in result["pipelines"]["detaug"] and "Erasing" in result["pipelines"]["albumentations"]
+    # the floor is a copy and the random bytes of the erased pixels: less than the detaug pipeline's added time
+    assert 0 < shares["floor"]["ms"]["median"] and shares["floor_ratio"]["target"] == 3.0
+    assert shares["added_ratio"]["target"] == 0.6 and "floor (copy + random bytes" in text
 
 
 def test_ratio_never_divides_by_noise(tools):

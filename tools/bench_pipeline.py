@@ -12,8 +12,13 @@ Times are the process's CPU time: on a shared machine the wall clock also counts
 time slices other processes get. The pipelines run round-robin in bursts (one burst of
 every pipeline over the same images, then the next burst, the order rotating), so that
 what load remains (caches, memory bandwidth) spreads over all three. Erasing's share of a pipeline is ``(t - t_off) / t`` within each burst (paired);
-the median over bursts is reported, with quartiles when there are enough bursts. Target:
-detaug's share no larger than albumentations' (the median of the paired difference <= 0).
+the median over bursts is reported, with quartiles when there are enough bursts.
+
+The floor is measured in the same bursts: per sample, a copy of the decoded image and the
+random bytes of the pixels detaug's plans erase on that image on average (drawn from the
+bit generator's raw words), the least any erasing with a per-pixel random fill can do.
+Targets (issue 21): detaug's added time at most 0.6x albumentations' and at most 3x the
+floor (medians of the paired ratios).
 
 The images are a VOC-layout folder (``--images DIR`` with ``JPEGImages/`` and
 ``Annotations/``), or else JPEGs generated here: 500x375 to 640x480 px, 8 objects each,
@@ -119,15 +124,50 @@ def load(sample: Sample, pipeline: Any) -> Any:
     return torch.from_numpy(out["image"]).permute(2, 0, 1).float().div_(255), out["bboxes"]
 
 
-def run_bursts(samples: List[Sample], pipelines: Dict[str, Any], bursts: int) -> Dict[str, List[float]]:
-    """CPU milliseconds per sample of each pipeline in each burst (one pass over ``samples``); the first burst warms up."""
-    names = list(pipelines)
+def floor_work(samples: List[Sample], seed: int, draws: int = 20) -> List[Tuple[Any, int]]:
+    """Per sample: its decoded image and the number of random 64-bit words for the bytes
+    detaug's plans erase on it, on average over ``draws`` plans (overlaps counted once)."""
+    import cv2
+    import numpy as np
+
+    from detaug.erasing import ErasingParams, sample_plan
+
+    params, rng, work = ErasingParams(mode="i+ore", fill="random"), np.random.default_rng(seed), []
+    for path, boxes in samples:
+        image = cv2.cvtColor(cv2.imread(path, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+        erased = 0
+        for _ in range(draws):
+            covered = np.zeros(image.shape[:2], bool)
+            for x1, y1, x2, y2 in sample_plan(image.shape, boxes, params, rng).rects.tolist():
+                covered[y1:y2, x1:x2] = True
+            erased += int(covered.sum()) * image.shape[2]
+        work.append((image, -(-erased // (draws * 8))))
+    return work
+
+
+def run_floor(work: List[Tuple[Any, int]], rng: Any) -> None:
+    for image, words in work:
+        image.copy()
+        rng.bit_generator.random_raw(words)
+
+
+def run_bursts(samples: List[Sample], pipelines: Dict[str, Any], bursts: int,
+               floor: Any = None) -> Dict[str, List[float]]:
+    """CPU milliseconds per sample of each pipeline (and of the floor, a list of
+    :func:`floor_work`) in each burst (one pass over ``samples``); the first burst warms up."""
+    import numpy as np
+
+    names = list(pipelines) + (["floor"] if floor is not None else [])
     times: Dict[str, List[float]] = {name: [] for name in names}
+    rng = np.random.default_rng(0)
     for b in range(bursts + 1):
         for name in names[b % len(names):] + names[:b % len(names)]:
             start = time.process_time()
-            for sample in samples:
-                load(sample, pipelines[name])
+            if name == "floor":
+                run_floor(floor, rng)
+            else:
+                for sample in samples:
+                    load(sample, pipelines[name])
             if b:
                 times[name].append((time.process_time() - start) / len(samples) * 1e3)
     return times
@@ -147,6 +187,18 @@ def erasing_shares(times: Dict[str, List[float]]) -> Dict[str, Any]:
         out["verdict"] = f"not judged on {len(difference)} bursts"
     else:
         out["verdict"] = "met" if median <= 0 else f"missed by {median * 100:.1f} points"
+    added = [t - o for t, o in zip(times["detaug"], off)]
+    out["added_ratio"] = spread([d / (a - o) for d, a, o in zip(added, times["albumentations"], off) if a > o])
+    out["added_ratio"]["target"] = 0.6
+    if "floor" in times:
+        out["floor"] = {"ms": spread(times["floor"])}
+        out["floor_ratio"] = spread([d / f for d, f in zip(added, times["floor"])])
+        out["floor_ratio"]["target"] = 3.0
+    for key in ("added_ratio", "floor_ratio"):
+        if key in out:
+            r = out[key]
+            r["verdict"] = (f"not judged on {r['n']} bursts" if r["n"] < MIN_REPEATS_FOR_RANGE
+                            else "met" if r["median"] <= r["target"] else "missed")
     return out
 
 
@@ -167,7 +219,13 @@ def format_report(result: Dict[str, Any]) -> str:
                      f"{_range(r['added_ms'], fmt='.3f')} = {r['share']['median']:.1%} of the time{_range(r['share'], 100, '.1f')}")
     d = s["share_difference"]
     lines.append(f"  detaug's share minus albumentations', paired: {d['median'] * 100:+.1f} points{_range(d, 100, '+.1f')} "
-                 f"over {d['n']} bursts (target <= 0: {s['verdict']})")
+                 f"over {d['n']} bursts (<= 0: {s['verdict']})")
+    r = s["added_ratio"]
+    lines.append(f"  detaug's added time / albumentations': {r['median']:.2f}{_range(r)} (target <= {r['target']}: {r['verdict']})")
+    if "floor" in s:
+        f = s["floor_ratio"]
+        lines.append(f"  floor (copy + random bytes of the erased pixels) {s['floor']['ms']['median']:.3f} ms{_range(s['floor']['ms'], fmt='.3f')}; "
+                     f"detaug's added time / floor: {f['median']:.2f}{_range(f)} (target <= {f['target']}: {f['verdict']})")
     return "\n".join(lines)
 
 
@@ -194,7 +252,7 @@ def main(args: argparse.Namespace) -> Dict[str, Any]:
         samples = read_voc_folder(args.images) if args.images else generate_photos(folder, args.count, args.seed)
         data = describe(samples, "real" if args.images else "generated")
         pipelines = build_pipelines(args.seed)
-        times = run_bursts(samples, pipelines, args.bursts)
+        times = run_bursts(samples, pipelines, args.bursts, floor_work(samples, args.seed))
     result = {"args": vars(args), "detaug": detaug_source(), "data": data,
               "pipelines": {name: repr(p.transforms) for name, p in pipelines.items()},
               "machine": {"cpus": os.cpu_count(), "torch": torch.__version__, "load_before": load_before,

@@ -199,7 +199,8 @@ class BoxAwareRandomErasing(A.DualTransform):
 
     # ------------------------------------------------------------------ applying
     def apply(self, img: np.ndarray, plan: ErasePlan, **params: Any) -> np.ndarray:
-        return apply_plan(img, plan)
+        # nothing to erase: the image itself, as albumentations' own transforms return it when not applied
+        return apply_plan(img, plan) if len(plan) else img
 
     def apply_to_mask(self, mask: np.ndarray, plan: ErasePlan, **params: Any) -> np.ndarray:
         if self.erasing.fill_mask is None:

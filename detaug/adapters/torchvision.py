@@ -157,8 +157,10 @@ class BoxAwareRandomErasing(v2.Transform):
         boxes_list = [x for x in flat_inputs if isinstance(x, tv_tensors.BoundingBoxes)]
         if boxes_list:
             check_canvas(boxes_list[0], (height, width), type(self).__name__)
-        boxes = boxes_to_xyxy(boxes_list[0]) if boxes_list else None
-        if boxes is None and (self.erasing.uses_objects or self.erasing.min_visibility > 0):
+        # IRE without protect or min_visibility draws nothing from the boxes: they are not converted
+        reads_boxes = self.erasing.uses_objects or self.erasing.min_visibility > 0 or self.erasing.protect is not None
+        boxes = boxes_to_xyxy(boxes_list[0]) if boxes_list and reads_boxes else None
+        if boxes is None and reads_boxes:
             self._warn_plain_boxes(sample)
         if boxes is not None and looks_normalised(boxes, (height, width)) and not getattr(self, "_warned_normalised", False):
             self._warned_normalised = True

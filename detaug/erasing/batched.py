@@ -1,14 +1,18 @@
-"""Erasing a whole batch on its device, built on the per-image core.
+"""Erasing a whole batch on its device in one pass.
 
-For each image: one plan drawn on the CPU with :func:`~detaug.erasing.sample_plan` (tens
-of microseconds), then its regions written on the batch's device with
-:func:`~detaug.erasing.erase_tensor` (a few slice writes). The per-image seeds come from
-a torch Generator (or torch's global one), so a training run reproduces under
-``torch.manual_seed`` and resumes exactly: checkpoints hold torch's random state.
+The plans of the whole batch are drawn in one call on the CPU
+(:func:`~detaug.erasing.sampling.sample_plans`: the same sampler as one image's, its draws
+grouped), from one seed taken from a torch Generator (or torch's global one), so a
+training run reproduces under ``torch.manual_seed`` and resumes exactly: checkpoints hold
+torch's random state. Then every region of the batch is written in a fixed number of
+device operations, whatever the number of regions: the pixel coordinates of all regions
+are expanded on the device from one small table, the random values of all of them are
+drawn there in one call, and one indexed write puts them in place
+(:func:`write_regions`). No launch is made per region or per image (a list of images of
+different sizes is the exception: one pass per image).
 
-This is what "erasing on the GPU" needs, and no more: there is no second implementation
-of Algorithm 1 or of the fills. On a CPU it is no faster than erasing in the DataLoader
-workers (see ``docs/benchmarks.md``); use it when the workers are the bottleneck.
+On a CPU the per-image path is as fast (``docs/benchmarks.md``); erase in the DataLoader
+workers there, and use this when the workers are the bottleneck.
 """
 
 from __future__ import annotations
@@ -18,10 +22,11 @@ from typing import Any, List, Optional, Sequence, Tuple, Union
 import numpy as np
 import torch
 
-from detaug.erasing.kernels import erase_tensor
+from detaug.erasing.fill import resolve_fill, torch_random
+from detaug.erasing.kernels import _numpy_dtype
 from detaug.erasing.params import ErasingParams, check_probability
 from detaug.erasing.plan import ErasePlan
-from detaug.erasing.sampling import check_boxes, sample_plan
+from detaug.erasing.sampling import check_boxes, sample_plans
 
 Images = Union[torch.Tensor, Sequence[torch.Tensor]]
 
@@ -33,6 +38,27 @@ def _image_boxes(boxes: Any, index: int) -> Optional[np.ndarray]:
     if isinstance(one, torch.Tensor):
         one = one.detach().as_subclass(torch.Tensor).to("cpu", torch.float64).numpy()
     return check_boxes(one, f"boxes[{index}]")
+
+
+def _host_boxes(boxes: Any, count: int) -> List[Optional[np.ndarray]]:
+    """Every image's boxes on the host, the device's in one transfer (not one per image)."""
+    if boxes is None:
+        return [None] * count
+    if isinstance(boxes, torch.Tensor) and boxes.ndim == 3 and boxes.shape[-1] >= 4:  # padded [B, N, >=4]
+        host = boxes.detach().as_subclass(torch.Tensor)[..., :4].to("cpu", torch.float64).numpy()
+        return [check_boxes(one, f"boxes[{i}]") for i, one in enumerate(host)]
+    out: List[Any] = [None] * count
+    moved = [i for i, one in enumerate(boxes) if isinstance(one, torch.Tensor) and one.ndim == 2
+             and one.shape[-1] >= 4 and one.device.type != "cpu"]
+    if moved:
+        parts = [boxes[i].detach().as_subclass(torch.Tensor)[:, :4].to(torch.float64) for i in moved]
+        host = torch.cat(parts).cpu().numpy()
+        for i, part in zip(moved, np.split(host, np.cumsum([len(q) for q in parts])[:-1])):
+            out[i] = check_boxes(part, f"boxes[{i}]")
+    for i in range(count):
+        if i not in moved:
+            out[i] = _image_boxes(boxes, i)
+    return out
 
 
 def _image_masks(masks: Any, index: int) -> Optional[np.ndarray]:
@@ -127,21 +153,87 @@ def erase_batch(
     if boxes is not None and len(boxes) != len(images):
         raise ValueError(f"expected boxes for {len(images)} images, got {len(boxes)}")
     sizes = _sizes(images, image_sizes)
-    seeds = torch.randint(0, 2**62, (len(images),), generator=generator,
-                          device=generator.device if generator is not None else "cpu").tolist()
+    seed = int(torch.randint(0, 2**62, (1,), generator=generator,
+                             device=generator.device if generator is not None else "cpu"))
+    rng = np.random.default_rng(seed)
+    run = list(range(len(sizes))) if p >= 1.0 else np.flatnonzero(rng.random(len(sizes)) < p).tolist()
+    host_boxes = _host_boxes(boxes, len(sizes))
+    drawn = sample_plans([sizes[i] for i in run], [host_boxes[i] for i in run], params, rng,
+                         labels=None if labels is None else [_labels(labels[i]) for i in run],
+                         masks=None if masks is None else [_image_masks(masks, i) for i in run])
+    plans = [ErasePlan.empty(size, params.fill) for size in sizes]
+    for i, plan in zip(run, drawn):
+        plans[i] = plan
     out = images if inplace else (images.clone() if isinstance(images, torch.Tensor) else [x.clone() for x in images])
-    plans = []
-    for index, ((height, width), seed) in enumerate(zip(sizes, seeds)):
-        rng = np.random.default_rng(seed)
-        if p < 1.0 and rng.random() >= p:
-            plans.append(ErasePlan.empty((height, width), params.fill))
-            continue
-        image_labels = None if labels is None else _labels(labels[index])
-        plan = sample_plan((height, width), _image_boxes(boxes, index), params, rng, labels=image_labels,
-                           masks=_image_masks(masks, index))
-        erase_tensor(out[index][..., :height, :width], plan, inplace=True)
-        plans.append(plan)
+    fill_seed = int(rng.bit_generator.random_raw()) >> 1
+    if isinstance(out, torch.Tensor):
+        write_regions(out, plans, fill_seed)
+    else:  # images of their own sizes: one pass each
+        for i, (image, plan) in enumerate(zip(out, plans)):
+            write_regions(image[None], [plan], fill_seed + i)
     return out, plans
+
+
+def write_regions(images: torch.Tensor, plans: Sequence[ErasePlan], seed: int) -> None:
+    """Write the regions of ``plans`` (one per image) into a ``[B, C, H, W]`` batch, in place,
+    in a fixed number of device operations.
+
+    The fill is the plans' (the first plan with regions gives it). Random values are drawn on the batch's
+    device from a torch Generator seeded with ``seed``: the regions of the plans, other
+    values than :func:`~detaug.erasing.erase_tensor` gives a plan alone. Where regions of
+    one image overlap, a pixel gets the value of one of them (with a random fill, a random
+    value either way; with one colour per region, either colour).
+
+    Examples:
+        >>> plan = ErasePlan(np.array([[1, 0, 3, 2]]), np.array([-1]), fill=5.0, image_size=(3, 4))
+        >>> batch = torch.zeros(2, 1, 3, 4)
+        >>> write_regions(batch, [ErasePlan.empty((3, 4)), plan], seed=0)
+        >>> batch[1, 0].tolist()
+        [[0.0, 5.0, 5.0, 0.0], [0.0, 5.0, 5.0, 0.0], [0.0, 0.0, 0.0, 0.0]]
+    """
+    table = np.concatenate([np.column_stack([np.full(len(plan), b), plan.rects]) for b, plan in enumerate(plans)])
+    if not len(table):
+        return
+    channels, device = images.shape[1], images.device
+    widths, heights = table[:, 3] - table[:, 1], table[:, 4] - table[:, 2]
+    areas = widths * heights
+    pixels = int(areas.sum())
+    starts = np.cumsum(areas) - areas
+    # one host -> device copy of the regions; every pixel's coordinates are expanded there
+    geometry = torch.from_numpy(np.stack([table[:, 0], table[:, 1], table[:, 2], widths, starts])).to(device)
+    region = torch.repeat_interleave(torch.from_numpy(areas).to(device), output_size=pixels)
+    batch, x1, y1, width, start = geometry[:, region]
+    offset = torch.arange(pixels, device=device) - start
+    rows, cols = y1 + torch.div(offset, width, rounding_mode="floor"), x1 + offset % width
+    fill = resolve_fill(next(plan.fill for plan in plans if len(plan)), _numpy_dtype(images.dtype), channels)
+    if fill.kind == "constant":
+        values = torch.as_tensor(np.atleast_1d(fill.constant), device=device).to(images.dtype).expand(pixels, channels)
+    else:
+        generator = torch.Generator(device=device).manual_seed(seed)
+        if fill.kind in ("random_color", "random_color_normal"):  # one colour per region
+            values = torch_random(fill.kind, generator, images.dtype, (len(table), channels))[region]
+        else:
+            values = torch_random(fill.kind, generator, images.dtype, (pixels, channels))
+    view = images.permute(0, 2, 3, 1)  # [B, H, W, C]: one pixel's channels per index
+    keep = _region_masks(plans, pixels)
+    if keep is not None:  # erase_within="mask": only the object's pixels of those regions
+        index = (batch, rows, cols)
+        values = torch.where(torch.from_numpy(keep).to(device)[:, None], values, view[index])
+    view[batch, rows, cols] = values
+
+
+def _region_masks(plans: Sequence[ErasePlan], pixels: int) -> Optional[np.ndarray]:
+    """Per pixel of the regions, in region order, whether it is erased; None when all are."""
+    if all(plan.region_masks is None for plan in plans):
+        return None
+    parts = []
+    for plan in plans:
+        masks = plan.region_masks if plan.region_masks is not None else [None] * len(plan)
+        for (x1, y1, x2, y2), mask in zip(plan.rects.tolist(), masks):
+            parts.append(np.ones((y2 - y1) * (x2 - x1), bool) if mask is None else mask.ravel())
+    keep = np.concatenate(parts)
+    assert len(keep) == pixels
+    return keep
 
 
 def plans_to_regions(plans: Sequence[ErasePlan]) -> torch.Tensor:

@@ -8,6 +8,7 @@ a torch CHW image get the same pixels for the same plan.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Optional, Union
 
 import numpy as np
@@ -78,6 +79,7 @@ def _masks(plan: ErasePlan) -> list:
     return list(plan.region_masks) if plan.region_masks is not None else [None] * len(plan)
 
 
+@functools.cache
 def _numpy_dtype(dtype: torch.dtype) -> np.dtype:
     """The numpy dtype whose values a torch dtype gets (bfloat16 and other torch-only floats: float32)."""
     import torch

@@ -96,6 +96,26 @@ class ErasePlan:
             object.__setattr__(self, "fill", fill[0] if len(fill) == 1 else fill)
 
     @classmethod
+    def drawn(cls, rects: np.ndarray, source: np.ndarray, fill: Fill, seed: int, image_size: Tuple[int, int],
+              region_masks: Optional[Tuple[Optional[np.ndarray], ...]] = None,
+              protected: Optional[Tuple[Tuple[int, float], ...]] = None) -> ErasePlan:
+        """A plan from the sampler's own output, without the checks a hand-made plan gets:
+        int64 ``rects [K, 4]`` inside ``image_size``, int64 ``source [K]``, a normalised fill
+        (an :class:`~detaug.erasing.ErasingParams`' own), an int seed, region masks of their
+        regions' shapes. The checks cost more than the rest of a small plan's sampling."""
+        plan = object.__new__(cls)
+        rects.setflags(write=False)
+        source.setflags(write=False)
+        if region_masks is not None:
+            for mask in region_masks:
+                if mask is not None:
+                    mask.setflags(write=False)
+        for name, value in (("rects", rects), ("source", source), ("fill", fill), ("seed", seed),
+                            ("image_size", image_size), ("region_masks", region_masks), ("protected", protected)):
+            object.__setattr__(plan, name, value)
+        return plan
+
+    @classmethod
     def empty(cls, image_size: Sequence[int], fill: Fill = "random", seed: int = 0) -> ErasePlan:
         """A plan that erases nothing."""
         return cls(np.zeros((0, 4), np.int64), np.zeros(0, np.int64), fill, seed, tuple(image_size[:2]))

@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
-from typing import Any, Optional, Sequence, Union
+from typing import Any, List, Optional, Sequence, Union
 
 import numpy as np
 
@@ -166,8 +166,8 @@ def looks_normalised(boxes: np.ndarray, image_size: Sequence[int]) -> bool:
         >>> looks_normalised(np.array([[0.1, 0.2, 0.5, 0.6]]), (64, 64)), looks_normalised(np.array([[0, 0, 1, 1.0]]), (64, 64))
         (True, False)
     """
-    return (len(boxes) > 0 and min(int(image_size[0]), int(image_size[1])) >= 2
-            and bool(((boxes >= 0) & (boxes <= 1)).all()) and bool((boxes != np.round(boxes)).any()))
+    return (len(boxes) > 0 and boxes.max() <= 1 and boxes.min() >= 0 and min(int(image_size[0]), int(image_size[1])) >= 2
+            and bool((boxes != np.round(boxes)).any()))
 
 
 def normalised_boxes_message(image_size: Sequence[int], fix: str) -> str:
@@ -302,12 +302,13 @@ def draw_regions(
     target_area: Sequence[float],
     params: ErasingParams,
     area_masks: Optional[Sequence[Optional[np.ndarray]]] = None,
-    protection: Optional[Protection] = None,
+    protection: Union[Protection, Sequence[Optional[Protection]], None] = None,
 ) -> list:
     """Draw one region inside each area: per area, the attempts, and the first that fits.
 
     The first round of attempts of every area is drawn at once; an area without a fit
-    draws further rounds, up to ``max_attempts``.
+    draws further rounds, up to ``max_attempts``. Areas of several images can be drawn in
+    one call (the batched path does).
 
     Args:
         rng: the source of randomness.
@@ -317,8 +318,9 @@ def draw_regions(
             ``mask_cover``.
         area_masks: per area, None or a bool mask of the area's shape: an attempt then
             fits only if at least ``params.mask_cover`` of it lies on the mask.
-        protection: None, or the protected boxes: an attempt fits only if it keeps them
-            within their limits, and each region placed counts against them.
+        protection: None, the protected boxes of the areas' image, or one such (or None)
+            per area: an attempt fits only if it keeps them within their limits, and each
+            region placed counts against them.
 
     Returns:
         Per area, the region ``(x1, y1, x2, y2)`` in pixel edges, or None when no attempt
@@ -331,13 +333,14 @@ def draw_regions(
     """
     rounds = min(ATTEMPTS_PER_ROUND, params.max_attempts)
     first_round = rng.random((len(areas), rounds, 4)).tolist()
+    guards = [protection] * len(areas) if protection is None or isinstance(protection, Protection) else protection
     regions = []
     for a, (x1, y1, x2, y2) in enumerate(areas):
         table = _summed_area(area_masks[a]) if area_masks is not None else None
-        allowed = None
-        if protection is not None:
-            def allowed(x, y, w, h, x0=x1, y0=y1):
-                return protection.allows(x0 + x, y0 + y, x0 + x + w, y0 + y + h)
+        allowed, guard = None, guards[a]
+        if guard is not None:
+            def allowed(x, y, w, h, x0=x1, y0=y1, guard=guard):
+                return guard.allows(x0 + x, y0 + y, x0 + x + w, y0 + y + h)
         fit, tried = _first_fit(first_round[a], x2 - x1, y2 - y1, target_area[a], params, table=table,
                                 allowed=allowed), rounds
         while fit is None and tried < params.max_attempts:
@@ -346,47 +349,10 @@ def draw_regions(
                              allowed=allowed)
             tried += n
         region = None if fit is None else (x1 + fit[0], y1 + fit[1], x1 + fit[0] + fit[2], y1 + fit[1] + fit[3])
-        if region is not None and protection is not None:
-            protection.add(*region)
+        if region is not None and guard is not None:
+            guard.add(*region)
         regions.append(region)
     return regions
-
-
-def _image_areas(rng: np.random.Generator, height: int, width: int, params: ErasingParams):
-    """Image-level areas: with probability ``image_p``, ``count`` copies of the image, each with 1/count of its area."""
-    if height <= 0 or width <= 0 or rng.random() >= params.image_p:
-        return [], [], [], None
-    count = params.count if isinstance(params.count, int) else int(rng.integers(params.count[0], params.count[1] + 1))
-    return [(0, 0, width, height)] * count, [height * width / count] * count, [IMAGE_LEVEL] * count, None
-
-
-def _object_areas(rng: np.random.Generator, boxes: np.ndarray, labels: Any, masks: Optional[list],
-                  image_size: Sequence[int], params: ErasingParams):
-    """Box areas: each box independently with its probability, if a whole pixel fits inside it.
-
-    Returns ``(interiors, S, sources, area_masks)``; ``area_masks`` is None unless S comes from masks.
-    """
-    height, width = image_size
-    p = params.object_probabilities(labels, len(boxes))
-    chosen = np.flatnonzero(rng.random(len(boxes)) < p).tolist()  # p: one float, or one per box
-    by_mask = masks is not None and params.object_area == "mask"
-    interiors, targets, sources, crops = [], [], [], []
-    all_boxes = boxes.tolist()
-    for index in chosen:
-        box = all_boxes[index]
-        interior, area = box_interior(box, height, width)
-        if interior is None:
-            continue
-        if by_mask:
-            x1, y1, x2, y2 = interior
-            mask = masks[index]
-            pixels = 0 if mask is None else int(mask.sum())
-            crops.append(mask[y1:y2, x1:x2] if pixels else None)  # no mask, or an empty one: the box
-            area = pixels or area
-        interiors.append(interior)
-        targets.append(area)
-        sources.append(index)
-    return interiors, targets, sources, crops if by_mask else None
 
 
 def sample_plan(
@@ -440,41 +406,145 @@ def sample_plan(
         >>> bool(10 <= x1 < x2 <= 60 and 10 <= y1 < y2 <= 50)
         True
     """
+    return sample_plans([image_size], [boxes], params, rng, [labels], [masks], warn_normalised=warn_normalised,
+                        stacklevel=3)[0]
+
+
+def sample_plans(
+    image_sizes: Sequence[Sequence[int]],
+    boxes: Sequence[Optional[Any]],
+    params: ErasingParams,
+    rng: RandomLike = None,
+    labels: Optional[Sequence[Optional[Sequence[Any]]]] = None,
+    masks: Optional[Sequence[Optional[Any]]] = None,
+    *,
+    warn_normalised: bool = True,
+    stacklevel: int = 2,
+) -> List[ErasePlan]:
+    """Draw the plans of several images at once (the batched path), one per image.
+
+    The same draws as :func:`sample_plan`, grouped: the fill seeds of every image, then
+    whether each image gets image-level regions, then those regions (one
+    :func:`draw_regions` call for the batch), then the box choices and box regions of the
+    whole batch from one stream of their own. For one image this is exactly
+    :func:`sample_plan` (which calls it); for several, other draws than one
+    :func:`sample_plan` per image, equally reproducible from ``rng``.
+
+    Args:
+        image_sizes: per image ``(height, width)``.
+        boxes, labels, masks: per image, as :func:`sample_plan` takes them (None for all).
+        params, rng, warn_normalised: as :func:`sample_plan`.
+        stacklevel: of the normalised-boxes warning. Default 2 (the caller).
+
+    Examples:
+        >>> plans = sample_plans([(40, 60), (30, 30)], [np.array([[0, 0, 20, 20.0]]), None],
+        ...                      ErasingParams(mode="i+ore", image_p=1.0, object_p=1.0), rng=0)
+        >>> [plan.source.tolist() for plan in plans], plans[1].image_size
+        ([[-1, 0], [-1]], (30, 30))
+    """
     if not isinstance(params, ErasingParams):
         raise TypeError(f"sample_plan: params must be an ErasingParams, got {type(params).__name__} {params!r:.40}: "
                         f"pass ErasingParams(mode=...) with the erasing arguments")
-    height, width = check_image_size(image_size)
+    count = len(image_sizes)
+    sizes = [check_image_size(size) for size in image_sizes]
+    labels = [None] * count if labels is None else list(labels)
+    masks = [None] * count if masks is None else list(masks)
     rng = as_generator(rng)
-    fill_seed, object_seed = (int(s) >> 1 for s in rng.bit_generator.random_raw(2))  # two 63-bit seeds
-    boxes = None if boxes is None else check_boxes(boxes)
-    if warn_normalised and boxes is not None and looks_normalised(boxes, (height, width)):
-        warnings.warn(normalised_boxes_message((height, width), "multiply them by (width, height, width, height)"),
-                      UserWarning, stacklevel=2)
-    if params.needs_labels:
-        labels = check_labels(labels, 0 if boxes is None else len(boxes))
-    if masks is not None:
-        masks = check_masks(masks, 0 if boxes is None else len(boxes), (height, width))
-    rects, sources = [], []
-    protection, protected = _protection(boxes, labels, (height, width), params)
-    if params.uses_image:  # the caller's stream, after the two seeds
-        _add_regions(rects, sources, rng, _image_areas(rng, height, width, params), params, protection=protection)
-    if params.uses_objects and boxes is not None and len(boxes):  # a stream of its own: the same in ORE and I+ORE
-        stream = np.random.default_rng(object_seed)
-        _add_regions(rects, sources, stream, _object_areas(stream, boxes, labels, masks, (height, width), params), params)
-    if not rects:
-        return ErasePlan(np.zeros((0, 4), np.int64), np.zeros(0, np.int64), params.fill, fill_seed, (height, width),
-                         protected=protected)
-    region_masks = _region_masks(rects, sources, masks) if params.erase_within == "mask" and masks is not None else None
-    return ErasePlan(np.array(rects, np.int64), np.array(sources, np.int64), params.fill, fill_seed, (height, width),
-                     region_masks, protected)
+    words = rng.bit_generator.random_raw(count + 1).tolist()  # 63-bit seeds: the fills', then the boxes' stream
+    images = [_Image(size, one_boxes, one_labels, one_masks, params, warn_normalised, stacklevel + 1)
+              for size, one_boxes, one_labels, one_masks in zip(sizes, boxes, labels, masks)]
+    if params.uses_image:  # the caller's stream, after the seeds
+        _image_regions(rng, images, params)
+    if params.uses_objects and sum(len(image.boxes) for image in images):  # a stream of its own
+        _object_regions(np.random.default_rng(words[count] >> 1), images, params)
+    return [image.plan(params, seed >> 1) for image, seed in zip(images, words)]
 
 
-def _protection(boxes: Optional[np.ndarray], labels: Any, image_size: Sequence[int], params: ErasingParams):
+class _Image:
+    """One image's checked inputs and the regions drawn for it so far."""
+
+    def __init__(self, size: tuple, boxes: Any, labels: Any, masks: Any, params: ErasingParams, warn: bool,
+                 stacklevel: int) -> None:
+        self.size = size
+        self.boxes = np.zeros((0, 4)) if boxes is None else check_boxes(boxes)
+        if warn and looks_normalised(self.boxes, size):
+            warnings.warn(normalised_boxes_message(size, "multiply them by (width, height, width, height)"),
+                          UserWarning, stacklevel=stacklevel)
+        self.labels = check_labels(labels, len(self.boxes)) if params.needs_labels else labels
+        self.masks = None if masks is None else check_masks(masks, len(self.boxes), size)
+        self.protection, self.protected = _protection(self.boxes, self.labels, size, params)
+        self.rects, self.sources = [], []
+
+    def add(self, region: Optional[tuple], source: int) -> None:
+        if region is not None:
+            self.rects.append(region)
+            self.sources.append(source)
+
+    def plan(self, params: ErasingParams, seed: int) -> ErasePlan:
+        region_masks = None
+        if self.rects and params.erase_within == "mask" and self.masks is not None:
+            region_masks = _region_masks(self.rects, self.sources, self.masks)
+        return ErasePlan.drawn(np.array(self.rects, np.int64).reshape(-1, 4), np.array(self.sources, np.int64),
+                               params.fill, seed, self.size, region_masks, self.protected)
+
+
+def _image_regions(rng: np.random.Generator, images: Sequence[_Image], params: ErasingParams) -> None:
+    """Image-level regions: per image with probability ``image_p``, ``count`` regions, each
+    drawn in the whole image with 1/count of its area."""
+    sized = [image for image in images if image.size[0] > 0 and image.size[1] > 0]
+    chosen = [image for image, u in zip(sized, rng.random(len(sized)).tolist()) if u < params.image_p]
+    areas, targets, owners = [], [], []
+    for image in chosen:
+        height, width = image.size
+        count = params.count if isinstance(params.count, int) else int(rng.integers(params.count[0], params.count[1] + 1))
+        areas += [(0, 0, width, height)] * count
+        targets += [height * width / count] * count
+        owners += [image] * count
+    guards = [image.protection for image in owners] if params.protect is not None else None
+    for region, image in zip(draw_regions(rng, areas, targets, params, protection=guards), owners):
+        image.add(region, IMAGE_LEVEL)
+
+
+def _object_regions(stream: np.random.Generator, images: Sequence[_Image], params: ErasingParams) -> None:
+    """Box regions: each box independently with its probability, if a whole pixel fits inside it;
+    S is the clipped box's area (its mask's with ``object_area="mask"``)."""
+    with_boxes = [image for image in images if len(image.boxes)]
+    p = params.object_p if not params.per_class else np.concatenate(
+        [np.broadcast_to(params.object_probabilities(image.labels, len(image.boxes)), len(image.boxes))
+         for image in with_boxes])
+    chosen = (stream.random(sum(len(image.boxes) for image in with_boxes)) < p).tolist()
+    by_mask = params.object_area == "mask"
+    areas, targets, crops, owners, start = [], [], [], [], 0
+    for image in with_boxes:
+        height, width = image.size
+        picked = [k for k, c in enumerate(chosen[start:start + len(image.boxes)]) if c]
+        start += len(image.boxes)
+        boxes = image.boxes.tolist()
+        for k in picked:
+            inside, area = box_interior(boxes[k], height, width)
+            if inside is None:
+                continue
+            crop = None
+            if by_mask and image.masks is not None:
+                x1, y1, x2, y2 = inside
+                mask = image.masks[k]
+                pixels = 0 if mask is None else int(mask.sum())
+                crop = mask[y1:y2, x1:x2] if pixels else None  # no mask, or an empty one: the box
+                area = pixels or area
+            areas.append(inside)
+            targets.append(area)
+            crops.append(crop)
+            owners.append((image, k))
+    area_masks = crops if any(c is not None for c in crops) else None
+    for region, (image, k) in zip(draw_regions(stream, areas, targets, params, area_masks), owners):
+        image.add(region, k)
+
+
+def _protection(boxes: np.ndarray, labels: Any, image_size: Sequence[int], params: ErasingParams):
     """``(Protection or None, the plan's protected pairs or None)`` for ``params.protect``."""
     if params.protect is None:
         return None, None
-    n = 0 if boxes is None else len(boxes)
-    limits = params.protection_limits(labels, n)
+    limits = params.protection_limits(labels, len(boxes))
     index = np.flatnonzero(~np.isnan(limits))
     protected = tuple((int(k), float(limits[k])) for k in index)
     if not len(index):
@@ -482,24 +552,10 @@ def _protection(boxes: Optional[np.ndarray], labels: Any, image_size: Sequence[i
     return Protection(clip_boxes(boxes[index], image_size), limits[index]), protected
 
 
-def _add_regions(rects: list, sources: list, stream: np.random.Generator, drawn: tuple, params: ErasingParams, *,
-                 protection: Optional[Protection] = None) -> None:
-    """Draw a region in each area; append the ones found (an area without a fitting attempt gets none).
-
-    ``drawn``: ``(areas, target areas, sources, area masks or None)``, as :func:`_image_areas`
-    and :func:`_object_areas` return them.
-    """
-    areas, targets, area_sources, area_masks = drawn
-    for region, source in zip(draw_regions(stream, areas, targets, params, area_masks, protection), area_sources):
-        if region is not None:
-            rects.append(region)
-            sources.append(source)
-
-
 def _region_masks(rects: list, sources: list, masks: list) -> tuple:
     """Per region, the object's pixels inside it (None for image-level regions and boxes without a mask)."""
     out = []
     for (x1, y1, x2, y2), source in zip(rects, sources):
         mask = masks[source] if source >= 0 else None
-        out.append(None if mask is None else mask[y1:y2, x1:x2])
+        out.append(None if mask is None else mask[y1:y2, x1:x2].copy())
     return tuple(out)

@@ -1,0 +1,67 @@
+"""Golden digests: the plans and pixels a seed gives may not move when the core is made faster.
+
+The digests were recorded from the core at commit 9083601 (before the vectorised sampler);
+a change that alters any plan, the caller's stream position after it, or any erased pixel
+of the cases below fails here. Changing them is a decision for the changelog (runs trained
+before it would no longer reproduce), never a test update to make it pass.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import warnings
+
+import numpy as np
+
+from detaug.erasing import ErasingParams, apply_plan, sample_plan
+
+PLANS_DIGEST = "fed93b1619930e6125c3c21854f535c95633a8aaea484b47e572c05687e7fae3"
+PIXELS_DIGEST = "46270501916ff891d91900049321c1d83d036f200538239f952a7430c4e9950b"
+
+
+def _cases():
+    """1,152 images across every sampling option: modes, placements, ratio samplings, counts,
+    protection, mask areas and mask-restricted erasing; boxes partly outside the image."""
+    rs = np.random.default_rng(20261204)
+    for mode, placement, ratio_sampling, count, protect, object_area, erase_within in itertools.product(
+            ["ire", "ore", "i+ore"], ["fit", "paper"], ["uniform", "log"], [1, (1, 3)], [None, {1: 0.1, 2: 0.0}],
+            ["box", "mask"], ["region", "mask"]):
+        params = ErasingParams(mode=mode, placement=placement, ratio_sampling=ratio_sampling, count=count,
+                               protect=protect, object_area=object_area, erase_within=erase_within, image_p=0.7,
+                               object_p={1: 0.9, "default": 0.6})
+        for trial in range(6):
+            h, w = int(rs.integers(1, 90)), int(rs.integers(1, 90))
+            k = int(rs.integers(0, 7))
+            boxes = rs.uniform(-10, 100, (k, 4))
+            boxes[:, 2:] = boxes[:, :2] + rs.uniform(0, 60, (k, 2))
+            labels = rs.integers(0, 4, k).tolist()
+            masks = [None if rs.random() < 0.3 else rs.random((h, w)) < 0.5 for _ in range(k)] if trial % 2 else None
+            yield (h, w), boxes, params, int(rs.integers(0, 2**31)), labels, masks
+
+
+def _plans():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for size, boxes, params, seed, labels, masks in _cases():
+            rng = np.random.default_rng(seed)
+            yield sample_plan(size, boxes, params, rng, labels=labels, masks=masks), rng.random()
+
+
+def test_every_plan_and_the_callers_stream_are_as_recorded():
+    sha = hashlib.sha256()
+    for plan, after in _plans():
+        sha.update(repr(plan.to_dict()).encode())
+        sha.update(repr(after).encode())  # where the caller's stream was left
+    assert sha.hexdigest() == PLANS_DIGEST
+
+
+def test_every_erased_pixel_is_as_recorded():
+    sha = hashlib.sha256()
+    fills = ["random", "random_normal", "random_color", "random_color_normal", 7.0, (1.0, 2.0, 3.0)]
+    for i, (plan, _) in enumerate(_plans()):
+        fill = fills[i % len(fills)]
+        dtype = np.float32 if fill in ("random_normal", "random_color_normal") or i % 2 else np.uint8
+        image = np.zeros((*plan.image_size, 3), dtype)
+        sha.update(apply_plan(image, plan, fill=fill).tobytes())
+    assert sha.hexdigest() == PIXELS_DIGEST
