@@ -8,6 +8,11 @@ checks that the GPU erases the CPU's regions for the same generator seed. Needs 
 torch, torchvision, numpy and (optionally) timm::
 
     python benchmarks/gpu_batched.py --json gpu.json
+    python benchmarks/gpu_batched.py --json gpu.json --docs docs/benchmarks.md   # also the table there
+
+``--docs`` replaces the block between ``<!-- gpu-batched:start -->`` and
+``<!-- gpu-batched:end -->`` in that file with this run's table (``benchmarks/gpu/run.sh``
+does it on a borrowed GPU).
 """
 
 from __future__ import annotations
@@ -101,10 +106,43 @@ def same_as_cpu(device: torch.device) -> bool:
     return True
 
 
+START, END = "<!-- gpu-batched:start -->", "<!-- gpu-batched:end -->"
+
+
+def markdown(result: dict) -> str:
+    """This run's rows as a markdown table, with what it ran on and the I+ORE / timm ratio."""
+    rows = result["rows"]
+    lines = [f"Run on {result['gpu'] or 'no GPU'} (torch {result['torch']}, detaug {result.get('commit') or '?'}); "
+             "median ms per batch of 8, the device synchronised around each call.", "",
+             "| device | images | case | ms per batch |", "|---|---|---|---:|"]
+    lines += [f"| {r['device']} | 8x{r['size']} | {r['case']} | {r['ms_per_batch']:.2f} |" for r in rows]
+    for device in sorted({r["device"] for r in rows}):
+        big = {r["case"]: r["ms_per_batch"] for r in rows if r["device"] == device and r["size"] == "800x1216"}
+        ours, timm = big.get("detaug I+ORE paper, 5 boxes, fill random"), big.get("timm RandomErasing, mode pixel")
+        if ours and timm:
+            lines.append(f"\n{device}, 800x1216: detaug I+ORE with 5 boxes per image / timm IRE (per-pixel fill) = "
+                         f"{ours / timm:.2f} (target on the GPU: at most 1)")
+    lines.append(f"\nGPU erases the CPU's regions and constant pixels: {result['gpu_same_regions_and_constants_as_cpu']}")
+    return "\n".join(lines)
+
+
+def write_docs(path: str, table: str) -> None:
+    """Replace the marked block of ``path`` with ``table`` (the markers stay)."""
+    with open(path) as f:
+        text = f.read()
+    if START not in text or END not in text:
+        raise SystemExit(f"--docs {path}: no {START} ... {END} block to replace")
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    with open(path, "w") as f:
+        f.write(f"{head}{START}\n{table}\n{END}{tail}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=20, help="timed calls per case (default 20)")
     parser.add_argument("--json", default=None, help="write the rows here")
+    parser.add_argument("--docs", default=None, help="replace this markdown file's gpu-batched block with the table")
     parser.add_argument("--timing-only", action="store_true",
                         help="skip the CPU comparison (to time an older core, whose erase_batch returned regions)")
     args = parser.parse_args()
@@ -114,13 +152,18 @@ def main() -> None:
     rows = []
     for device in [*devices, torch.device("cpu")]:
         rows += run(device, args.repeats if device.type == "cuda" else max(3, args.repeats // 4))
-    result = {"gpu": torch.cuda.get_device_name(0) if devices else None, "torch": torch.__version__,
+    import subprocess
+
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    result = {"gpu": torch.cuda.get_device_name(0) if devices else None, "torch": torch.__version__, "commit": commit,
               "cpu_threads": torch.get_num_threads(), "rows": rows,
               "gpu_same_regions_and_constants_as_cpu": same_as_cpu(devices[0]) if devices and not args.timing_only else None}
     print("GPU: the CPU's regions and constant pixels:", result["gpu_same_regions_and_constants_as_cpu"])
     if args.json:
         with open(args.json, "w") as f:
             json.dump(result, f, indent=1)
+    if args.docs:
+        write_docs(args.docs, markdown(result))
 
 
 if __name__ == "__main__":

@@ -110,3 +110,25 @@ def test_pipeline_reads_a_voc_folder(tools, tmp_path):
         "</annotation>")
     # VOC's 1-based inclusive box -> pixel edges; ymax 31 sticks out of a 30 px image and is clipped
     assert pipeline.read_voc_folder(str(tmp_path)) == [(str(tmp_path / "JPEGImages" / "a.jpg"), [[0, 1, 40, 30]])]
+
+
+def test_the_gpu_benchmark_writes_its_table_between_the_markers_only(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gpu_batched", ROOT / "benchmarks" / "gpu_batched.py")
+    gpu = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gpu)
+    rows = [{"device": "cuda", "batch": 8, "size": "800x1216", "case": name, "ms_per_batch": ms, "us_per_image": ms * 125}
+            for name, ms in (("detaug I+ORE paper, 5 boxes, fill random", 0.2), ("timm RandomErasing, mode pixel", 0.25))]
+    table = gpu.markdown({"gpu": "NVIDIA H200", "torch": "2.14.1", "commit": "abc1234", "rows": rows,
+                          "gpu_same_regions_and_constants_as_cpu": True})
+    assert "| cuda | 8x800x1216 | timm RandomErasing, mode pixel | 0.25 |" in table and "= 0.80 (target" in table
+    docs = tmp_path / "benchmarks.md"
+    docs.write_text(f"# B\n\nbefore\n{gpu.START}\nold table\n{gpu.END}\nafter\n")
+    gpu.write_docs(str(docs), table)
+    text = docs.read_text()
+    assert "old table" not in text and text.startswith("# B\n\nbefore\n") and text.endswith(f"{gpu.END}\nafter\n")
+    assert table in text
+    docs.write_text("no markers")
+    with pytest.raises(SystemExit, match="no <!-- gpu-batched:start -->"):
+        gpu.write_docs(str(docs), table)
