@@ -178,11 +178,12 @@ def write_regions(images: torch.Tensor, plans: Sequence[ErasePlan], seed: int) -
     """Write the regions of ``plans`` (one per image) into a ``[B, C, H, W]`` batch, in place,
     in a fixed number of device operations.
 
-    The fill is the plans' (the first plan with regions gives it). Random values are drawn on the batch's
-    device from a torch Generator seeded with ``seed``: the regions of the plans, other
-    values than :func:`~detaug.erasing.erase_tensor` gives a plan alone. Where regions of
-    one image overlap, a pixel gets the value of one of them (with a random fill, a random
-    value either way; with one colour per region, either colour).
+    The fill is the plans' (the first plan with regions gives it). Random values are drawn
+    on the batch's device from a torch Generator seeded with ``seed``: the regions of the
+    plans, other values than :func:`~detaug.erasing.erase_tensor` gives a plan alone. Where
+    regions of one image overlap, the later region's fill wins, as when a plan is applied
+    alone: the regions are first cut on the host into disjoint rectangles, so every pixel
+    is written once and the result does not depend on the order of the device's writes.
 
     Examples:
         >>> plan = ErasePlan(np.array([[1, 0, 3, 2]]), np.array([-1]), fill=5.0, image_size=(3, 4))
@@ -191,49 +192,84 @@ def write_regions(images: torch.Tensor, plans: Sequence[ErasePlan], seed: int) -
         >>> batch[1, 0].tolist()
         [[0.0, 5.0, 5.0, 0.0], [0.0, 5.0, 5.0, 0.0], [0.0, 0.0, 0.0, 0.0]]
     """
-    table = np.concatenate([np.column_stack([np.full(len(plan), b), plan.rects]) for b, plan in enumerate(plans)])
+    table, crops, regions = _pieces(plans)
     if not len(table):
         return
     channels, device = images.shape[1], images.device
-    widths, heights = table[:, 3] - table[:, 1], table[:, 4] - table[:, 2]
-    areas = widths * heights
+    widths = table[:, 4] - table[:, 2]
+    areas = widths * (table[:, 5] - table[:, 3])
     pixels = int(areas.sum())
     starts = np.cumsum(areas) - areas
-    # one host -> device copy of the regions; every pixel's coordinates are expanded there
-    geometry = torch.from_numpy(np.stack([table[:, 0], table[:, 1], table[:, 2], widths, starts])).to(device)
-    region = torch.repeat_interleave(torch.from_numpy(areas).to(device), output_size=pixels)
-    batch, x1, y1, width, start = geometry[:, region]
+    # one host -> device copy of the pieces; every pixel's coordinates are expanded there
+    geometry = torch.from_numpy(np.stack([table[:, 0], table[:, 1], table[:, 2], table[:, 3], widths, starts])).to(device)
+    piece = torch.repeat_interleave(torch.from_numpy(areas).to(device), output_size=pixels)
+    batch, region, x1, y1, width, start = geometry[:, piece]
     offset = torch.arange(pixels, device=device) - start
     rows, cols = y1 + torch.div(offset, width, rounding_mode="floor"), x1 + offset % width
     fill = resolve_fill(next(plan.fill for plan in plans if len(plan)), _numpy_dtype(images.dtype), channels)
     if fill.kind == "constant":
-        values = torch.as_tensor(np.atleast_1d(fill.constant), device=device).to(images.dtype).expand(pixels, channels)
+        values = torch.tensor(np.atleast_1d(fill.constant), device=device).to(images.dtype).expand(pixels, channels)
     else:
         generator = torch.Generator(device=device).manual_seed(seed)
         if fill.kind in ("random_color", "random_color_normal"):  # one colour per region
-            values = torch_random(fill.kind, generator, images.dtype, (len(table), channels))[region]
+            values = torch_random(fill.kind, generator, images.dtype, (regions, channels))[region]
         else:
             values = torch_random(fill.kind, generator, images.dtype, (pixels, channels))
     view = images.permute(0, 2, 3, 1)  # [B, H, W, C]: one pixel's channels per index
-    keep = _region_masks(plans, pixels)
-    if keep is not None:  # erase_within="mask": only the object's pixels of those regions
-        index = (batch, rows, cols)
-        values = torch.where(torch.from_numpy(keep).to(device)[:, None], values, view[index])
+    if any(crop is not None for crop in crops):  # erase_within="mask": only the object's pixels of those regions
+        keep = np.concatenate([np.ones(a, bool) if c is None else c.ravel() for a, c in zip(areas.tolist(), crops)])
+        values = torch.where(torch.from_numpy(keep).to(device)[:, None], values, view[batch, rows, cols])
     view[batch, rows, cols] = values
 
 
-def _region_masks(plans: Sequence[ErasePlan], pixels: int) -> Optional[np.ndarray]:
-    """Per pixel of the regions, in region order, whether it is erased; None when all are."""
-    if all(plan.region_masks is None for plan in plans):
-        return None
-    parts = []
-    for plan in plans:
-        masks = plan.region_masks if plan.region_masks is not None else [None] * len(plan)
-        for (x1, y1, x2, y2), mask in zip(plan.rects.tolist(), masks):
-            parts.append(np.ones((y2 - y1) * (x2 - x1), bool) if mask is None else mask.ravel())
-    keep = np.concatenate(parts)
-    assert len(keep) == pixels
-    return keep
+def _pieces(plans: Sequence[ErasePlan]) -> Tuple[np.ndarray, list, int]:
+    """The batch's regions cut into disjoint rectangles, each pixel in a piece of the last
+    region of its image that covers it: rows ``(image, region, x1, y1, x2, y2)`` (``region``
+    numbers the batch's regions in plan order), each piece's crop of its region's mask (or
+    None), and the number of regions."""
+    rows, crops, first = [], [], 0
+    for b, plan in enumerate(plans):
+        rects = plan.rects.tolist()
+        masks = plan.region_masks if plan.region_masks is not None else [None] * len(rects)
+        later: list = []
+        for k in range(len(rects) - 1, -1, -1):
+            x1, y1 = rects[k][0], rects[k][1]
+            pieces = [tuple(rects[k])]
+            for other in later:
+                pieces = [part for piece in pieces for part in _subtract(piece, other)]
+            later.append(rects[k])
+            for px1, py1, px2, py2 in pieces:
+                if px2 > px1 and py2 > py1:
+                    rows.append((b, first + k, px1, py1, px2, py2))
+                    crops.append(None if masks[k] is None else masks[k][py1 - y1:py2 - y1, px1 - x1:px2 - x1])
+        first += len(rects)
+    return np.array(rows, np.int64).reshape(-1, 6), crops, first
+
+
+def _subtract(a: tuple, b: tuple) -> list:
+    """Rectangle ``a`` minus rectangle ``b`` (xyxy, pixel edges), as at most 4 disjoint rectangles.
+
+    Examples:
+        >>> _subtract((0, 0, 4, 4), (1, 1, 3, 3))
+        [(0, 0, 4, 1), (0, 3, 4, 4), (0, 1, 1, 3), (3, 1, 4, 3)]
+        >>> _subtract((0, 0, 2, 2), (5, 5, 6, 6))
+        [(0, 0, 2, 2)]
+    """
+    ax1, ay1, ax2, ay2 = a
+    bx1, by1, bx2, by2 = b
+    if bx1 >= ax2 or bx2 <= ax1 or by1 >= ay2 or by2 <= ay1:
+        return [a]
+    out = []
+    if by1 > ay1:
+        out.append((ax1, ay1, ax2, by1))
+    if by2 < ay2:
+        out.append((ax1, by2, ax2, ay2))
+    top, bottom = max(ay1, by1), min(ay2, by2)
+    if bx1 > ax1:
+        out.append((ax1, top, bx1, bottom))
+    if bx2 < ax2:
+        out.append((bx2, top, ax2, bottom))
+    return out
 
 
 def plans_to_regions(plans: Sequence[ErasePlan]) -> torch.Tensor:

@@ -162,7 +162,8 @@ def _to_layout(values: np.ndarray, image: torch.Tensor) -> Union[torch.Tensor, f
 
     if np.ndim(values) == 0:  # one value for every channel: a Python scalar fills fastest
         return values.item()
-    tensor = torch.from_numpy(np.ascontiguousarray(values)).to(device=image.device, dtype=image.dtype)
+    values = np.ascontiguousarray(values) if values.flags.writeable else values.copy()  # a shared constant: copied
+    tensor = torch.from_numpy(values).to(device=image.device, dtype=image.dtype)
     if image.ndim == 2:
         return tensor[..., 0]
     if tensor.ndim == 1:  # one value per channel: broadcast over the region

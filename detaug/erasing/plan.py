@@ -96,7 +96,7 @@ class ErasePlan:
             object.__setattr__(self, "fill", fill[0] if len(fill) == 1 else fill)
 
     @classmethod
-    def drawn(cls, rects: np.ndarray, source: np.ndarray, fill: Fill, seed: int, image_size: Tuple[int, int],
+    def drawn(cls, rects: np.ndarray, source: np.ndarray, fill: Fill, seed: int, image_size: Tuple[int, int], *,
               region_masks: Optional[Tuple[Optional[np.ndarray], ...]] = None,
               protected: Optional[Tuple[Tuple[int, float], ...]] = None) -> ErasePlan:
         """A plan from the sampler's own output, without the checks a hand-made plan gets:

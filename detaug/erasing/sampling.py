@@ -339,7 +339,7 @@ def draw_regions(
         table = _summed_area(area_masks[a]) if area_masks is not None else None
         allowed, guard = None, guards[a]
         if guard is not None:
-            def allowed(x, y, w, h, x0=x1, y0=y1, guard=guard):
+            def allowed(x, y, w, h, *, x0=x1, y0=y1, guard=guard):
                 return guard.allows(x0 + x, y0 + y, x0 + x + w, y0 + y + h)
         fit, tried = _first_fit(first_round[a], x2 - x1, y2 - y1, target_area[a], params, table=table,
                                 allowed=allowed), rounds
@@ -451,7 +451,7 @@ def sample_plans(
     masks = [None] * count if masks is None else list(masks)
     rng = as_generator(rng)
     words = rng.bit_generator.random_raw(count + 1).tolist()  # 63-bit seeds: the fills', then the boxes' stream
-    images = [_Image(size, one_boxes, one_labels, one_masks, params, warn_normalised, stacklevel + 1)
+    images = [_Image(size, one_boxes, one_labels, one_masks, params=params, warn=warn_normalised, stacklevel=stacklevel + 1)
               for size, one_boxes, one_labels, one_masks in zip(sizes, boxes, labels, masks)]
     if params.uses_image:  # the caller's stream, after the seeds
         _image_regions(rng, images, params)
@@ -463,7 +463,7 @@ def sample_plans(
 class _Image:
     """One image's checked inputs and the regions drawn for it so far."""
 
-    def __init__(self, size: tuple, boxes: Any, labels: Any, masks: Any, params: ErasingParams, warn: bool,
+    def __init__(self, size: tuple, boxes: Any, labels: Any, masks: Any, *, params: ErasingParams, warn: bool,
                  stacklevel: int) -> None:
         self.size = size
         self.boxes = np.zeros((0, 4)) if boxes is None else check_boxes(boxes)
@@ -485,7 +485,7 @@ class _Image:
         if self.rects and params.erase_within == "mask" and self.masks is not None:
             region_masks = _region_masks(self.rects, self.sources, self.masks)
         return ErasePlan.drawn(np.array(self.rects, np.int64).reshape(-1, 4), np.array(self.sources, np.int64),
-                               params.fill, seed, self.size, region_masks, self.protected)
+                               params.fill, seed, self.size, region_masks=region_masks, protected=self.protected)
 
 
 def _image_regions(rng: np.random.Generator, images: Sequence[_Image], params: ErasingParams) -> None:
