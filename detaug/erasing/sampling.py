@@ -119,6 +119,9 @@ def check_image_size(image_size: Any) -> tuple[int, int]:
         >>> check_image_size((480, 640, 3)), check_image_size(np.array([4, 6]))
         ((480, 640), (4, 6))
     """
+    if (type(image_size) is tuple and len(image_size) == 2 and type(image_size[0]) is int is type(image_size[1])
+            and image_size[0] >= 0 and image_size[1] >= 0):  # the common case, checked fast
+        return image_size
     size = image_size.tolist() if hasattr(image_size, "tolist") else image_size
     if isinstance(size, Sequence) and not isinstance(size, (str, bytes)) and len(size) >= 2:
         height, width = size[0], size[1]
