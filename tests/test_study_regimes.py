@@ -116,6 +116,15 @@ def test_a_regime_with_a_bad_seed_count_is_refused(tmp_path):
         load_schemes(bad, tmp_path)
 
 
+def test_a_session_records_the_machine_and_library_versions(tmp_path):
+    run = StudyRun(Scheme("b", "p", seeds=1), 0, tmp_path / "run")
+    record_provenance(run, NEW, ["detaug-train"])
+    session = read_provenance(run.folder)[0]
+    env = session["environment"]
+    assert env["cpus"] >= 1 and env["cpu"] and env["python"].count(".") == 2
+    assert env["torch"] and env["numpy"] == __import__("numpy").__version__
+
+
 def test_a_run_waits_for_its_pretraining(tmp_path):
     def job(label: str, after: str = "") -> Job:
         code = f"import pathlib; p = pathlib.Path(r'{tmp_path}/order'); p.write_text(p.read_text() + '{label} ' " \

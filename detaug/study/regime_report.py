@@ -111,7 +111,8 @@ def provenance_records(runs: Sequence[Any]) -> List[Dict[str, Any]]:
         for s in read_provenance(run.folder):
             out.append({"run": run.name, "scheme": run.scheme.label, "seed": run.seed, "state": s.get("state"),
                         "started": s.get("started"), "commit": s.get("commit"), "dirty": s.get("dirty"),
-                        "code_hash": s.get("code_hash"), "version": s.get("version")})
+                        "code_hash": s.get("code_hash"), "version": s.get("version"),
+                        "cpu": (s.get("environment") or {}).get("cpu")})  # None for runs recorded before 0.4
     return out
 
 

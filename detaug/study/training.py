@@ -93,14 +93,42 @@ def read_provenance(folder: Path) -> List[Dict[str, Any]]:
     return [s for s in sessions if isinstance(s, dict)] if isinstance(sessions, list) else []
 
 
+def environment() -> Dict[str, Any]:
+    """What besides the code can change a run's floats: the CPU, the core count and the
+    numeric libraries' versions (two runs of one commit and config on two machines of one
+    workplace trained different weights; docs/study/regimes/REGIMES.md).
+
+    Examples:
+        >>> sorted(environment())
+        ['cpu', 'cpus', 'numpy', 'python', 'torch', 'torchvision']
+    """
+    import platform
+    from importlib import metadata
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    versions = {}
+    for name in ("torch", "torchvision", "numpy"):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return {"cpu": cpu, "cpus": os.cpu_count(), "python": platform.python_version(), **versions}
+
+
 def record_provenance(run: StudyRun, state: str, cmd: Sequence[str]) -> None:
-    """Add this session (commit, dirty flag, code hash, state, command) to the run's record."""
+    """Add this session (commit, dirty flag, code hash, the machine and library versions,
+    state, command) to the run's record."""
     from detaug.io import atomic_write_text
     from detaug.provenance import source_revision
 
     sessions = read_provenance(run.folder)
-    sessions.append(dict(source_revision(), state=state, started=time.strftime("%Y-%m-%d %H:%M:%S"),
-                         command=[str(c) for c in cmd]))
+    sessions.append(dict(source_revision(), environment=environment(), state=state,
+                         started=time.strftime("%Y-%m-%d %H:%M:%S"), command=[str(c) for c in cmd]))
     run.folder.mkdir(parents=True, exist_ok=True)
     atomic_write_text(run.folder / PROVENANCE, json.dumps({"run": run.name, "sessions": sessions}, indent=1))
 
