@@ -415,7 +415,7 @@ def sample_plan(
 
 def sample_plans(
     image_sizes: Sequence[Sequence[int]],
-    boxes: Sequence[Optional[Any]],
+    boxes: Optional[Sequence[Optional[Any]]],
     params: ErasingParams,
     rng: RandomLike = None,
     labels: Optional[Sequence[Optional[Sequence[Any]]]] = None,
@@ -435,7 +435,7 @@ def sample_plans(
 
     Args:
         image_sizes: per image ``(height, width)``.
-        boxes, labels, masks: per image, as :func:`sample_plan` takes them (None for all).
+        boxes, labels, masks: per image, as :func:`sample_plan` takes them (None: none for any).
         params, rng, warn_normalised: as :func:`sample_plan`.
         stacklevel: of the normalised-boxes warning. Default 2 (the caller).
 
@@ -444,14 +444,21 @@ def sample_plans(
         ...                      ErasingParams(mode="i+ore", image_p=1.0, object_p=1.0), rng=0)
         >>> [plan.source.tolist() for plan in plans], plans[1].image_size
         ([[-1, 0], [-1]], (30, 30))
+        >>> sample_plans([(40, 60), (30, 30)], [None], ErasingParams())
+        Traceback (most recent call last):
+        ...
+        ValueError: sample_plans: boxes must hold one entry per image (2), got 1
     """
     if not isinstance(params, ErasingParams):
         raise TypeError(f"sample_plan: params must be an ErasingParams, got {type(params).__name__} {params!r:.40}: "
                         f"pass ErasingParams(mode=...) with the erasing arguments")
     count = len(image_sizes)
     sizes = [check_image_size(size) for size in image_sizes]
-    labels = [None] * count if labels is None else list(labels)
-    masks = [None] * count if masks is None else list(masks)
+    per_image = {"boxes": boxes, "labels": labels, "masks": masks}
+    for name, value in per_image.items():
+        if value is not None and len(value) != count:
+            raise ValueError(f"sample_plans: {name} must hold one entry per image ({count}), got {len(value)}")
+    boxes, labels, masks = ([None] * count if v is None else list(v) for v in per_image.values())
     rng = as_generator(rng)
     words = rng.bit_generator.random_raw(count + 1).tolist()  # 63-bit seeds: the fills', then the boxes' stream
     images = [_Image(size, one_boxes, one_labels, one_masks, params=params, warn=warn_normalised, stacklevel=stacklevel + 1)
