@@ -10,12 +10,13 @@ from detaug._lazy import lazy_exports
 from detaug.erasing.kernels import apply_plan, erase_array, erase_tensor
 from detaug.erasing.params import MODES, PAPER_DETECTION_DEFAULTS, PLACEMENTS, RATIO_SAMPLINGS, ErasingParams
 from detaug.erasing.plan import IMAGE_LEVEL, RANDOM_FILLS, ErasePlan
-from detaug.erasing.sampling import box_interior, draw_regions, sample_plan
+from detaug.erasing.sampling import box_interior, draw_regions, sample_plan, sample_plans
 from detaug.erasing.visibility import box_visibility
 
 _LAZY = {
     "erase_batch": "detaug.erasing.batched",
     "plans_to_regions": "detaug.erasing.batched",
+    "write_regions": "detaug.erasing.batched",
     "regions_to_plans": "detaug.erasing.batched",
 }
 
@@ -38,6 +39,8 @@ __all__ = [
     "plans_to_regions",
     "regions_to_plans",
     "sample_plan",
+    "sample_plans",
+    "write_regions",
 ]
 
 
