@@ -229,3 +229,19 @@ def test_cuda_batch_has_the_cpu_batchs_regions_and_constants():
             torch.testing.assert_close(gpu.cpu(), cpu, rtol=0, atol=0)
         elif fill == "random":
             assert 0 <= float(gpu.min()) and float(gpu.max()) < 1
+
+
+def test_overlapping_and_mask_restricted_regions_match_the_plan_replayed_alone():
+    # the batch cuts overlapping regions into disjoint pieces (each with its crop of the
+    # region's mask); with a constant per channel the result must be the per-image kernel's
+    rng = np.random.default_rng(7)
+    masks = [torch.from_numpy(rng.random((2, H, W)) < 0.6), torch.from_numpy(rng.random((1, H, W)) < 0.6)]
+    boxes = [torch.tensor([[2.0, 2.0, 40.0, 40.0], [10.0, 8.0, 60.0, 46.0]]), torch.tensor([[0.0, 0.0, 64.0, 48.0]])]
+    params = ErasingParams(mode="i+ore", image_p=1.0, object_p=1.0, count=(2, 3), scale=(0.2, 0.4),
+                           erase_within="mask", fill=(0.1, 0.2, 0.3))
+    for seed in range(5):
+        images = torch.rand(2, 3, H, W, generator=torch.Generator().manual_seed(seed))
+        out, plans = erase_batch(images, boxes, params, generator=torch.Generator().manual_seed(seed), masks=masks)
+        assert sum(len(plan) for plan in plans) >= 6
+        for image, plan, result in zip(images, plans, out):
+            torch.testing.assert_close(result, erase_tensor(image, plan), rtol=0, atol=0)

@@ -182,8 +182,9 @@ def write_regions(images: torch.Tensor, plans: Sequence[ErasePlan], seed: int) -
     on the batch's device from a torch Generator seeded with ``seed``: the regions of the
     plans, other values than :func:`~detaug.erasing.erase_tensor` gives a plan alone. Where
     regions of one image overlap, the later region's fill wins, as when a plan is applied
-    alone: the regions are first cut on the host into disjoint rectangles, so every pixel
-    is written once and the result does not depend on the order of the device's writes.
+    alone: each pixel is given on the host to the one region that erases it last (regions
+    cut into disjoint rectangles, or owner crops with region masks), so every pixel is
+    written once and the result does not depend on the order of the device's writes.
 
     Examples:
         >>> plan = ErasePlan(np.array([[1, 0, 3, 2]]), np.array([-1]), fill=5.0, image_size=(3, 4))
@@ -206,6 +207,11 @@ def write_regions(images: torch.Tensor, plans: Sequence[ErasePlan], seed: int) -
     batch, region, x1, y1, width, start = geometry[:, piece]
     offset = torch.arange(pixels, device=device) - start
     rows, cols = y1 + torch.div(offset, width, rounding_mode="floor"), x1 + offset % width
+    if any(crop is not None for crop in crops):  # erase_within="mask": only the pixels each region owns
+        keep = np.concatenate([np.ones(a, bool) if c is None else c.ravel() for a, c in zip(areas.tolist(), crops)])
+        pixels = int(keep.sum())  # known on the host: no device sync to compress
+        kept = torch.nonzero_static(torch.from_numpy(keep).to(device), size=pixels).squeeze(1)
+        batch, region, rows, cols = batch[kept], region[kept], rows[kept], cols[kept]
     fill = resolve_fill(next(plan.fill for plan in plans if len(plan)), _numpy_dtype(images.dtype), channels)
     if fill.kind == "constant":
         values = torch.tensor(np.atleast_1d(fill.constant), device=device).to(images.dtype).expand(pixels, channels)
@@ -215,33 +221,40 @@ def write_regions(images: torch.Tensor, plans: Sequence[ErasePlan], seed: int) -
             values = torch_random(fill.kind, generator, images.dtype, (regions, channels))[region]
         else:
             values = torch_random(fill.kind, generator, images.dtype, (pixels, channels))
-    view = images.permute(0, 2, 3, 1)  # [B, H, W, C]: one pixel's channels per index
-    if any(crop is not None for crop in crops):  # erase_within="mask": only the object's pixels of those regions
-        keep = np.concatenate([np.ones(a, bool) if c is None else c.ravel() for a, c in zip(areas.tolist(), crops)])
-        values = torch.where(torch.from_numpy(keep).to(device)[:, None], values, view[batch, rows, cols])
-    view[batch, rows, cols] = values
+    images.permute(0, 2, 3, 1)[batch, rows, cols] = values  # [B, H, W, C]: one pixel's channels per index
 
 
 def _pieces(plans: Sequence[ErasePlan]) -> Tuple[np.ndarray, list, int]:
-    """The batch's regions cut into disjoint rectangles, each pixel in a piece of the last
-    region of its image that covers it: rows ``(image, region, x1, y1, x2, y2)`` (``region``
-    numbers the batch's regions in plan order), each piece's crop of its region's mask (or
-    None), and the number of regions."""
+    """The batch's regions as rectangles in which every pixel has one owner, the last region
+    of its image that erases it: rows ``(image, region, x1, y1, x2, y2)`` (``region`` numbers
+    the batch's regions in plan order), per row None (all its pixels are its own) or a bool
+    crop of the pixels it owns, and the number of regions.
+
+    Without region masks the regions are cut into disjoint pieces (:func:`_subtract`); a plan
+    with region masks (``erase_within="mask"``: a region erases only its object's pixels,
+    so an earlier region keeps the rest of the overlap) keeps its rectangles, each with the
+    pixels it owns after painting the regions in order.
+    """
     rows, crops, first = [], [], 0
     for b, plan in enumerate(plans):
         rects = plan.rects.tolist()
-        masks = plan.region_masks if plan.region_masks is not None else [None] * len(rects)
+        if plan.region_masks is not None:
+            owner = np.full(plan.image_size, -1, np.int32)
+            for k, ((x1, y1, x2, y2), mask) in enumerate(zip(rects, plan.region_masks)):
+                owner[y1:y2, x1:x2][slice(None) if mask is None else mask] = k
+            for k, (x1, y1, x2, y2) in enumerate(rects):
+                rows.append((b, first + k, x1, y1, x2, y2))
+                crops.append(owner[y1:y2, x1:x2] == k)
+            first += len(rects)
+            continue
         later: list = []
         for k in range(len(rects) - 1, -1, -1):
-            x1, y1 = rects[k][0], rects[k][1]
             pieces = [tuple(rects[k])]
             for other in later:
                 pieces = [part for piece in pieces for part in _subtract(piece, other)]
             later.append(rects[k])
-            for px1, py1, px2, py2 in pieces:
-                if px2 > px1 and py2 > py1:
-                    rows.append((b, first + k, px1, py1, px2, py2))
-                    crops.append(None if masks[k] is None else masks[k][py1 - y1:py2 - y1, px1 - x1:px2 - x1])
+            rows += [(b, first + k, *piece) for piece in pieces if piece[2] > piece[0] and piece[3] > piece[1]]
+            crops += [None] * (len(rows) - len(crops))
         first += len(rects)
     return np.array(rows, np.int64).reshape(-1, 6), crops, first
 
