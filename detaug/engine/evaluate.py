@@ -57,7 +57,7 @@ def evaluate(model: torch.nn.Module, data_loader, device: torch.device, evaluato
 
 def evaluate_sets(model: torch.nn.Module, sets: Sequence[Any], classes: Sequence[str], device: torch.device,
                   logger: Optional[Any] = None, predictions_dir: Optional[Path] = None) -> Dict[str, Dict[str, Any]]:
-    """:func:`evaluate` on each split of ``sets`` (:class:`~detaug.engine.build.EvalSet`): split
+    """:func:`evaluate` on each split of ``sets`` (:class:`~detaug.engine.data.EvalSet`): split
     name -> result, on the main process (empty on the others). ``predictions_dir``: also write
     each split's predictions to ``predictions_dir / name``, in the devkit or COCO results format."""
     from detaug.evaluation.metrics import build_evaluator, save_predictions
