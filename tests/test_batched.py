@@ -245,3 +245,24 @@ def test_overlapping_and_mask_restricted_regions_match_the_plan_replayed_alone()
         assert sum(len(plan) for plan in plans) >= 6
         for image, plan, result in zip(images, plans, out):
             torch.testing.assert_close(result, erase_tensor(image, plan), rtol=0, atol=0)
+
+
+def test_the_normalised_boxes_warning_points_at_the_caller():
+    import warnings
+
+    from detaug.erasing import sample_plan
+    from detaug.erasing.sampling import sample_plans
+
+    for call in (lambda: sample_plan((64, 64), [[0.1, 0.1, 0.5, 0.5]], ErasingParams(mode="ore", object_p=1.0), 0),
+                 lambda: sample_plans([(64, 64)], [[[0.1, 0.1, 0.5, 0.5]]], ErasingParams(mode="ore", object_p=1.0), 0)):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            call()
+        assert len(caught) == 1 and caught[0].filename == __file__, caught[0].filename
+
+
+def test_per_image_lists_of_another_length_are_refused():
+    params = ErasingParams(mode="ore", object_p={0: 1.0, "default": 0.0})
+    for name, kwargs in (("labels", {"labels": [torch.tensor([0, 0])]}), ("masks", {"masks": [None]})):
+        with pytest.raises(ValueError, match=f"expected {name} for 3 images, got 1"):
+            erase_batch(_batch(), BOXES, params, p=0.5, **kwargs)

@@ -13,6 +13,7 @@ import itertools
 import warnings
 
 import numpy as np
+import pytest
 
 from detaug.erasing import ErasingParams, apply_plan, sample_plan
 
@@ -65,3 +66,23 @@ def test_every_erased_pixel_is_as_recorded():
         image = np.zeros((*plan.image_size, 3), dtype)
         sha.update(apply_plan(image, plan, fill=fill).tobytes())
     assert sha.hexdigest() == PIXELS_DIGEST
+
+
+def test_a_one_value_fill_tuple_gives_the_plan_the_validated_constructor_gives():
+    from detaug.erasing import ErasePlan
+
+    params = ErasingParams(mode="i+ore", image_p=1.0, object_p=1.0, fill=(7,))
+    plan = sample_plan((32, 32), np.array([[2, 2, 20, 20.0]]), params, rng=0)
+    assert plan.fill == 7.0 and plan == ErasePlan(plan.rects, plan.source, plan.fill, plan.seed, plan.image_size)
+    assert ErasePlan.from_dict(plan.to_dict()) == plan and plan.to_dict()["fill"] == 7.0
+
+
+def test_remembered_fills_are_checked_as_if_new():
+    from detaug.erasing.fill import resolve_fill
+
+    assert resolve_fill((1, 0, 0), np.uint8, 3).constant.tolist() == [1, 0, 0]
+    for _ in range(2):  # True is not a channel value, whatever was resolved before
+        with pytest.raises(ValueError, match="finite number"):
+            resolve_fill((True, 0, 0), np.uint8, 3)
+    assert np.signbit(resolve_fill(0.0, np.float32, 3).constant) == np.False_
+    assert np.signbit(resolve_fill(-0.0, np.float32, 3).constant) == np.True_

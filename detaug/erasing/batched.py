@@ -121,7 +121,9 @@ def erase_batch(
 
     Returns:
         ``(images, plans)``: the erased batch (a tensor or a list, as given) and one
-        :class:`~detaug.erasing.ErasePlan` per image (replayable with ``erase_tensor``).
+        :class:`~detaug.erasing.ErasePlan` per image: ``erase_tensor(image, plan)`` replays its
+        regions exactly, and its pixels too for a constant fill; random values are the batch's
+        (drawn on its device in one call), so a replay draws others.
 
     Raises:
         ValueError: a tensor batch that is not 4-D, or boxes / sizes that do not match it.
@@ -150,8 +152,9 @@ def erase_batch(
                 "which takes numpy arrays"
             )
     p = check_probability("p", p)
-    if boxes is not None and len(boxes) != len(images):
-        raise ValueError(f"expected boxes for {len(images)} images, got {len(boxes)}")
+    for name, value in (("boxes", boxes), ("labels", labels), ("masks", masks)):
+        if value is not None and len(value) != len(images):
+            raise ValueError(f"expected {name} for {len(images)} images, got {len(value)}")
     sizes = _sizes(images, image_sizes)
     seed = int(torch.randint(0, 2**62, (1,), generator=generator,
                              device=generator.device if generator is not None else "cpu"))
@@ -209,8 +212,8 @@ def write_regions(images: torch.Tensor, plans: Sequence[ErasePlan], seed: int) -
     rows, cols = y1 + torch.div(offset, width, rounding_mode="floor"), x1 + offset % width
     if any(crop is not None for crop in crops):  # erase_within="mask": only the pixels each region owns
         keep = np.concatenate([np.ones(a, bool) if c is None else c.ravel() for a, c in zip(areas.tolist(), crops)])
-        pixels = int(keep.sum())  # known on the host: no device sync to compress
-        kept = torch.nonzero_static(torch.from_numpy(keep).to(device), size=pixels).squeeze(1)
+        pixels = int(keep.sum())
+        kept = torch.from_numpy(np.flatnonzero(keep)).to(device)  # indices found on the host: no device sync
         batch, region, rows, cols = batch[kept], region[kept], rows[kept], cols[kept]
     fill = resolve_fill(next(plan.fill for plan in plans if len(plan)), _numpy_dtype(images.dtype), channels)
     if fill.kind == "constant":

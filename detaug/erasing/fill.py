@@ -75,17 +75,14 @@ def resolve_fill(fill: Fill, dtype: Union[np.dtype, type], channels: int) -> Res
         ValueError: fill 300.0 is outside the range of uint8 [0, 255]; give constants in the image's units
     """
     dtype = np.dtype(dtype)
-    if isinstance(fill, (str, float, int, tuple)) and not isinstance(fill, bool):
-        try:
-            return _resolve_remembered(fill, dtype, int(channels))
-        except TypeError as error:  # an unhashable entry in a tuple: check it without remembering
-            if "unhashable" not in str(error):
-                raise
+    plain = type(fill) in (str, float, int) or (type(fill) is tuple and all(type(v) in (float, int) for v in fill))
+    if plain:  # remembered by its repr too: True is not 1 and -0.0 is not 0.0 here, though they hash alike
+        return _resolve_remembered(repr(fill), fill, dtype, int(channels))
     return _resolve(fill, dtype, int(channels))
 
 
 @functools.lru_cache(maxsize=64)
-def _resolve_remembered(fill: Fill, dtype: np.dtype, channels: int) -> ResolvedFill:
+def _resolve_remembered(key: str, fill: Fill, dtype: np.dtype, channels: int) -> ResolvedFill:
     return _resolve(fill, dtype, channels)
 
 

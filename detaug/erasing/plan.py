@@ -104,6 +104,8 @@ class ErasePlan:
         (an :class:`~detaug.erasing.ErasingParams`' own), an int seed, region masks of their
         regions' shapes. The checks cost more than the rest of a small plan's sampling."""
         plan = object.__new__(cls)
+        if isinstance(fill, tuple) and len(fill) == 1:  # one value for every channel: a float, as __post_init__ gives
+            fill = fill[0]
         rects.setflags(write=False)
         source.setflags(write=False)
         if region_masks is not None:

@@ -461,8 +461,11 @@ def sample_plans(
     boxes, labels, masks = ([None] * count if v is None else list(v) for v in per_image.values())
     rng = as_generator(rng)
     words = rng.bit_generator.random_raw(count + 1).tolist()  # 63-bit seeds: the fills', then the boxes' stream
-    images = [_Image(size, one_boxes, one_labels, one_masks, params=params, warn=warn_normalised, stacklevel=stacklevel + 1)
-              for size, one_boxes, one_labels, one_masks in zip(sizes, boxes, labels, masks)]
+    images = []
+    for size, one_boxes, one_labels, one_masks in zip(sizes, boxes, labels, masks):  # a loop, not a comprehension:
+        # on Python 3.11 a comprehension is a frame of its own, and the warning must point at the caller
+        images.append(_Image(size, one_boxes, one_labels, one_masks, params=params, warn=warn_normalised,
+                             stacklevel=stacklevel + 1))
     if params.uses_image:  # the caller's stream, after the seeds
         _image_regions(rng, images, params)
     if params.uses_objects and sum(len(image.boxes) for image in images):  # a stream of its own
