@@ -50,13 +50,14 @@ def _host_boxes(boxes: Any, count: int) -> List[Optional[np.ndarray]]:
     out: List[Any] = [None] * count
     moved = [i for i, one in enumerate(boxes) if isinstance(one, torch.Tensor) and one.ndim == 2
              and one.shape[-1] >= 4 and one.device.type != "cpu"]
+    on_device = set(moved)
     if moved:
         parts = [boxes[i].detach().as_subclass(torch.Tensor)[:, :4].to(torch.float64) for i in moved]
         host = torch.cat(parts).cpu().numpy()
         for i, part in zip(moved, np.split(host, np.cumsum([len(q) for q in parts])[:-1])):
             out[i] = check_boxes(part, f"boxes[{i}]")
     for i in range(count):
-        if i not in moved:
+        if i not in on_device:
             out[i] = _image_boxes(boxes, i)
     return out
 
@@ -164,9 +165,8 @@ def erase_batch(
     drawn = sample_plans([sizes[i] for i in run], [host_boxes[i] for i in run], params, rng,
                          labels=None if labels is None else [_labels(labels[i]) for i in run],
                          masks=None if masks is None else [_image_masks(masks, i) for i in run])
-    plans = [ErasePlan.empty(size, params.fill) for size in sizes]
-    for i, plan in zip(run, drawn):
-        plans[i] = plan
+    by_image = dict(zip(run, drawn))
+    plans = [by_image[i] if i in by_image else ErasePlan.empty(size, params.fill) for i, size in enumerate(sizes)]
     out = images if inplace else (images.clone() if isinstance(images, torch.Tensor) else [x.clone() for x in images])
     fill_seed = int(rng.bit_generator.random_raw()) >> 1
     if isinstance(out, torch.Tensor):

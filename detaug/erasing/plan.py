@@ -91,9 +91,7 @@ class ErasePlan:
             object.__setattr__(self, "region_masks", _check_region_masks(self.region_masks, rects))
         if self.protected is not None:
             object.__setattr__(self, "protected", tuple((int(k), float(f)) for k, f in self.protected))
-        if not isinstance(self.fill, (str, float)):
-            fill = tuple(float(v) for v in np.atleast_1d(np.asarray(self.fill, dtype=np.float64)))
-            object.__setattr__(self, "fill", fill[0] if len(fill) == 1 else fill)
+        object.__setattr__(self, "fill", _plan_fill(self.fill))
 
     @classmethod
     def drawn(cls, rects: np.ndarray, source: np.ndarray, fill: Fill, seed: int, image_size: Tuple[int, int], *,
@@ -104,8 +102,7 @@ class ErasePlan:
         (an :class:`~detaug.erasing.ErasingParams`' own), an int seed, region masks of their
         regions' shapes. The checks cost more than the rest of a small plan's sampling."""
         plan = object.__new__(cls)
-        if isinstance(fill, tuple) and len(fill) == 1:  # one value for every channel: a float, as __post_init__ gives
-            fill = fill[0]
+        fill = _plan_fill(fill)
         rects.setflags(write=False)
         source.setflags(write=False)
         if region_masks is not None:
@@ -180,6 +177,20 @@ class ErasePlan:
         )
 
     __hash__ = None  # type: ignore[assignment]  # holds arrays: not hashable
+
+
+def _plan_fill(fill: Any) -> Fill:
+    """A plan's fill: a name or a float as they are, a constant per channel as a tuple of
+    floats, one value for every channel as that float.
+
+    Examples:
+        >>> _plan_fill((7,)), _plan_fill([1, 2]), _plan_fill("random")
+        (7.0, (1.0, 2.0), 'random')
+    """
+    if isinstance(fill, (str, float)):
+        return fill
+    values = tuple(float(v) for v in np.atleast_1d(np.asarray(fill, dtype=np.float64)))
+    return values[0] if len(values) == 1 else values
 
 
 def _check_region_masks(masks: Sequence[Any], rects: np.ndarray) -> Tuple[Optional[np.ndarray], ...]:
