@@ -250,14 +250,13 @@ def _pieces(plans: Sequence[ErasePlan]) -> Tuple[np.ndarray, list, int]:
                 crops.append(owner[y1:y2, x1:x2] == k)
             first += len(rects)
             continue
-        later: list = []
-        for k in range(len(rects) - 1, -1, -1):
-            pieces = [tuple(rects[k])]
-            for other in later:
+        for k, (x1, y1, x2, y2) in enumerate(rects):
+            pieces = [(x1, y1, x2, y2)]
+            # the later regions that overlap this one take their part of it (most pairs are apart)
+            for other in [r for r in rects[k + 1:] if r[0] < x2 and x1 < r[2] and r[1] < y2 and y1 < r[3]]:
                 pieces = [part for piece in pieces for part in _subtract(piece, other)]
-            later.append(rects[k])
             rows += [(b, first + k, *piece) for piece in pieces if piece[2] > piece[0] and piece[3] > piece[1]]
-            crops += [None] * (len(rows) - len(crops))
+        crops += [None] * (len(rows) - len(crops))
         first += len(rects)
     return np.array(rows, np.int64).reshape(-1, 6), crops, first
 

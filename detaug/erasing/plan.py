@@ -109,9 +109,8 @@ class ErasePlan:
             for mask in region_masks:
                 if mask is not None:
                     mask.setflags(write=False)
-        for name, value in (("rects", rects), ("source", source), ("fill", fill), ("seed", seed),
-                            ("image_size", image_size), ("region_masks", region_masks), ("protected", protected)):
-            object.__setattr__(plan, name, value)
+        vars(plan).update(rects=rects, source=source, fill=fill, seed=seed, image_size=image_size,
+                          region_masks=region_masks, protected=protected)  # frozen: not through __setattr__
         return plan
 
     @classmethod

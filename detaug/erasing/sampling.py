@@ -26,10 +26,11 @@ within ``max_attempts`` gets no image-level region.
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import warnings
-from typing import Any, List, Optional, Sequence, Union
+from typing import Any, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -61,14 +62,22 @@ def check_boxes(boxes: Any, name: str = "boxes") -> np.ndarray:
         >>> check_boxes([[1, 2, 3, 4, 7]]).tolist()
         [[1.0, 2.0, 3.0, 4.0]]
     """
+    return _check_finite(_box_array(boxes, name), name)
+
+
+def _box_array(boxes: Any, name: str) -> np.ndarray:
     array = np.asarray(boxes, dtype=np.float64)
     if array.size == 0:
-        return np.zeros((0, 4))
+        return _NO_BOXES
     if array.ndim != 2 or array.shape[1] < 4:
         raise ValueError(f"{name} must have shape (N, 4) or (N, >4) of x1, y1, x2, y2 in pixels, got shape {array.shape}")
-    if not np.isfinite(array[:, :4]).all():
-        raise ValueError(f"{name} must be finite, got {array[~np.isfinite(array[:, :4]).all(axis=1)][0, :4].tolist()}")
     return array[:, :4]
+
+
+def _check_finite(boxes: np.ndarray, name: str) -> np.ndarray:
+    if not np.isfinite(boxes).all():
+        raise ValueError(f"{name} must be finite, got {boxes[~np.isfinite(boxes).all(axis=1)][0].tolist()}")
+    return boxes
 
 
 def check_masks(masks: Any, n_boxes: int, image_size: Sequence[int]) -> list:
@@ -250,40 +259,58 @@ class Protection:
         self.covered += self._overlap(x1, y1, x2, y2)
 
 
-def _first_fit(attempts: list, width: int, height: int, target: float, params: ErasingParams, *, table=None,
-               allowed=None):
-    """The first attempt that fits the area, as ``(x, y, w, h)`` relative to its corner; None if none does.
+class _Shape:
+    """The constants of Algorithm 1 for one set of arguments (:func:`_shape`: made once per set)."""
 
-    Each attempt is four uniforms: the area fraction, the aspect ratio, and the position.
-    ``table``: the summed-area table of the object's mask in the area (``object_area="mask"``).
-    ``allowed``: None, or a test ``(x, y, w, h) -> bool`` an attempt must pass (``protect``).
-    """
-    s_lo, s_span = params.scale[0], params.scale[1] - params.scale[0]
-    r_lo, r_hi = params.ratio
-    log_ratio = params.ratio_sampling == "log"
-    for u_area, u_ratio, u_x, u_y in attempts:
-        erase_area = (s_lo + u_area * s_span) * target  # S_e
-        r = math.exp(math.log(r_lo) + u_ratio * math.log(r_hi / r_lo)) if log_ratio else r_lo + u_ratio * (r_hi - r_lo)
-        h_raw, w_raw = math.sqrt(erase_area * r), math.sqrt(erase_area / r)  # H_e, W_e
-        if h_raw >= height + 1 or w_raw >= width + 1:  # cannot fit (also keeps absurd ratios away from round)
-            continue
-        h, w = round(h_raw), round(w_raw)  # half to even, as the authors' round()
-        if w < 1 or h < 1:
-            continue
-        if params.placement == "fit":  # a position among those where the size fits
-            if w > width or h > height:
+    __slots__ = ("cover", "fit", "log", "r_lo", "r_step", "s_lo", "s_span")
+
+    def __init__(self, scale: Tuple[float, float], ratio: Tuple[float, float], ratio_sampling: str, placement: str,
+                 mask_cover: float) -> None:
+        (self.s_lo, s_hi), (r_lo, r_hi) = scale, ratio
+        self.s_span = s_hi - self.s_lo
+        self.log = ratio_sampling == "log"
+        # log: r = exp(log r_1 + u log(r_2 / r_1)); uniform: r = r_1 + u (r_2 - r_1)
+        self.r_lo, self.r_step = (math.log(r_lo), math.log(r_hi / r_lo)) if self.log else (r_lo, r_hi - r_lo)
+        self.fit = placement == "fit"
+        self.cover = mask_cover
+
+    def first_fit(self, attempts: list, width: int, height: int, target: float, accept=None):
+        """The first attempt that fits the area, as ``(x, y, w, h)`` relative to its corner; None if none does.
+
+        Each attempt is four uniforms: the area fraction, the aspect ratio, and the position.
+        ``accept``: None, or a test ``(x, y, w, h) -> bool`` an attempt must also pass (the
+        object's mask under it, ``protect``).
+        """
+        s_lo, s_span, r_lo, r_step, log = self.s_lo, self.s_span, self.r_lo, self.r_step, self.log
+        for u_area, u_ratio, u_x, u_y in attempts:
+            erase_area = (s_lo + u_area * s_span) * target  # S_e
+            r = math.exp(r_lo + u_ratio * r_step) if log else r_lo + u_ratio * r_step
+            h_raw, w_raw = math.sqrt(erase_area * r), math.sqrt(erase_area / r)  # H_e, W_e
+            if h_raw >= height + 1 or w_raw >= width + 1:  # cannot fit (also keeps absurd ratios away from round)
                 continue
-            x, y = math.floor(u_x * (width - w + 1)), math.floor(u_y * (height - h + 1))
-        else:  # the paper: a point anywhere in the area, kept only if the region fits there
-            x, y = math.floor(u_x * width), math.floor(u_y * height)
-            if x + w > width or y + h > height:
+            h, w = round(h_raw), round(w_raw)  # half to even, as the authors' round()
+            if w < 1 or h < 1:
                 continue
-        if table is not None and _on_mask(table, x, y, w, h) < params.mask_cover * w * h:
-            continue
-        if allowed is not None and not allowed(x, y, w, h):
-            continue
-        return x, y, w, h
-    return None
+            if self.fit:  # a position among those where the size fits
+                if w > width or h > height:
+                    continue
+                x, y = math.floor(u_x * (width - w + 1)), math.floor(u_y * (height - h + 1))
+            else:  # the paper: a point anywhere in the area, kept only if the region fits there
+                x, y = math.floor(u_x * width), math.floor(u_y * height)
+                if x + w > width or y + h > height:
+                    continue
+            if accept is None or accept(x, y, w, h):
+                return x, y, w, h
+        return None
+
+
+@functools.lru_cache(maxsize=64)
+def _shape_of(*arguments: Any) -> _Shape:
+    return _Shape(*arguments)
+
+
+def _shape(params: ErasingParams) -> _Shape:
+    return _shape_of(params.scale, params.ratio, params.ratio_sampling, params.placement, params.mask_cover)
 
 
 def _on_mask(table: np.ndarray, x: int, y: int, w: int, h: int) -> int:
@@ -291,12 +318,24 @@ def _on_mask(table: np.ndarray, x: int, y: int, w: int, h: int) -> int:
     return int(table[y + h, x + w] - table[y, x + w] - table[y + h, x] + table[y, x])
 
 
-def _summed_area(mask: Optional[np.ndarray]) -> Optional[np.ndarray]:
-    if mask is None:
-        return None
+def _summed_area(mask: np.ndarray) -> np.ndarray:
     table = np.zeros((mask.shape[0] + 1, mask.shape[1] + 1), np.int64)
     table[1:, 1:] = mask.cumsum(axis=0).cumsum(axis=1)
     return table
+
+
+def _acceptance(table: Optional[np.ndarray], guard: Optional[Protection], x0: int, y0: int, cover: float):
+    """The test an attempt inside the area at ``(x0, y0)`` must pass besides fitting: enough of
+    it on the object's mask (its summed-area ``table``), and the protected boxes within their limits."""
+    if table is None and guard is None:
+        return None
+
+    def accept(x: int, y: int, w: int, h: int) -> bool:
+        if table is not None and _on_mask(table, x, y, w, h) < cover * w * h:
+            return False
+        return guard is None or guard.allows(x0 + x, y0 + y, x0 + x + w, y0 + y + h)
+
+    return accept
 
 
 def draw_regions(
@@ -334,27 +373,27 @@ def draw_regions(
         >>> [x2 - x1 for x1, _, x2, _ in draw_regions(np.random.default_rng(0), [(0, 0, 8, 8)], [64.0], params)]
         [4]
     """
-    rounds = min(ATTEMPTS_PER_ROUND, params.max_attempts)
+    rounds, most = min(ATTEMPTS_PER_ROUND, params.max_attempts), params.max_attempts
     first_round = rng.random((len(areas), rounds, 4)).tolist()
+    shape, checked = _shape(params), area_masks is not None or protection is not None
     guards = [protection] * len(areas) if protection is None or isinstance(protection, Protection) else protection
-    regions = []
+    regions, accept, guard = [], None, None
     for a, (x1, y1, x2, y2) in enumerate(areas):
-        table = _summed_area(area_masks[a]) if area_masks is not None else None
-        allowed, guard = None, guards[a]
+        if checked:  # the object's mask, protected boxes
+            guard, mask = guards[a], None if area_masks is None else area_masks[a]
+            accept = _acceptance(None if mask is None else _summed_area(mask), guard, x1, y1, shape.cover)
+        width, height, target = x2 - x1, y2 - y1, target_area[a]
+        fit, tried = shape.first_fit(first_round[a], width, height, target, accept), rounds
+        while fit is None and tried < most:
+            n = min(ATTEMPTS_PER_ROUND, most - tried)
+            fit, tried = shape.first_fit(rng.random((n, 4)).tolist(), width, height, target, accept), tried + n
+        if fit is None:
+            regions.append(None)
+            continue
+        x, y, w, h = fit
+        regions.append((x1 + x, y1 + y, x1 + x + w, y1 + y + h))
         if guard is not None:
-            def allowed(x, y, w, h, *, x0=x1, y0=y1, guard=guard):
-                return guard.allows(x0 + x, y0 + y, x0 + x + w, y0 + y + h)
-        fit, tried = _first_fit(first_round[a], x2 - x1, y2 - y1, target_area[a], params, table=table,
-                                allowed=allowed), rounds
-        while fit is None and tried < params.max_attempts:
-            n = min(ATTEMPTS_PER_ROUND, params.max_attempts - tried)
-            fit = _first_fit(rng.random((n, 4)).tolist(), x2 - x1, y2 - y1, target_area[a], params, table=table,
-                             allowed=allowed)
-            tried += n
-        region = None if fit is None else (x1 + fit[0], y1 + fit[1], x1 + fit[0] + fit[2], y1 + fit[1] + fit[3])
-        if region is not None and guard is not None:
-            guard.add(*region)
-        regions.append(region)
+            guard.add(*regions[-1])
     return regions
 
 
@@ -458,99 +497,118 @@ def sample_plans(
     for name, value in per_image.items():
         if value is not None and len(value) != count:
             raise ValueError(f"sample_plans: {name} must hold one entry per image ({count}), got {len(value)}")
-    boxes, labels, masks = ([None] * count if v is None else list(v) for v in per_image.values())
     rng = as_generator(rng)
     words = rng.bit_generator.random_raw(count + 1).tolist()  # 63-bit seeds: the fills', then the boxes' stream
-    images = []
-    for size, one_boxes, one_labels, one_masks in zip(sizes, boxes, labels, masks):  # a loop, not a comprehension:
-        # on Python 3.11 a comprehension is a frame of its own, and the warning must point at the caller
-        images.append(_Image(size, one_boxes, one_labels, one_masks, params=params, warn=warn_normalised,
-                             stacklevel=stacklevel + 1))
+    batch = _Batch(sizes, boxes, labels, masks, params, warn=warn_normalised, stacklevel=stacklevel + 1)
     if params.uses_image:  # the caller's stream, after the seeds
-        _image_regions(rng, images, params)
-    if params.uses_objects and sum(len(image.boxes) for image in images):  # a stream of its own
-        _object_regions(np.random.default_rng(words[count] >> 1), images, params)
-    return [image.plan(params, seed >> 1) for image, seed in zip(images, words)]
+        batch.image_regions(rng)
+    if params.uses_objects and len(batch.boxes):  # a stream of its own
+        batch.object_regions(np.random.default_rng(words[count] >> 1))
+    return batch.plans([seed >> 1 for seed in words[:count]])
 
 
-class _Image:
-    """One image's checked inputs and the regions drawn for it so far."""
+class _Batch:
+    """The checked inputs of the images of one draw, their boxes side by side, and the
+    regions drawn for each image so far (image-level ones first, then its boxes', in order)."""
 
-    def __init__(self, size: tuple, boxes: Any, labels: Any, masks: Any, *, params: ErasingParams, warn: bool,
+    def __init__(self, sizes: list, boxes: Any, labels: Any, masks: Any, params: ErasingParams, *, warn: bool,
                  stacklevel: int) -> None:
-        self.size = size
-        self.boxes = np.zeros((0, 4)) if boxes is None else check_boxes(boxes)
-        if warn and looks_normalised(self.boxes, size):
-            warnings.warn(normalised_boxes_message(size, "multiply them by (width, height, width, height)"),
-                          UserWarning, stacklevel=stacklevel)
-        self.labels = check_labels(labels, len(self.boxes)) if params.needs_labels else labels
-        self.masks = None if masks is None else check_masks(masks, len(self.boxes), size)
-        self.protection, self.protected = _protection(self.boxes, self.labels, size, params)
-        self.rects, self.sources = [], []
+        self.sizes, self.params = sizes, params
+        count = len(sizes)
+        self.image_boxes = [_NO_BOXES if boxes is None or boxes[i] is None else _box_array(boxes[i], "boxes")
+                            for i in range(count)]
+        self.boxes = self.image_boxes[0] if count == 1 else np.concatenate(self.image_boxes) if count else _NO_BOXES
+        if not np.isfinite(self.boxes).all():  # one check for the batch; the error names the first bad box
+            for one in self.image_boxes:
+                _check_finite(one, "boxes")
+        for i, one in enumerate(self.image_boxes):  # a loop, not a comprehension: on Python 3.11 a comprehension
+            if warn and looks_normalised(one, sizes[i]):  # is a frame of its own, and the warning points at the caller
+                warnings.warn(normalised_boxes_message(sizes[i], "multiply them by (width, height, width, height)"),
+                              UserWarning, stacklevel=stacklevel)
+        self.counts = [len(one) for one in self.image_boxes]
+        self.labels = [None] * count if labels is None else list(labels)
+        if params.needs_labels:
+            self.labels = [check_labels(one, n) for one, n in zip(self.labels, self.counts)]
+        self.masks = None
+        if masks is not None:
+            self.masks = [None if masks[i] is None else check_masks(masks[i], n, size)
+                          for i, (n, size) in enumerate(zip(self.counts, sizes))]
+        self.guards = self.protected = [None] * count
+        if params.protect is not None:
+            guards = [_protection(one, self.labels[i], sizes[i], params) for i, one in enumerate(self.image_boxes)]
+            self.guards, self.protected = [g for g, _ in guards], [p for _, p in guards]
+        self.rects: List[list] = [[] for _ in sizes]
+        self.sources: List[list] = [[] for _ in sizes]
 
-    def add(self, region: Optional[tuple], source: int) -> None:
-        if region is not None:
-            self.rects.append(region)
-            self.sources.append(source)
+    def image_regions(self, rng: np.random.Generator) -> None:
+        """Image-level regions: per image with probability ``image_p``, ``count`` regions, each
+        drawn in the whole image with 1/count of its area."""
+        params = self.params
+        sized = [i for i, (height, width) in enumerate(self.sizes) if height > 0 and width > 0]
+        chosen = [i for i, u in zip(sized, rng.random(len(sized)).tolist()) if u < params.image_p]
+        areas, targets, owners = [], [], []
+        for i in chosen:
+            height, width = self.sizes[i]
+            n = params.count if isinstance(params.count, int) else int(rng.integers(params.count[0], params.count[1] + 1))
+            areas += [(0, 0, width, height)] * n
+            targets += [height * width / n] * n
+            owners += [i] * n
+        guards = [self.guards[i] for i in owners] if params.protect is not None else None
+        for region, i in zip(draw_regions(rng, areas, targets, params, protection=guards), owners):
+            if region is not None:
+                self.rects[i].append(region)
+                self.sources[i].append(IMAGE_LEVEL)
 
-    def plan(self, params: ErasingParams, seed: int) -> ErasePlan:
-        region_masks = None
-        if self.rects and params.erase_within == "mask" and self.masks is not None:
-            region_masks = _region_masks(self.rects, self.sources, self.masks)
-        return ErasePlan.drawn(np.array(self.rects, np.int64).reshape(-1, 4), np.array(self.sources, np.int64),
-                               params.fill, seed, self.size, region_masks=region_masks, protected=self.protected)
+    def object_regions(self, stream: np.random.Generator) -> None:
+        """Box regions: each box independently with its probability, if a whole pixel fits inside
+        it; S is the clipped box's area (its mask's with ``object_area="mask"``)."""
+        params = self.params
+        p = params.object_p if not params.per_class else np.concatenate(
+            [np.broadcast_to(params.object_probabilities(labels, n), n) for labels, n in zip(self.labels, self.counts) if n])
+        chosen = (stream.random(len(self.boxes)) < p).tolist()
+        by_mask = params.object_area == "mask" and self.masks is not None
+        areas, targets, crops, owners, index, start = [], [], [], [], [], 0
+        for i, n in enumerate(self.counts):
+            height, width = self.sizes[i]
+            for k, box in enumerate(self.image_boxes[i].tolist() if any(chosen[start:start + n]) else ()):
+                if not chosen[start + k]:
+                    continue
+                inside, area = box_interior(box, height, width)
+                if inside is None:
+                    continue
+                crop = None
+                if by_mask and self.masks[i] is not None and self.masks[i][k] is not None:
+                    x1, y1, x2, y2 = inside
+                    mask = self.masks[i][k]
+                    pixels = int(mask.sum())
+                    crop = mask[y1:y2, x1:x2] if pixels else None  # an empty mask: the box
+                    area = pixels or area
+                areas.append(inside)
+                targets.append(area)
+                crops.append(crop)
+                owners.append(i)
+                index.append(k)
+            start += n
+        crops = crops if any(c is not None for c in crops) else None
+        for region, i, k in zip(draw_regions(stream, areas, targets, params, crops), owners, index):
+            if region is not None:
+                self.rects[i].append(region)
+                self.sources[i].append(k)
+
+    def plans(self, seeds: list) -> List[ErasePlan]:
+        out = []
+        for i, (rects, sources) in enumerate(zip(self.rects, self.sources)):
+            region_masks = None
+            if rects and self.params.erase_within == "mask" and self.masks is not None and self.masks[i] is not None:
+                region_masks = _region_masks(rects, sources, self.masks[i])
+            out.append(ErasePlan.drawn(np.array(rects, np.int64).reshape(-1, 4), np.array(sources, np.int64),
+                                       self.params.fill, seeds[i], self.sizes[i], region_masks=region_masks,
+                                       protected=self.protected[i]))
+        return out
 
 
-def _image_regions(rng: np.random.Generator, images: Sequence[_Image], params: ErasingParams) -> None:
-    """Image-level regions: per image with probability ``image_p``, ``count`` regions, each
-    drawn in the whole image with 1/count of its area."""
-    sized = [image for image in images if image.size[0] > 0 and image.size[1] > 0]
-    chosen = [image for image, u in zip(sized, rng.random(len(sized)).tolist()) if u < params.image_p]
-    areas, targets, owners = [], [], []
-    for image in chosen:
-        height, width = image.size
-        count = params.count if isinstance(params.count, int) else int(rng.integers(params.count[0], params.count[1] + 1))
-        areas += [(0, 0, width, height)] * count
-        targets += [height * width / count] * count
-        owners += [image] * count
-    guards = [image.protection for image in owners] if params.protect is not None else None
-    for region, image in zip(draw_regions(rng, areas, targets, params, protection=guards), owners):
-        image.add(region, IMAGE_LEVEL)
-
-
-def _object_regions(stream: np.random.Generator, images: Sequence[_Image], params: ErasingParams) -> None:
-    """Box regions: each box independently with its probability, if a whole pixel fits inside it;
-    S is the clipped box's area (its mask's with ``object_area="mask"``)."""
-    with_boxes = [image for image in images if len(image.boxes)]
-    p = params.object_p if not params.per_class else np.concatenate(
-        [np.broadcast_to(params.object_probabilities(image.labels, len(image.boxes)), len(image.boxes))
-         for image in with_boxes])
-    chosen = (stream.random(sum(len(image.boxes) for image in with_boxes)) < p).tolist()
-    by_mask = params.object_area == "mask"
-    areas, targets, crops, owners, start = [], [], [], [], 0
-    for image in with_boxes:
-        height, width = image.size
-        picked = [k for k, c in enumerate(chosen[start:start + len(image.boxes)]) if c]
-        start += len(image.boxes)
-        boxes = image.boxes.tolist()
-        for k in picked:
-            inside, area = box_interior(boxes[k], height, width)
-            if inside is None:
-                continue
-            crop = None
-            if by_mask and image.masks is not None:
-                x1, y1, x2, y2 = inside
-                mask = image.masks[k]
-                pixels = 0 if mask is None else int(mask.sum())
-                crop = mask[y1:y2, x1:x2] if pixels else None  # no mask, or an empty one: the box
-                area = pixels or area
-            areas.append(inside)
-            targets.append(area)
-            crops.append(crop)
-            owners.append((image, k))
-    area_masks = crops if any(c is not None for c in crops) else None
-    for region, (image, k) in zip(draw_regions(stream, areas, targets, params, area_masks), owners):
-        image.add(region, k)
+_NO_BOXES = np.zeros((0, 4))
+_NO_BOXES.setflags(write=False)
 
 
 def _protection(boxes: np.ndarray, labels: Any, image_size: Sequence[int], params: ErasingParams):
