@@ -27,6 +27,7 @@ within ``max_attempts`` gets no image-level region.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import numbers
 import warnings
@@ -509,7 +510,8 @@ def sample_plans(
 
 class _Batch:
     """The checked inputs of the images of one draw, their boxes side by side, and the
-    regions drawn for each image so far (image-level ones first, then its boxes', in order)."""
+    regions drawn for each image so far (image-level ones first, then its boxes', in order,
+    as a flat list of coordinates)."""
 
     def __init__(self, sizes: list, boxes: Any, labels: Any, masks: Any, params: ErasingParams, *, warn: bool,
                  stacklevel: int) -> None:
@@ -525,20 +527,23 @@ class _Batch:
             if warn and looks_normalised(one, sizes[i]):  # is a frame of its own, and the warning points at the caller
                 warnings.warn(normalised_boxes_message(sizes[i], "multiply them by (width, height, width, height)"),
                               UserWarning, stacklevel=stacklevel)
-        self.counts = [len(one) for one in self.image_boxes]
-        self.labels = [None] * count if labels is None else list(labels)
+        self.labels = self.masks = self.guards = self.protected = None
         if params.needs_labels:
-            self.labels = [check_labels(one, n) for one, n in zip(self.labels, self.counts)]
-        self.masks = None
+            self.labels = [check_labels(None if labels is None else labels[i], len(one)) for i, one in enumerate(self.image_boxes)]
         if masks is not None:
-            self.masks = [None if masks[i] is None else check_masks(masks[i], n, size)
-                          for i, (n, size) in enumerate(zip(self.counts, sizes))]
-        self.guards = self.protected = [None] * count
+            self.masks = [None if masks[i] is None else check_masks(masks[i], len(one), sizes[i])
+                          for i, one in enumerate(self.image_boxes)]
         if params.protect is not None:
             guards = [_protection(one, self.labels[i], sizes[i], params) for i, one in enumerate(self.image_boxes)]
             self.guards, self.protected = [g for g, _ in guards], [p for _, p in guards]
-        self.rects: List[list] = [[] for _ in sizes]
+        self.rects: List[list] = [[] for _ in sizes]  # x1, y1, x2, y2 of each region, one after the other
         self.sources: List[list] = [[] for _ in sizes]
+
+    def add(self, regions: list, owners: list, sources: Any) -> None:
+        for region, i, source in zip(regions, owners, sources):
+            if region is not None:
+                self.rects[i] += region
+                self.sources[i].append(source)
 
     def image_regions(self, rng: np.random.Generator) -> None:
         """Image-level regions: per image with probability ``image_p``, ``count`` regions, each
@@ -553,47 +558,44 @@ class _Batch:
             areas += [(0, 0, width, height)] * n
             targets += [height * width / n] * n
             owners += [i] * n
-        guards = [self.guards[i] for i in owners] if params.protect is not None else None
-        for region, i in zip(draw_regions(rng, areas, targets, params, protection=guards), owners):
-            if region is not None:
-                self.rects[i].append(region)
-                self.sources[i].append(IMAGE_LEVEL)
+        guards = None if self.guards is None else [self.guards[i] for i in owners]
+        self.add(draw_regions(rng, areas, targets, params, protection=guards), owners, itertools.repeat(IMAGE_LEVEL))
 
     def object_regions(self, stream: np.random.Generator) -> None:
         """Box regions: each box independently with its probability, if a whole pixel fits inside
         it; S is the clipped box's area (its mask's with ``object_area="mask"``)."""
         params = self.params
         p = params.object_p if not params.per_class else np.concatenate(
-            [np.broadcast_to(params.object_probabilities(labels, n), n) for labels, n in zip(self.labels, self.counts) if n])
+            [np.broadcast_to(params.object_probabilities(labels, len(one)), len(one))
+             for labels, one in zip(self.labels, self.image_boxes) if len(one)])
         chosen = (stream.random(len(self.boxes)) < p).tolist()
         by_mask = params.object_area == "mask" and self.masks is not None
-        areas, targets, crops, owners, index, start = [], [], [], [], [], 0
-        for i, n in enumerate(self.counts):
+        areas, targets, crops, owners, index = [], [], [], [], []
+        i, k, end = -1, 0, 0
+        for box, picked in zip(self.boxes.tolist(), chosen):
+            while k == end:  # the next image's boxes
+                i, k, end = i + 1, 0, len(self.image_boxes[i + 1])
+            k += 1
+            if not picked:
+                continue
             height, width = self.sizes[i]
-            for k, box in enumerate(self.image_boxes[i].tolist() if any(chosen[start:start + n]) else ()):
-                if not chosen[start + k]:
-                    continue
-                inside, area = box_interior(box, height, width)
-                if inside is None:
-                    continue
-                crop = None
-                if by_mask and self.masks[i] is not None and self.masks[i][k] is not None:
-                    x1, y1, x2, y2 = inside
-                    mask = self.masks[i][k]
-                    pixels = int(mask.sum())
-                    crop = mask[y1:y2, x1:x2] if pixels else None  # an empty mask: the box
-                    area = pixels or area
-                areas.append(inside)
-                targets.append(area)
-                crops.append(crop)
-                owners.append(i)
-                index.append(k)
-            start += n
-        crops = crops if any(c is not None for c in crops) else None
-        for region, i, k in zip(draw_regions(stream, areas, targets, params, crops), owners, index):
-            if region is not None:
-                self.rects[i].append(region)
-                self.sources[i].append(k)
+            inside, area = box_interior(box, height, width)
+            if inside is None:
+                continue
+            crop = None
+            if by_mask and self.masks[i] is not None and self.masks[i][k - 1] is not None:
+                x1, y1, x2, y2 = inside
+                mask = self.masks[i][k - 1]
+                pixels = int(mask.sum())
+                crop = mask[y1:y2, x1:x2] if pixels else None  # an empty mask: the box
+                area = pixels or area
+            areas.append(inside)
+            targets.append(area)
+            crops.append(crop)
+            owners.append(i)
+            index.append(k - 1)
+        crops = crops if by_mask and any(c is not None for c in crops) else None
+        self.add(draw_regions(stream, areas, targets, params, crops), owners, index)
 
     def plans(self, seeds: list) -> List[ErasePlan]:
         out = []
@@ -603,7 +605,7 @@ class _Batch:
                 region_masks = _region_masks(rects, sources, self.masks[i])
             out.append(ErasePlan.drawn(np.array(rects, np.int64).reshape(-1, 4), np.array(sources, np.int64),
                                        self.params.fill, seeds[i], self.sizes[i], region_masks=region_masks,
-                                       protected=self.protected[i]))
+                                       protected=None if self.protected is None else self.protected[i]))
         return out
 
 
@@ -624,9 +626,11 @@ def _protection(boxes: np.ndarray, labels: Any, image_size: Sequence[int], param
 
 
 def _region_masks(rects: list, sources: list, masks: list) -> tuple:
-    """Per region, the object's pixels inside it (None for image-level regions and boxes without a mask)."""
+    """Per region, the object's pixels inside it (None for image-level regions and boxes without a mask);
+    ``rects`` holds the regions' ``x1, y1, x2, y2`` one after the other."""
     out = []
-    for (x1, y1, x2, y2), source in zip(rects, sources):
+    for j, source in enumerate(sources):
+        x1, y1, x2, y2 = rects[4 * j:4 * j + 4]
         mask = masks[source] if source >= 0 else None
         out.append(None if mask is None else mask[y1:y2, x1:x2].copy())
     return tuple(out)
