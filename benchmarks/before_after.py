@@ -87,6 +87,11 @@ def pipeline_figures(result: Dict[str, Any]) -> Dict[str, float]:
     if "floor_ratio" in s:
         figures["floor: copy + random bytes of the erased pixels (ms)"] = s["floor"]["ms"]["median"]
         figures["detaug's added time / floor"] = s["floor_ratio"]["median"]
+    if "noop" in s:  # informational: what one more transform costs before any work, and the rest
+        figures["one more transform (A.NoOp): adds (ms)"] = s["noop"]["added_ms"]["median"]
+        figures["detaug's own time (added minus A.NoOp's) / A.Erasing's own"] = s["own_ratio"]["median"]
+        if "own_floor_ratio" in s:
+            figures["detaug's own time / floor"] = s["own_floor_ratio"]["median"]
     return figures
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -67,7 +68,7 @@ def test_bench_pipeline_quick(tmp_path):
     assert "6 generated JPEGs" in text and "not judged on 3 bursts" in text
     data = result["data"]
     assert data["images"] == 6 and data["mean_boxes"] == 8
-    assert set(result["times_ms"]) == {"off", "detaug", "albumentations", "floor"}
+    assert set(result["times_ms"]) == {"off", "detaug", "albumentations", "noop", "floor"}
     assert all(len(times) == 3 and min(times) > 0 for times in result["times_ms"].values())
     shares = result["shares"]
     for name in ("detaug", "albumentations"):
@@ -76,6 +77,12 @@ def test_bench_pipeline_quick(tmp_path):
     # the floor is a copy and the random bytes of the erased pixels: less than the detaug pipeline's added time
     assert 0 < shares["floor"]["ms"]["median"] and shares["floor_ratio"]["target"] == 3.0
     assert shares["added_ratio"]["target"] == 0.6 and "floor (copy + random bytes" in text
+    # one more transform's own cost (A.NoOp), and detaug's time without it against the floor, burst by burst
+    noop, times = shares["noop"]["added_ms"], result["times_ms"]
+    assert noop["median"] == statistics.median(n - o for n, o in zip(times["noop"], times["off"]))
+    own = [(d - n) / f for d, n, f in zip(times["detaug"], times["noop"], times["floor"])]
+    assert shares["own_floor_ratio"]["median"] == pytest.approx(statistics.median(own))
+    assert "one more transform (A.NoOp) adds" in text
 
 
 def test_ratio_never_divides_by_noise(tools):

@@ -6,7 +6,10 @@ One sample: decode a JPEG (OpenCV), ``A.Compose([HorizontalFlip(p=0.5), erasing]
 * ``off``: the flip only;
 * ``detaug``: then ``detaug.BoxAwareRandomErasing`` I+ORE with the paper's defaults
   (``image_p = object_p = 0.5``, scale (0.02, 0.2), ratio (0.3, 3.33)) and random fill;
-* ``albumentations``: then ``A.Erasing(fill="random")`` (its defaults: p = 0.5).
+* ``albumentations``: then ``A.Erasing(fill="random")`` (its defaults: p = 0.5);
+* ``noop``: then ``A.NoOp()``: what one more transform costs in an ``A.Compose`` with boxes
+  before it does any work (the call machinery, and the boxes checked again after it), a
+  cost every transform in that place pays.
 
 Times are the process's CPU time: on a shared machine the wall clock also counts the
 time slices other processes get. The pipelines run round-robin in bursts (one burst of
@@ -18,7 +21,8 @@ The floor is measured in the same bursts: per sample, a copy of the decoded imag
 random bytes of the pixels detaug's plans erase on that image on average (drawn from the
 bit generator's raw words), the least any erasing with a per-pixel random fill can do.
 Targets (issue 21): detaug's added time at most 0.6x albumentations' and at most 3x the
-floor (medians of the paired ratios).
+floor (medians of the paired ratios). Beside them, informational: detaug's own time (its
+added time minus ``noop``'s) against the floor and against ``A.Erasing``'s own time.
 
 The images are a VOC-layout folder (``--images DIR`` with ``JPEGImages/`` and
 ``Annotations/``), or else JPEGs generated here: 500x375 to 640x480 px, 8 objects each,
@@ -108,7 +112,7 @@ def build_pipelines(seed: int) -> Dict[str, Any]:
     import detaug
 
     erasing = {"off": [], "detaug": [detaug.BoxAwareRandomErasing(mode="i+ore", fill="random")],
-               "albumentations": [A.Erasing(fill="random")]}
+               "albumentations": [A.Erasing(fill="random")], "noop": [A.NoOp()]}
     bbox = A.BboxParams(format="pascal_voc", label_fields=["labels"])
     return {name: A.Compose([A.HorizontalFlip(p=0.5), *steps], bbox_params=bbox, seed=seed) for name, steps in erasing.items()}
 
@@ -194,6 +198,14 @@ def erasing_shares(times: Dict[str, List[float]]) -> Dict[str, Any]:
         out["floor"] = {"ms": spread(times["floor"])}
         out["floor_ratio"] = spread([d / f for d, f in zip(added, times["floor"])])
         out["floor_ratio"]["target"] = 3.0
+    if "noop" in times:  # what one more transform costs before it does any work: every erasing pays it
+        noop = [n - o for n, o in zip(times["noop"], off)]
+        own = [d - n for d, n in zip(added, noop)]
+        out["noop"] = {"ms": spread(times["noop"]), "added_ms": spread(noop)}
+        out["own_ratio"] = spread([d / (a - o - n) for d, a, o, n in zip(own, times["albumentations"], off, noop)
+                                   if a - o > n])
+        if "floor" in times:
+            out["own_floor_ratio"] = spread([d / f for d, f in zip(own, times["floor"])])
     for key in ("added_ratio", "floor_ratio"):
         if key in out:
             r = out[key]
@@ -226,6 +238,12 @@ def format_report(result: Dict[str, Any]) -> str:
         f = s["floor_ratio"]
         lines.append(f"  floor (copy + random bytes of the erased pixels) {s['floor']['ms']['median']:.3f} ms{_range(s['floor']['ms'], fmt='.3f')}; "
                      f"detaug's added time / floor: {f['median']:.2f}{_range(f)} (target <= {f['target']}: {f['verdict']})")
+    if "noop" in s:
+        n = s["noop"]["added_ms"]
+        lines.append(f"  one more transform (A.NoOp) adds {n['median']:.3f} ms{_range(n, fmt='.3f')}; without it, detaug's own "
+                     f"time / A.Erasing's own: {s['own_ratio']['median']:.2f}{_range(s['own_ratio'])}"
+                     + (f", / floor: {s['own_floor_ratio']['median']:.2f}{_range(s['own_floor_ratio'])}"
+                        if "own_floor_ratio" in s else "") + " (informational)")
     return "\n".join(lines)
 
 
