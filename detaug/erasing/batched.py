@@ -31,34 +31,26 @@ from detaug.erasing.sampling import check_boxes, sample_plans
 Images = Union[torch.Tensor, Sequence[torch.Tensor]]
 
 
-def _image_boxes(boxes: Any, index: int) -> Optional[np.ndarray]:
-    if boxes is None:
-        return None
-    one = boxes[index]
-    if isinstance(one, torch.Tensor):
-        one = one.detach().as_subclass(torch.Tensor).to("cpu", torch.float64).numpy()
-    return check_boxes(one, f"boxes[{index}]")
-
-
 def _host_boxes(boxes: Any, count: int) -> List[Optional[np.ndarray]]:
-    """Every image's boxes on the host, the device's in one transfer (not one per image)."""
+    """Every image's boxes on the host as float64 ``[N, 4]``: the tensors' in one transfer
+    (one concatenation, one copy), not one per image; the sampler checks that they are
+    finite, once for the batch."""
     if boxes is None:
         return [None] * count
-    if isinstance(boxes, torch.Tensor) and boxes.ndim == 3 and boxes.shape[-1] >= 4:  # padded [B, N, >=4]
-        host = boxes.detach().as_subclass(torch.Tensor)[..., :4].to("cpu", torch.float64).numpy()
-        return [check_boxes(one, f"boxes[{i}]") for i, one in enumerate(host)]
+    if isinstance(boxes, torch.Tensor) and boxes.ndim == 3:  # padded [B, N, >=4]
+        boxes = list(boxes)
     out: List[Any] = [None] * count
-    moved = [i for i, one in enumerate(boxes) if isinstance(one, torch.Tensor) and one.ndim == 2
-             and one.shape[-1] >= 4 and one.device.type != "cpu"]
-    on_device = set(moved)
-    if moved:
-        parts = [boxes[i].detach().as_subclass(torch.Tensor)[:, :4].to(torch.float64) for i in moved]
-        host = torch.cat(parts).cpu().numpy()
-        for i, part in zip(moved, np.split(host, np.cumsum([len(q) for q in parts])[:-1])):
-            out[i] = check_boxes(part, f"boxes[{i}]")
-    for i in range(count):
-        if i not in on_device:
-            out[i] = _image_boxes(boxes, i)
+    tensors = []
+    for i, one in enumerate(boxes):
+        if isinstance(one, torch.Tensor) and one.ndim == 2 and one.shape[-1] >= 4:
+            tensors.append(i)
+        elif one is not None:
+            out[i] = check_boxes(one.detach().cpu().numpy() if isinstance(one, torch.Tensor) else one, f"boxes[{i}]")
+    if tensors:
+        parts = [boxes[i][:, :4] for i in tensors]  # plain tensors, also of tv_tensors.BoundingBoxes
+        host, start = torch.cat(parts).detach().to("cpu", torch.float64).numpy(), 0
+        for i, part in zip(tensors, parts):
+            out[i], start = host[start:start + len(part)], start + len(part)
     return out
 
 
@@ -199,32 +191,40 @@ def write_regions(images: torch.Tensor, plans: Sequence[ErasePlan], seed: int) -
     table, crops, regions = _pieces(plans)
     if not len(table):
         return
-    channels, device = images.shape[1], images.device
+    target = images if images.is_contiguous() else images.contiguous()  # flat indices need one layout
+    _, channels, height, width = target.shape
+    device = target.device
     widths = table[:, 4] - table[:, 2]
     areas = widths * (table[:, 5] - table[:, 3])
     pixels = int(areas.sum())
+    # per piece, in the flat batch's channel 0: pixel n of the batch's pieces (numbered piece after piece, row
+    # by row) lies at base + n + row * step, row = (n - start) // piece width, base = first pixel's place - start
+    # and step = the image's width - the piece's; one host -> device copy, then each pixel gets its piece's row
     starts = np.cumsum(areas) - areas
-    # one host -> device copy of the pieces; every pixel's coordinates are expanded there
-    geometry = torch.from_numpy(np.stack([table[:, 0], table[:, 1], table[:, 2], table[:, 3], widths, starts])).to(device)
-    piece = torch.repeat_interleave(torch.from_numpy(areas).to(device), output_size=pixels)
-    batch, region, x1, y1, width, start = geometry[:, piece]
-    offset = torch.arange(pixels, device=device) - start
-    rows, cols = y1 + torch.div(offset, width, rounding_mode="floor"), x1 + offset % width
+    base = (table[:, 0] * channels * height + table[:, 3]) * width + table[:, 2] - starts
+    geometry = torch.from_numpy(np.stack([base, starts, widths, width - widths, table[:, 1], areas], axis=1)).to(device)
+    base, start, piece_width, step, region, _ = torch.repeat_interleave(geometry, geometry[:, 5], dim=0,
+                                                                         output_size=pixels).unbind(1)
+    number = torch.arange(pixels, device=device)
+    flat = base + number + torch.div(number - start, piece_width, rounding_mode="floor") * step
     if any(crop is not None for crop in crops):  # erase_within="mask": only the pixels each region owns
         keep = np.concatenate([np.ones(a, bool) if c is None else c.ravel() for a, c in zip(areas.tolist(), crops)])
         pixels = int(keep.sum())
         kept = torch.from_numpy(np.flatnonzero(keep)).to(device)  # indices found on the host: no device sync
-        batch, region, rows, cols = batch[kept], region[kept], rows[kept], cols[kept]
+        flat, region = flat.index_select(0, kept), region.index_select(0, kept)
+    flat = flat + torch.arange(0, channels * height * width, height * width, device=device)[:, None]  # [C, pixels]
     fill = resolve_fill(next(plan.fill for plan in plans if len(plan)), _numpy_dtype(images.dtype), channels)
     if fill.kind == "constant":
-        values = torch.tensor(np.atleast_1d(fill.constant), device=device).to(images.dtype).expand(pixels, channels)
+        values = torch.tensor(np.atleast_1d(fill.constant), device=device).to(images.dtype)[:, None].expand(channels, pixels)
     else:
         generator = torch.Generator(device=device).manual_seed(seed)
         if fill.kind in ("random_color", "random_color_normal"):  # one colour per region
-            values = torch_random(fill.kind, generator, images.dtype, (regions, channels))[region]
+            values = torch_random(fill.kind, generator, images.dtype, (channels, regions)).index_select(1, region)
         else:
-            values = torch_random(fill.kind, generator, images.dtype, (pixels, channels))
-    images.permute(0, 2, 3, 1)[batch, rows, cols] = values  # [B, H, W, C]: one pixel's channels per index
+            values = torch_random(fill.kind, generator, images.dtype, (channels, pixels))
+    target.view(-1).scatter_(0, flat.reshape(-1), values.reshape(-1))  # every index once: the order does not matter
+    if target is not images:
+        images.copy_(target)
 
 
 def _pieces(plans: Sequence[ErasePlan]) -> Tuple[np.ndarray, list, int]:

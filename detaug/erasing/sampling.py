@@ -521,8 +521,8 @@ class _Batch:
                             for i in range(count)]
         self.boxes = self.image_boxes[0] if count == 1 else np.concatenate(self.image_boxes) if count else _NO_BOXES
         if not np.isfinite(self.boxes).all():  # one check for the batch; the error names the first bad box
-            for one in self.image_boxes:
-                _check_finite(one, "boxes")
+            for i, one in enumerate(self.image_boxes):
+                _check_finite(one, "boxes" if count == 1 else f"boxes[{i}]")
         for i, one in enumerate(self.image_boxes):  # a loop, not a comprehension: on Python 3.11 a comprehension
             if warn and looks_normalised(one, sizes[i]):  # is a frame of its own, and the warning points at the caller
                 warnings.warn(normalised_boxes_message(sizes[i], "multiply them by (width, height, width, height)"),
