@@ -13,8 +13,11 @@ b. the core alone on the images and boxes of (a): ``sample_plan``, and ``apply_p
 c. the batched path (``erase_batch``) on a batch of 8 float32 800x1216 images: IRE with
    timm's defaults against timm's ``RandomErasing`` on the same batch (it loops over the
    images) and kornia's, and I+ORE (paper defaults, 5 boxes per image) beside them; on the
-   CPU also the time to draw the batch's plans (target: at most 0.2 ms per batch); on
-   CUDA when a GPU is present (target: I+ORE no slower than timm).
+   CPU also the time to draw the batch's plans (target: at most 0.2 ms per batch) and the
+   host side of a whole call (the same plans on 8 tiny 24x16 images, whose pixels cost
+   next to nothing: what a GPU batch pays on the host before its kernels run, against
+   timm's on the same tiny batch; informational); on CUDA when a GPU is present (target:
+   I+ORE no slower than timm).
 d. the torchvision-v2 front-end against ``v2.RandomErasing``: like for like, IRE with one
    region erased on every call against ``v2.RandomErasing(p=1)``, constant fill (target:
    at most 1.5x), and the paper's I+ORE beside it (informational: more work).
@@ -48,6 +51,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 HEIGHT, WIDTH, BOXES, POOL = 375, 500, 5, 16
 BATCH_HEIGHT, BATCH_WIDTH = 800, 1216
+TINY_HEIGHT, TINY_WIDTH = 16, 24
 MIN_REPEATS_FOR_RANGE = 5
 ALBU_TARGET = 0.45
 
@@ -195,6 +199,18 @@ def batched_cases(pool: List[Dict[str, Any]], batch_size: int, device: str) -> L
         else:
             draw = lambda: [sample_plan(s, b, paper, rng) for s, b in zip(sizes, host)]  # noqa: E731
         cases.append(Case("c-cpu", "plans of the batch, I+ORE 5 boxes (per batch)", lambda i: draw()))
+        # the host side of a whole call: the same plans on 8 tiny images, so that the pixels cost next to nothing
+        # and what is left is what a GPU batch pays on the host before its kernels run (informational)
+        tiny = torch.rand(batch_size, 3, TINY_HEIGHT, TINY_WIDTH, generator=torch.Generator().manual_seed(0))
+        shrink = np.array([TINY_WIDTH / BATCH_WIDTH, TINY_HEIGHT / BATCH_HEIGHT] * 2, dtype=np.float32)
+        tiny_boxes = [b * torch.from_numpy(shrink) for b in boxes]
+        normal = ErasingParams(mode="i+ore", fill="random_normal")
+        cases.append(Case("c-cpu", f"host side: erase_batch I+ORE 5 boxes, random normal, {TINY_WIDTH}x{TINY_HEIGHT} (per batch)",
+                          lambda i: erase_batch(tiny, tiny_boxes, normal, generator=generator)))
+        if RandomErasing is not None:
+            timm_tiny = RandomErasing(probability=0.5, mode="pixel", device=device)
+            cases.append(Case("c-cpu", f"host side: timm RandomErasing, mode pixel, {TINY_WIDTH}x{TINY_HEIGHT} (per batch)",
+                              lambda i: timm_tiny(tiny.clone())))
     return cases
 
 
@@ -241,6 +257,10 @@ RATIOS = [
         ("erase_batch I+ORE 5 boxes / timm IRE, random normal", "erase_batch I+ORE 5 boxes, fill random_normal",
          "timm RandomErasing, mode pixel"),
     )
+] + [
+    Ratio("c-cpu", "host side: erase_batch I+ORE 5 boxes / timm IRE, random normal",
+          f"host side: erase_batch I+ORE 5 boxes, random normal, {TINY_WIDTH}x{TINY_HEIGHT} (per batch)",
+          f"host side: timm RandomErasing, mode pixel, {TINY_WIDTH}x{TINY_HEIGHT} (per batch)"),
 ]
 
 
