@@ -266,3 +266,55 @@ def test_per_image_lists_of_another_length_are_refused():
     for name, kwargs in (("labels", {"labels": [torch.tensor([0, 0])]}), ("masks", {"masks": [None]})):
         with pytest.raises(ValueError, match=f"expected {name} for 3 images, got 1"):
             erase_batch(_batch(), BOXES, params, p=0.5, **kwargs)
+
+
+# ----------------------------------------------------------------------------- memory layouts and box inputs
+# (found by a differential review of the one-scatter write: each case went wrong in a first version)
+
+
+@pytest.mark.parametrize("layout", ["contiguous", "channels_last", "slice", "transposed"])
+@pytest.mark.parametrize("inplace", [False, True])
+def test_every_memory_layout_gets_the_plans_replayed_alone(layout, inplace):
+    rs = np.random.default_rng(7)
+    base = torch.rand(3, 4, H + 3, W + 2, generator=torch.Generator().manual_seed(0))
+    images = {"contiguous": base[:, :3, :H, :W].contiguous(),
+              "channels_last": base[:, :3, :H, :W].contiguous().to(memory_format=torch.channels_last),
+              "slice": base[:, 1:, 2:H + 2, 1:W + 1],  # strided, not dense: written in place through its strides
+              "transposed": base[:, :3, :H, :W].transpose(2, 3).contiguous().transpose(2, 3)}[layout]
+    before = images.clone()
+    boxes = [torch.tensor(np.hstack([xy := rs.uniform(0, 30, (3, 2)), xy + rs.uniform(4, 20, (3, 2))]), dtype=torch.float32)
+             for _ in range(3)]
+    params = ErasingParams(mode="i+ore", count=(1, 3), fill=(0.1, 0.2, 0.3), **ALWAYS)
+    out, plans = erase_batch(images, boxes, params, generator=torch.Generator().manual_seed(3), inplace=inplace)
+    assert torch.equal(out, torch.stack([erase_tensor(before[b], plans[b]) for b in range(3)]))
+    assert (out is images and not torch.equal(images, before)) if inplace else torch.equal(images, before)
+    if inplace or layout != "slice":  # a clone of a non-dense slice is contiguous (torch's clone)
+        assert out.stride() == images.stride()  # the layout is kept
+
+
+def test_box_tensors_of_mixed_dtypes_keep_their_values():
+    # concatenated before their conversion, int64 and bfloat16 boxes met in bfloat16 (257 -> 256)
+    params = ErasingParams(mode="ore", object_p=1.0, fill=0.0)
+    boxes = [torch.tensor([[0.0, 0.0, 10.0, 10.0]], dtype=torch.bfloat16), torch.tensor([[257, 301, 333, 377]])]
+    _, mixed = erase_batch(torch.zeros(2, 3, 600, 600), boxes, params, generator=torch.Generator().manual_seed(0))
+    _, alone = erase_batch(torch.zeros(2, 3, 600, 600), [boxes[0].float(), boxes[1].double()], params,
+                           generator=torch.Generator().manual_seed(0))
+    assert mixed[1].rects.tolist() == alone[1].rects.tolist()
+    x1, y1, x2, y2 = mixed[1].rects[0].tolist()
+    assert 257 <= x1 < x2 <= 333 and 301 <= y1 < y2 <= 377
+    # an empty 1-D bfloat16 tensor is an image without boxes; a wrong shape is named
+    _, plans = erase_batch(torch.zeros(2, 3, 20, 20), [torch.zeros(0, dtype=torch.bfloat16), torch.tensor([[2.0, 2, 12, 12]])],
+                           params, generator=torch.Generator().manual_seed(0))
+    assert len(plans[0]) == 0 and len(plans[1]) == 1
+    with pytest.raises(ValueError, match=r"boxes\[0\] must have shape"):
+        erase_batch(torch.zeros(1, 3, 20, 20), [torch.zeros(4, dtype=torch.bfloat16)], params)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_non_finite_boxes_are_refused_whatever_p_draws_and_named_by_their_index(seed):
+    params = ErasingParams(mode="ore", object_p=1.0, fill=0.0)
+    boxes = [torch.tensor([[1.0, 1, 9, 9]]), torch.tensor([[2.0, 2, 9, 12]]), torch.tensor([[2.0, 2, float("nan"), 12]])]
+    with pytest.raises(ValueError, match=r"boxes\[2\] must be finite"):
+        erase_batch(torch.zeros(3, 3, 20, 20), boxes, params, generator=torch.Generator().manual_seed(seed), p=0.5)
+    with pytest.raises(ValueError, match=r"boxes\[0\] must be finite"):
+        erase_batch(torch.zeros(1, 3, 20, 20), boxes[2:], params)

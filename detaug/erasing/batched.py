@@ -32,25 +32,30 @@ Images = Union[torch.Tensor, Sequence[torch.Tensor]]
 
 
 def _host_boxes(boxes: Any, count: int) -> List[Optional[np.ndarray]]:
-    """Every image's boxes on the host as float64 ``[N, 4]``: the tensors' in one transfer
-    (one concatenation, one copy), not one per image; the sampler checks that they are
-    finite, once for the batch."""
+    """Every image's boxes on the host as checked float64 ``[N, 4]`` (errors name the image:
+    ``boxes[i]``). Box tensors are converted to float64 where they are, then the tensors of
+    each device are concatenated and copied in one transfer, not one per image."""
     if boxes is None:
         return [None] * count
     if isinstance(boxes, torch.Tensor) and boxes.ndim == 3:  # padded [B, N, >=4]
         boxes = list(boxes)
     out: List[Any] = [None] * count
-    tensors = []
+    by_device: dict = {}
     for i, one in enumerate(boxes):
         if isinstance(one, torch.Tensor) and one.ndim == 2 and one.shape[-1] >= 4:
-            tensors.append(i)
+            by_device.setdefault(one.device, []).append(i)
         elif one is not None:
-            out[i] = check_boxes(one.detach().cpu().numpy() if isinstance(one, torch.Tensor) else one, f"boxes[{i}]")
-    if tensors:
-        parts = [boxes[i][:, :4] for i in tensors]  # plain tensors, also of tv_tensors.BoundingBoxes
-        host, start = torch.cat(parts).detach().to("cpu", torch.float64).numpy(), 0
-        for i, part in zip(tensors, parts):
+            host = one.detach().as_subclass(torch.Tensor).to("cpu", torch.float64).numpy() if isinstance(
+                one, torch.Tensor) else one
+            out[i] = check_boxes(host, f"boxes[{i}]")
+    for indices in by_device.values():  # plain float64 tensors, also of tv_tensors.BoundingBoxes
+        parts = [boxes[i][:, :4].detach().to(torch.float64) for i in indices]
+        host, start = torch.cat(parts).cpu().numpy(), 0
+        for i, part in zip(indices, parts):
             out[i], start = host[start:start + len(part)], start + len(part)
+        if not np.isfinite(host).all():  # one check for the device's boxes; the error names the image
+            for i in indices:
+                check_boxes(out[i], f"boxes[{i}]")
     return out
 
 
@@ -69,7 +74,10 @@ def _labels(labels: Any) -> Optional[list]:
 
 def _sizes(images: Images, image_sizes: Any) -> List[Tuple[int, int]]:
     """The true ``(h, w)`` of each image: the given sizes of a padded batch, else each image's own."""
-    own = [tuple(int(v) for v in image.shape[-2:]) for image in images]
+    if isinstance(images, torch.Tensor):  # one size for the batch (iterating would make a view per image)
+        own = [(int(images.shape[-2]), int(images.shape[-1]))] * len(images)
+    else:
+        own = [(int(image.shape[-2]), int(image.shape[-1])) for image in images]
     if image_sizes is None:
         return own
     sizes = [tuple(int(v) for v in size) for size in (image_sizes.tolist() if hasattr(image_sizes, "tolist") else image_sizes)]
@@ -191,28 +199,34 @@ def write_regions(images: torch.Tensor, plans: Sequence[ErasePlan], seed: int) -
     table, crops, regions = _pieces(plans)
     if not len(table):
         return
-    target = images if images.is_contiguous() else images.contiguous()  # flat indices need one layout
-    _, channels, height, width = target.shape
+    # the batch's memory as one flat run of elements, whatever its layout (contiguous, channels_last, a slice of a
+    # larger tensor); a batch whose elements share memory (expanded) is written through a contiguous copy
+    target = images if _no_overlap(images) else images.contiguous()
+    channels = target.shape[1]
+    batch_stride, channel_stride, row_stride, column_stride = target.stride()
+    memory = target.as_strided((1 + sum((n - 1) * k for n, k in zip(target.shape, target.stride())),), (1,))
     device = target.device
     widths = table[:, 4] - table[:, 2]
     areas = widths * (table[:, 5] - table[:, 3])
     pixels = int(areas.sum())
-    # per piece, in the flat batch's channel 0: pixel n of the batch's pieces (numbered piece after piece, row
-    # by row) lies at base + n + row * step, row = (n - start) // piece width, base = first pixel's place - start
-    # and step = the image's width - the piece's; one host -> device copy, then each pixel gets its piece's row
+    # pixel n of the batch's pieces (numbered piece after piece, row by row) lies in channel 0 at
+    # base + n * column stride + row * step, row = (n - start) // the piece's width, where base = the place of the
+    # piece's first pixel - start * column stride and step = row stride - the piece's width * column stride;
+    # one host -> device copy of the pieces' table, then each pixel takes its piece's row
     starts = np.cumsum(areas) - areas
-    base = (table[:, 0] * channels * height + table[:, 3]) * width + table[:, 2] - starts
-    geometry = torch.from_numpy(np.stack([base, starts, widths, width - widths, table[:, 1], areas], axis=1)).to(device)
+    base = table[:, 0] * batch_stride + table[:, 3] * row_stride + (table[:, 2] - starts) * column_stride
+    step = row_stride - widths * column_stride
+    geometry = torch.from_numpy(np.stack([base, starts, widths, step, table[:, 1], areas], axis=1)).to(device)
     base, start, piece_width, step, region, _ = torch.repeat_interleave(geometry, geometry[:, 5], dim=0,
                                                                          output_size=pixels).unbind(1)
     number = torch.arange(pixels, device=device)
-    flat = base + number + torch.div(number - start, piece_width, rounding_mode="floor") * step
+    flat = base + number * column_stride + torch.div(number - start, piece_width, rounding_mode="floor") * step
     if any(crop is not None for crop in crops):  # erase_within="mask": only the pixels each region owns
         keep = np.concatenate([np.ones(a, bool) if c is None else c.ravel() for a, c in zip(areas.tolist(), crops)])
         pixels = int(keep.sum())
         kept = torch.from_numpy(np.flatnonzero(keep)).to(device)  # indices found on the host: no device sync
         flat, region = flat.index_select(0, kept), region.index_select(0, kept)
-    flat = flat + torch.arange(0, channels * height * width, height * width, device=device)[:, None]  # [C, pixels]
+    flat = flat + torch.arange(channels, device=device)[:, None] * channel_stride  # [C, pixels]
     fill = resolve_fill(next(plan.fill for plan in plans if len(plan)), _numpy_dtype(images.dtype), channels)
     if fill.kind == "constant":
         values = torch.tensor(np.atleast_1d(fill.constant), device=device).to(images.dtype)[:, None].expand(channels, pixels)
@@ -222,9 +236,26 @@ def write_regions(images: torch.Tensor, plans: Sequence[ErasePlan], seed: int) -
             values = torch_random(fill.kind, generator, images.dtype, (channels, regions)).index_select(1, region)
         else:
             values = torch_random(fill.kind, generator, images.dtype, (channels, pixels))
-    target.view(-1).scatter_(0, flat.reshape(-1), values.reshape(-1))  # every index once: the order does not matter
+    memory.scatter_(0, flat.reshape(-1), values.reshape(-1))  # every index once: the order does not matter
     if target is not images:
         images.copy_(target)
+
+
+def _no_overlap(tensor: torch.Tensor) -> bool:
+    """Whether no two elements of ``tensor`` share memory (sorted by stride, each dimension's
+    stride is at least the span of the smaller ones).
+
+    Examples:
+        >>> _no_overlap(torch.zeros(2, 3, 4, 5).to(memory_format=torch.channels_last)), _no_overlap(torch.zeros(1, 3).expand(2, 3))
+        (True, False)
+    """
+    span = 1
+    for stride, size in sorted(zip(tensor.stride(), tensor.shape)):
+        if size > 1:
+            if stride < span:
+                return False
+            span = stride * size
+    return True
 
 
 def _pieces(plans: Sequence[ErasePlan]) -> Tuple[np.ndarray, list, int]:

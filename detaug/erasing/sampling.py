@@ -69,7 +69,7 @@ def check_boxes(boxes: Any, name: str = "boxes") -> np.ndarray:
 def _box_array(boxes: Any, name: str) -> np.ndarray:
     array = np.asarray(boxes, dtype=np.float64)
     if array.size == 0:
-        return _NO_BOXES
+        return np.zeros((0, 4))
     if array.ndim != 2 or array.shape[1] < 4:
         raise ValueError(f"{name} must have shape (N, 4) or (N, >4) of x1, y1, x2, y2 in pixels, got shape {array.shape}")
     return array[:, :4]
