@@ -139,3 +139,20 @@ def test_the_gpu_benchmark_writes_its_table_between_the_markers_only(tmp_path):
     docs.write_text("no markers")
     with pytest.raises(SystemExit, match="no <!-- gpu-batched:start -->"):
         gpu.write_docs(str(docs), table)
+
+
+def test_pipeline_parts_quick(tmp_path):
+    out = tmp_path / "parts.json"
+    proc = subprocess.run([sys.executable, "benchmarks/pipeline_parts.py", "--quick", "--json", str(out)], cwd=ROOT,
+                          env=dict(os.environ, PYTHONWARNINGS="ignore"), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(out.read_text())
+    times, parts = result["times_us"], result["parts_us"]
+    assert list(times) == ["off", "noop", "front-end", "+ plan", "+ copy", "detaug"] and result["images"] == 6
+    assert all(len(t) == 2 and min(t) > 0 for t in times.values())
+    # each part is the paired difference of two consecutive pipelines; together they make detaug's added time
+    for earlier, later in zip(list(times), list(times)[1:]):
+        assert parts[later]["median"] == pytest.approx(statistics.median(b - a for a, b in zip(times[earlier], times[later])))
+    assert result["detaug_added_us"]["median"] == pytest.approx(
+        statistics.median(d - o for d, o in zip(times["detaug"], times["off"])))
+    assert "drawing the plan (sample_plan)" in proc.stdout and "one more transform (A.NoOp)" in proc.stdout
