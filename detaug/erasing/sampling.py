@@ -558,8 +558,9 @@ class _Batch:
             areas += [(0, 0, width, height)] * n
             targets += [height * width / n] * n
             owners += [i] * n
-        guards = None if self.guards is None else [self.guards[i] for i in owners]
-        self.add(draw_regions(rng, areas, targets, params, protection=guards), owners, itertools.repeat(IMAGE_LEVEL))
+        if areas:  # (no area draws nothing)
+            guards = None if self.guards is None else [self.guards[i] for i in owners]
+            self.add(draw_regions(rng, areas, targets, params, protection=guards), owners, itertools.repeat(IMAGE_LEVEL))
 
     def object_regions(self, stream: np.random.Generator) -> None:
         """Box regions: each box independently with its probability, if a whole pixel fits inside
@@ -595,7 +596,8 @@ class _Batch:
             owners.append(i)
             index.append(k - 1)
         crops = crops if by_mask and any(c is not None for c in crops) else None
-        self.add(draw_regions(stream, areas, targets, params, crops), owners, index)
+        if areas:
+            self.add(draw_regions(stream, areas, targets, params, crops), owners, index)
 
     def plans(self, seeds: list) -> List[ErasePlan]:
         out = []
