@@ -27,7 +27,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -89,7 +88,7 @@ def main(args: argparse.Namespace) -> Dict[str, Any]:
     import albumentations as A
     import cv2
     from bench_pipeline import generate_photos, read_voc_folder
-    from bench_transforms import detaug_source, spread
+    from bench_transforms import detaug_source, spread, write_json
 
     cv2.setNumThreads(1)
     if args.quick:
@@ -121,10 +120,7 @@ def main(args: argparse.Namespace) -> Dict[str, Any]:
     for name, label in names.items():
         print(f"  {label:<46} {parts[name]['median']:7.1f}")
     print(f"  {'detaug in all (its pipeline minus the flip alone)':<46} {total['median']:7.1f}")
-    if args.json:
-        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-        with open(args.json, "w") as f:
-            json.dump(result, f, indent=1)
+    write_json(args.json, result)
     return result
 
 

@@ -39,14 +39,13 @@ from __future__ import annotations
 
 import argparse
 import glob
-import json
 import os
 import statistics
 import tempfile
 import time
 from typing import Any, Dict, List, Tuple
 
-from bench_transforms import MIN_REPEATS_FOR_RANGE, detaug_source, spread
+from bench_transforms import MIN_REPEATS_FOR_RANGE, detaug_source, spread, write_json
 
 Sample = Tuple[str, List[List[float]]]  # a JPEG's path and its boxes (absolute xyxy, pixels)
 
@@ -277,10 +276,7 @@ def main(args: argparse.Namespace) -> Dict[str, Any]:
                           "load_after": os.getloadavg()},
               "times_ms": times, "shares": erasing_shares(times), "min_bursts_for_range": MIN_REPEATS_FOR_RANGE}
     print(format_report(result))
-    if args.json:
-        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-        with open(args.json, "w") as f:
-            json.dump(result, f, indent=1)
+    write_json(args.json, result)
     return result
 
 

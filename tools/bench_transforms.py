@@ -280,6 +280,14 @@ def run_round_robin(cases: List[Case], repeats: int, target_s: float) -> None:
             case.times_us.append((case.clock() - start) / case.number / case.per_call * 1e6)
 
 
+def write_json(path: Optional[str], result: Dict[str, Any]) -> None:
+    """Write a tool's results to ``path`` (its folder made if needed); nothing when ``path`` is None."""
+    if path:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        with open(path, "w") as f:
+            json.dump(result, f, indent=1)
+
+
 def spread(values: List[float]) -> Dict[str, Any]:
     """Median of ``values``, and quartiles only when there are enough of them to mean something."""
     out: Dict[str, Any] = {"median": statistics.median(values), "n": len(values)}
@@ -399,10 +407,7 @@ def main(args: argparse.Namespace) -> Dict[str, Any]:
         "ratios": [r for r in (paired_ratio(ratio, times) for ratio in RATIOS) if r is not None],
     }
     print(format_report(result))
-    if args.json:
-        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-        with open(args.json, "w") as f:
-            json.dump(result, f, indent=1)
+    write_json(args.json, result)
     return result
 
 
