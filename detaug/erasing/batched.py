@@ -33,24 +33,25 @@ Images = Union[torch.Tensor, Sequence[torch.Tensor]]
 
 def _host_boxes(boxes: Any, count: int) -> List[Optional[np.ndarray]]:
     """Every image's boxes on the host as checked float64 ``[N, 4]`` (errors name the image:
-    ``boxes[i]``). Box tensors are converted to float64 where they are, then the tensors of
-    each device are concatenated and copied in one transfer, not one per image."""
+    ``boxes[i]``). The box tensors of each device and dtype are concatenated, then converted
+    to float64 and copied in one transfer, not one per image (int64 and bfloat16 boxes are
+    never concatenated together: that would round the integers to bfloat16)."""
     if boxes is None:
         return [None] * count
     if isinstance(boxes, torch.Tensor) and boxes.ndim == 3:  # padded [B, N, >=4]
         boxes = list(boxes)
     out: List[Any] = [None] * count
-    by_device: dict = {}
+    by_device: dict = {}  # tensors of one device and dtype are concatenated before their conversion
     for i, one in enumerate(boxes):
         if isinstance(one, torch.Tensor) and one.ndim == 2 and one.shape[-1] >= 4:
-            by_device.setdefault(one.device, []).append(i)
+            by_device.setdefault((one.device, one.dtype), []).append(i)
         elif one is not None:
             host = one.detach().as_subclass(torch.Tensor).to("cpu", torch.float64).numpy() if isinstance(
                 one, torch.Tensor) else one
             out[i] = check_boxes(host, f"boxes[{i}]")
     for indices in by_device.values():  # plain float64 tensors, also of tv_tensors.BoundingBoxes
-        parts = [boxes[i][:, :4].detach().to(torch.float64) for i in indices]
-        host, start = torch.cat(parts).cpu().numpy(), 0
+        parts = [boxes[i] if boxes[i].shape[-1] == 4 else boxes[i][:, :4] for i in indices]
+        host, start = torch.cat(parts).detach().as_subclass(torch.Tensor).to("cpu", torch.float64).numpy(), 0
         for i, part in zip(indices, parts):
             out[i], start = host[start:start + len(part)], start + len(part)
         if not np.isfinite(host).all():  # one check for the device's boxes; the error names the image
