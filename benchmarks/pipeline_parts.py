@@ -42,7 +42,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description="detaug's albumentations front-end taken apart, in a pipeline")
     parser.add_argument("images", nargs="?", default=None,
                         help="a VOC-layout folder (JPEGImages/, Annotations/); default: 24 JPEGs generated as bench_pipeline.py does")
-    parser.add_argument("--bursts", type=int, default=30, help="timed bursts of every pipeline (default 30)")
+    parser.add_argument("--bursts", type=int, default=120, help="timed bursts of every pipeline (default 120)")
     parser.add_argument("--quick", action="store_true", help="smoke run: 6 generated photos, 2 bursts")
     parser.add_argument("--json", default=None, help="also write the results to this JSON file")
     return parser
