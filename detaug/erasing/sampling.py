@@ -26,12 +26,11 @@ within ``max_attempts`` gets no image-level region.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import math
 import numbers
 import warnings
-from typing import Any, List, Optional, Sequence, Tuple, Union
+from typing import Any, List, Optional, Sequence, Union
 
 import numpy as np
 
@@ -261,19 +260,18 @@ class Protection:
 
 
 class _Shape:
-    """The constants of Algorithm 1 for one set of arguments (:func:`_shape`: made once per set)."""
+    """The constants of Algorithm 1 for one set of arguments, read once per draw (not per attempt)."""
 
     __slots__ = ("cover", "fit", "log", "r_lo", "r_step", "s_lo", "s_span")
 
-    def __init__(self, scale: Tuple[float, float], ratio: Tuple[float, float], ratio_sampling: str, placement: str,
-                 mask_cover: float) -> None:
-        (self.s_lo, s_hi), (r_lo, r_hi) = scale, ratio
+    def __init__(self, params: ErasingParams) -> None:
+        (self.s_lo, s_hi), (r_lo, r_hi) = params.scale, params.ratio
         self.s_span = s_hi - self.s_lo
-        self.log = ratio_sampling == "log"
+        self.log = params.ratio_sampling == "log"
         # log: r = exp(log r_1 + u log(r_2 / r_1)); uniform: r = r_1 + u (r_2 - r_1)
         self.r_lo, self.r_step = (math.log(r_lo), math.log(r_hi / r_lo)) if self.log else (r_lo, r_hi - r_lo)
-        self.fit = placement == "fit"
-        self.cover = mask_cover
+        self.fit = params.placement == "fit"
+        self.cover = params.mask_cover
 
     def first_fit(self, attempts: list, width: int, height: int, target: float, accept=None):
         """The first attempt that fits the area, as ``(x, y, w, h)`` relative to its corner; None if none does.
@@ -303,15 +301,6 @@ class _Shape:
             if accept is None or accept(x, y, w, h):
                 return x, y, w, h
         return None
-
-
-@functools.lru_cache(maxsize=64)
-def _shape_of(*arguments: Any) -> _Shape:
-    return _Shape(*arguments)
-
-
-def _shape(params: ErasingParams) -> _Shape:
-    return _shape_of(params.scale, params.ratio, params.ratio_sampling, params.placement, params.mask_cover)
 
 
 def _on_mask(table: np.ndarray, x: int, y: int, w: int, h: int) -> int:
@@ -376,7 +365,7 @@ def draw_regions(
     """
     rounds, most = min(ATTEMPTS_PER_ROUND, params.max_attempts), params.max_attempts
     first_round = rng.random((len(areas), rounds, 4)).tolist()
-    shape, checked = _shape(params), area_masks is not None or protection is not None
+    shape, checked = _Shape(params), area_masks is not None or protection is not None
     guards = [protection] * len(areas) if protection is None or isinstance(protection, Protection) else protection
     regions, accept, guard = [], None, None
     for a, (x1, y1, x2, y2) in enumerate(areas):
@@ -571,30 +560,28 @@ class _Batch:
              for labels, one in zip(self.labels, self.image_boxes) if len(one)])
         chosen = (stream.random(len(self.boxes)) < p).tolist()
         by_mask = params.object_area == "mask" and self.masks is not None
-        areas, targets, crops, owners, index = [], [], [], [], []
-        i, k, end = -1, 0, 0
-        for box, picked in zip(self.boxes.tolist(), chosen):
-            while k == end:  # the next image's boxes
-                i, k, end = i + 1, 0, len(self.image_boxes[i + 1])
-            k += 1
-            if not picked:
-                continue
+        areas, targets, crops, owners, index, start = [], [], [], [], [], 0
+        for i, image_boxes in enumerate(self.image_boxes):
             height, width = self.sizes[i]
-            inside, area = box_interior(box, height, width)
-            if inside is None:
-                continue
-            crop = None
-            if by_mask and self.masks[i] is not None and self.masks[i][k - 1] is not None:
-                x1, y1, x2, y2 = inside
-                mask = self.masks[i][k - 1]
-                pixels = int(mask.sum())
-                crop = mask[y1:y2, x1:x2] if pixels else None  # an empty mask: the box
-                area = pixels or area
-            areas.append(inside)
-            targets.append(area)
-            crops.append(crop)
-            owners.append(i)
-            index.append(k - 1)
+            for k, box in enumerate(image_boxes.tolist()):
+                if not chosen[start + k]:
+                    continue
+                inside, area = box_interior(box, height, width)
+                if inside is None:
+                    continue
+                crop = None
+                if by_mask and self.masks[i] is not None and self.masks[i][k] is not None:
+                    x1, y1, x2, y2 = inside
+                    mask = self.masks[i][k]
+                    pixels = int(mask.sum())
+                    crop = mask[y1:y2, x1:x2] if pixels else None  # an empty mask: the box
+                    area = pixels or area
+                areas.append(inside)
+                targets.append(area)
+                crops.append(crop)
+                owners.append(i)
+                index.append(k)
+            start += len(image_boxes)
         crops = crops if by_mask and any(c is not None for c in crops) else None
         if areas:
             self.add(draw_regions(stream, areas, targets, params, crops), owners, index)
