@@ -1,8 +1,8 @@
 """Kernels: apply an erase plan to a numpy (H, W[, C]) array or a torch (..., H, W) tensor.
 
 Kernels are pure: they copy their input unless ``inplace=True``. Values come from
-:mod:`detaug.erasing.fill` with a numpy Generator seeded by ``plan.seed`` (regions in
-plan order), so applying a plan twice gives the same pixels, and a numpy HWC image and
+:mod:`detaug.erasing.fill`, drawn from :func:`~detaug.erasing.fill.fill_generator` seeded by
+``plan.seed`` (regions in plan order), so applying a plan twice gives the same pixels, and a numpy HWC image and
 a torch CHW image get the same pixels for the same plan.
 """
 
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Optional, Union
 
 import numpy as np
 
-from detaug.erasing.fill import ResolvedFill, region_values, resolve_fill, torch_region_values
+from detaug.erasing.fill import ResolvedFill, fill_generator, region_values, resolve_fill, torch_region_values
 from detaug.erasing.plan import ErasePlan, Fill
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -71,7 +71,7 @@ def erase_array(image: np.ndarray, plan: ErasePlan, fill: Optional[Fill] = None,
 
 def _fill_generator(plan: ErasePlan, resolved: ResolvedFill) -> Optional[np.random.Generator]:
     """The fill's random stream (None for a constant, which needs none)."""
-    return None if resolved.kind == "constant" else np.random.default_rng(plan.seed)
+    return None if resolved.kind == "constant" else fill_generator(plan.seed)
 
 
 def _masks(plan: ErasePlan) -> list:
@@ -149,7 +149,7 @@ def _tensor_values(plan: ErasePlan, resolved: ResolvedFill, image: torch.Tensor)
         constant = _to_layout(resolved.constant, image)
         return lambda h, w: constant
     if image.device.type == "cpu":
-        rng, lead = np.random.default_rng(plan.seed), tuple(image.shape[:-3])
+        rng, lead = fill_generator(plan.seed), tuple(image.shape[:-3])
         return lambda h, w: _to_layout(region_values(resolved, rng, lead, h, w), image)
     generator = torch.Generator(device=image.device).manual_seed(plan.seed % 2**64)
     lead = tuple(image.shape[:-2])

@@ -8,8 +8,13 @@ position is uniform among those where the size fits, so only the size can fail; 
 ``placement="paper"`` (Algorithm 1 as printed) the point is uniform over the whole area
 and the attempt fails when the region sticks out.
 
-Box regions come from a stream of their own, seeded from the caller's generator, so for
-one seed the I+ORE plan is the IRE plan's image regions plus the ORE plan's box regions.
+The draws are laid out in the caller's stream the same way whatever the mode: the fill's
+seed, two seeds for further rounds, then one block of uniforms per image (whether it is
+erased, the count, a first round of attempts per region) and one per box (whether it is
+erased, a first round of attempts). An area without a fit in its first round draws
+further rounds from a stream of its own (one for image regions, one for box regions),
+made only then. So for one seed the I+ORE plan is the IRE plan's image regions plus the
+ORE plan's box regions, and drawing a plan costs two calls into the caller's generator.
 
 With instance masks (one per box), ``object_area="mask"`` makes S the mask's area and
 accepts an attempt only when at least ``mask_cover`` of the region lies on the mask (a
@@ -212,11 +217,14 @@ def box_interior(box: Sequence[float], height: int, width: int) -> tuple[Optiona
         >>> box_interior([1.5, 2.0, 4.5, 9.0], 8, 10), box_interior([3, 3, 3.5, 8], 8, 10)
         (((2, 2, 4, 8), 18.0), (None, 2.5))
     """
-    x1, x2 = min(max(float(box[0]), 0.0), width), min(max(float(box[2]), 0.0), width)
-    y1, y2 = min(max(float(box[1]), 0.0), height), min(max(float(box[3]), 0.0), height)
+    x1, y1, x2, y2 = box[0], box[1], box[2], box[3]  # clipped by comparisons: a third of min(max()) calls' time
+    x1 = 0.0 if x1 < 0 else width if x1 > width else x1
+    x2 = 0.0 if x2 < 0 else width if x2 > width else x2
+    y1 = 0.0 if y1 < 0 else height if y1 > height else y1
+    y2 = 0.0 if y2 < 0 else height if y2 > height else y2
     left, top = math.ceil(x1 - EDGE_EPS), math.ceil(y1 - EDGE_EPS)
     right, bottom = math.floor(x2 + EDGE_EPS), math.floor(y2 + EDGE_EPS)
-    area = max(x2 - x1, 0.0) * max(y2 - y1, 0.0)
+    area = float((x2 - x1) * (y2 - y1)) if x2 > x1 and y2 > y1 else 0.0
     return ((left, top, right, bottom) if right - left >= 1 and bottom - top >= 1 else None), area
 
 
@@ -273,18 +281,21 @@ class _Shape:
         self.fit = params.placement == "fit"
         self.cover = params.mask_cover
 
-    def first_fit(self, attempts: list, width: int, height: int, target: float, accept=None):
-        """The first attempt that fits the area, as ``(x, y, w, h)`` relative to its corner; None if none does.
+    def first_fit(self, uniforms: list, start: int, attempts: int, width: int, height: int, target: float, accept=None):
+        """The first of ``attempts`` attempts that fits the area, as ``(x, y, w, h)`` relative to
+        its corner; None if none does.
 
-        Each attempt is four uniforms: the area fraction, the aspect ratio, and the position.
-        ``accept``: None, or a test ``(x, y, w, h) -> bool`` an attempt must also pass (the
-        object's mask under it, ``protect``).
+        Each attempt is four uniforms from ``uniforms[start:]``: the area fraction, the aspect
+        ratio, and the position. ``accept``: None, or a test ``(x, y, w, h) -> bool`` an attempt
+        must also pass (the object's mask under it, ``protect``).
         """
         s_lo, s_span, r_lo, r_step, log = self.s_lo, self.s_span, self.r_lo, self.r_step, self.log
-        for u_area, u_ratio, u_x, u_y in attempts:
+        sqrt, floor = math.sqrt, math.floor
+        for i in range(start, start + 4 * attempts, 4):
+            u_area, u_ratio, u_x, u_y = uniforms[i:i + 4]
             erase_area = (s_lo + u_area * s_span) * target  # S_e
             r = math.exp(r_lo + u_ratio * r_step) if log else r_lo + u_ratio * r_step
-            h_raw, w_raw = math.sqrt(erase_area * r), math.sqrt(erase_area / r)  # H_e, W_e
+            h_raw, w_raw = sqrt(erase_area * r), sqrt(erase_area / r)  # H_e, W_e
             if h_raw >= height + 1 or w_raw >= width + 1:  # cannot fit (also keeps absurd ratios away from round)
                 continue
             h, w = round(h_raw), round(w_raw)  # half to even, as the authors' round()
@@ -293,9 +304,9 @@ class _Shape:
             if self.fit:  # a position among those where the size fits
                 if w > width or h > height:
                     continue
-                x, y = math.floor(u_x * (width - w + 1)), math.floor(u_y * (height - h + 1))
+                x, y = floor(u_x * (width - w + 1)), floor(u_y * (height - h + 1))
             else:  # the paper: a point anywhere in the area, kept only if the region fits there
-                x, y = math.floor(u_x * width), math.floor(u_y * height)
+                x, y = floor(u_x * width), floor(u_y * height)
                 if x + w > width or y + h > height:
                     continue
             if accept is None or accept(x, y, w, h):
@@ -363,8 +374,31 @@ def draw_regions(
         >>> [x2 - x1 for x1, _, x2, _ in draw_regions(np.random.default_rng(0), [(0, 0, 8, 8)], [64.0], params)]
         [4]
     """
+    rounds = min(ATTEMPTS_PER_ROUND, params.max_attempts)
+    uniforms = rng.random(len(areas) * 4 * rounds).tolist()
+    return _place(uniforms, range(0, len(uniforms), 4 * rounds), areas, target_area, params, rng, area_masks, protection)
+
+
+class _Later:
+    """A stream for further rounds of attempts, made from its seed only when an area first needs one."""
+
+    __slots__ = ("rng", "seed")
+
+    def __init__(self, seed: int) -> None:
+        self.seed, self.rng = seed, None
+
+    def random(self, n: int) -> np.ndarray:
+        if self.rng is None:
+            self.rng = np.random.default_rng(self.seed)
+        return self.rng.random(n)
+
+
+def _place(uniforms: list, starts: Sequence[int], areas: Sequence[Sequence[int]], target_area: Sequence[float],
+           params: ErasingParams, later: Any, area_masks: Optional[Sequence[Optional[np.ndarray]]] = None,
+           protection: Union[Protection, Sequence[Optional[Protection]], None] = None) -> list:
+    """:func:`draw_regions` with the first round of area ``a`` at ``uniforms[starts[a]:]``, and
+    further rounds from ``later.random``, in the order the areas need them."""
     rounds, most = min(ATTEMPTS_PER_ROUND, params.max_attempts), params.max_attempts
-    first_round = rng.random((len(areas), rounds, 4)).tolist()
     shape, checked = _Shape(params), area_masks is not None or protection is not None
     guards = [protection] * len(areas) if protection is None or isinstance(protection, Protection) else protection
     regions, accept, guard = [], None, None
@@ -373,10 +407,10 @@ def draw_regions(
             guard, mask = guards[a], None if area_masks is None else area_masks[a]
             accept = _acceptance(None if mask is None else _summed_area(mask), guard, x1, y1, shape.cover)
         width, height, target = x2 - x1, y2 - y1, target_area[a]
-        fit, tried = shape.first_fit(first_round[a], width, height, target, accept), rounds
+        fit, tried = shape.first_fit(uniforms, starts[a], rounds, width, height, target, accept), rounds
         while fit is None and tried < most:
             n = min(ATTEMPTS_PER_ROUND, most - tried)
-            fit, tried = shape.first_fit(rng.random((n, 4)).tolist(), width, height, target, accept), tried + n
+            fit, tried = shape.first_fit(later.random(4 * n).tolist(), 0, n, width, height, target, accept), tried + n
         if fit is None:
             regions.append(None)
             continue
@@ -455,10 +489,9 @@ def sample_plans(
 ) -> List[ErasePlan]:
     """Draw the plans of several images at once (the batched path), one per image.
 
-    The same draws as :func:`sample_plan`, grouped: the fill seeds of every image, then
-    whether each image gets image-level regions, then those regions (one
-    :func:`draw_regions` call for the batch), then the box choices and box regions of the
-    whole batch from one stream of their own. For one image this is exactly
+    The same draws as :func:`sample_plan`, grouped: the fill seeds of every image and the
+    two seeds of further rounds, then the blocks of uniforms of every image and of every
+    box of the batch (the module's docstring has the layout). For one image this is exactly
     :func:`sample_plan` (which calls it); for several, other draws than one
     :func:`sample_plan` per image, equally reproducible from ``rng``.
 
@@ -487,13 +520,17 @@ def sample_plans(
     for name, value in per_image.items():
         if value is not None and len(value) != count:
             raise ValueError(f"sample_plans: {name} must hold one entry per image ({count}), got {len(value)}")
-    rng = as_generator(rng)
-    words = rng.bit_generator.random_raw(count + 1).tolist()  # 63-bit seeds: the fills', then the boxes' stream
     batch = _Batch(sizes, boxes, labels, masks, params, warn=warn_normalised, stacklevel=stacklevel + 1)
-    if params.uses_image:  # the caller's stream, after the seeds
-        batch.image_regions(rng)
-    if params.uses_objects and len(batch.boxes):  # a stream of its own
-        batch.object_regions(np.random.default_rng(words[count] >> 1))
+    rng = as_generator(rng)
+    words = rng.bit_generator.random_raw(count + 2).tolist()  # 63-bit seeds: the fills', then further rounds'
+    attempts = 4 * min(ATTEMPTS_PER_ROUND, params.max_attempts)  # uniforms of a first round
+    image_block = 2 + attempts * (params.count if isinstance(params.count, int) else params.count[1])
+    box_block = 1 + attempts
+    uniforms = rng.random(count * image_block + len(batch.boxes) * box_block).tolist()  # whatever the mode
+    if params.uses_image:
+        batch.image_regions(uniforms, image_block, attempts, _Later(words[count] >> 1))
+    if params.uses_objects and len(batch.boxes):
+        batch.object_regions(uniforms, count * image_block, box_block, _Later(words[count + 1] >> 1))
     return batch.plans([seed >> 1 for seed in words[:count]])
 
 
@@ -534,37 +571,43 @@ class _Batch:
                 self.rects[i] += region
                 self.sources[i].append(source)
 
-    def image_regions(self, rng: np.random.Generator) -> None:
+    def image_regions(self, uniforms: list, block: int, attempts: int, later: _Later) -> None:
         """Image-level regions: per image with probability ``image_p``, ``count`` regions, each
-        drawn in the whole image with 1/count of its area."""
-        params = self.params
-        sized = [i for i, (height, width) in enumerate(self.sizes) if height > 0 and width > 0]
-        chosen = [i for i, u in zip(sized, rng.random(len(sized)).tolist()) if u < params.image_p]
-        areas, targets, owners = [], [], []
-        for i in chosen:
-            height, width = self.sizes[i]
-            n = params.count if isinstance(params.count, int) else int(rng.integers(params.count[0], params.count[1] + 1))
+        drawn in the whole image with 1/count of its area. Image ``i``'s block of ``uniforms``
+        starts at ``i * block``: whether, how many (a range of counts), then ``attempts``
+        uniforms per region."""
+        params, count = self.params, self.params.count
+        areas, targets, owners, starts = [], [], [], []
+        for i, (height, width) in enumerate(self.sizes):
+            at = i * block
+            if height == 0 or width == 0 or uniforms[at] >= params.image_p:
+                continue
+            n = count if isinstance(count, int) else count[0] + math.floor(uniforms[at + 1] * (count[1] - count[0] + 1))
             areas += [(0, 0, width, height)] * n
             targets += [height * width / n] * n
             owners += [i] * n
+            starts += range(at + 2, at + 2 + n * attempts, attempts)
         if areas:  # (no area draws nothing)
             guards = None if self.guards is None else [self.guards[i] for i in owners]
-            self.add(draw_regions(rng, areas, targets, params, protection=guards), owners, itertools.repeat(IMAGE_LEVEL))
+            regions = _place(uniforms, starts, areas, targets, params, later, protection=guards)
+            self.add(regions, owners, itertools.repeat(IMAGE_LEVEL))
 
-    def object_regions(self, stream: np.random.Generator) -> None:
+    def object_regions(self, uniforms: list, start: int, block: int, later: _Later) -> None:
         """Box regions: each box independently with its probability, if a whole pixel fits inside
-        it; S is the clipped box's area (its mask's with ``object_area="mask"``)."""
+        it; S is the clipped box's area (its mask's with ``object_area="mask"``). The batch's box
+        ``k`` has the block of ``uniforms`` at ``start + k * block``: whether, then a first round."""
         params = self.params
-        p = params.object_p if not params.per_class else np.concatenate(
+        per_box = None if not params.per_class else np.concatenate(
             [np.broadcast_to(params.object_probabilities(labels, len(one)), len(one))
-             for labels, one in zip(self.labels, self.image_boxes) if len(one)])
-        chosen = (stream.random(len(self.boxes)) < p).tolist()
+             for labels, one in zip(self.labels, self.image_boxes) if len(one)]).tolist()
         by_mask = params.object_area == "mask" and self.masks is not None
-        areas, targets, crops, owners, index, start = [], [], [], [], [], 0
+        areas, targets, crops, owners, index, starts, j = [], [], [], [], [], [], -1
         for i, image_boxes in enumerate(self.image_boxes):
             height, width = self.sizes[i]
             for k, box in enumerate(image_boxes.tolist()):
-                if not chosen[start + k]:
+                j += 1  # the box's place in the batch
+                at = start + j * block
+                if uniforms[at] >= (params.object_p if per_box is None else per_box[j]):
                     continue
                 inside, area = box_interior(box, height, width)
                 if inside is None:
@@ -581,10 +624,10 @@ class _Batch:
                 crops.append(crop)
                 owners.append(i)
                 index.append(k)
-            start += len(image_boxes)
+                starts.append(at + 1)
         crops = crops if by_mask and any(c is not None for c in crops) else None
         if areas:
-            self.add(draw_regions(stream, areas, targets, params, crops), owners, index)
+            self.add(_place(uniforms, starts, areas, targets, params, later, crops), owners, index)
 
     def plans(self, seeds: list) -> List[ErasePlan]:
         out = []
