@@ -281,7 +281,8 @@ class _Shape:
         self.fit = params.placement == "fit"
         self.cover = params.mask_cover
 
-    def first_fit(self, uniforms: list, start: int, attempts: int, width: int, height: int, target: float, accept=None):
+    def first_fit(self, uniforms: list, start: int, attempts: int, width: int, height: int, target: float, *,
+                  accept=None):
         """The first of ``attempts`` attempts that fits the area, as ``(x, y, w, h)`` relative to
         its corner; None if none does.
 
@@ -376,7 +377,8 @@ def draw_regions(
     """
     rounds = min(ATTEMPTS_PER_ROUND, params.max_attempts)
     uniforms = rng.random(len(areas) * 4 * rounds).tolist()
-    return _place(uniforms, range(0, len(uniforms), 4 * rounds), areas, target_area, params, rng, area_masks, protection)
+    return _place(uniforms, range(0, len(uniforms), 4 * rounds), areas, target_area, params, rng,
+                  area_masks=area_masks, protection=protection)
 
 
 class _Later:
@@ -394,7 +396,7 @@ class _Later:
 
 
 def _place(uniforms: list, starts: Sequence[int], areas: Sequence[Sequence[int]], target_area: Sequence[float],
-           params: ErasingParams, later: Any, area_masks: Optional[Sequence[Optional[np.ndarray]]] = None,
+           params: ErasingParams, later: Any, *, area_masks: Optional[Sequence[Optional[np.ndarray]]] = None,
            protection: Union[Protection, Sequence[Optional[Protection]], None] = None) -> list:
     """:func:`draw_regions` with the first round of area ``a`` at ``uniforms[starts[a]:]``, and
     further rounds from ``later.random``, in the order the areas need them."""
@@ -407,10 +409,10 @@ def _place(uniforms: list, starts: Sequence[int], areas: Sequence[Sequence[int]]
             guard, mask = guards[a], None if area_masks is None else area_masks[a]
             accept = _acceptance(None if mask is None else _summed_area(mask), guard, x1, y1, shape.cover)
         width, height, target = x2 - x1, y2 - y1, target_area[a]
-        fit, tried = shape.first_fit(uniforms, starts[a], rounds, width, height, target, accept), rounds
+        fit, tried = shape.first_fit(uniforms, starts[a], rounds, width, height, target, accept=accept), rounds
         while fit is None and tried < most:
             n = min(ATTEMPTS_PER_ROUND, most - tried)
-            fit, tried = shape.first_fit(later.random(4 * n).tolist(), 0, n, width, height, target, accept), tried + n
+            fit, tried = shape.first_fit(later.random(4 * n).tolist(), 0, n, width, height, target, accept=accept), tried + n
         if fit is None:
             regions.append(None)
             continue
@@ -627,7 +629,7 @@ class _Batch:
                 starts.append(at + 1)
         crops = crops if by_mask and any(c is not None for c in crops) else None
         if areas:
-            self.add(_place(uniforms, starts, areas, targets, params, later, crops), owners, index)
+            self.add(_place(uniforms, starts, areas, targets, params, later, area_masks=crops), owners, index)
 
     def plans(self, seeds: list) -> List[ErasePlan]:
         out = []
