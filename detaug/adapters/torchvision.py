@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import warnings
 from typing import Any, Callable, Optional, Union
 
@@ -169,7 +170,7 @@ class BoxAwareRandomErasing(v2.Transform):
                 "(width, height, width, height)"), UserWarning, stacklevel=2)
         if self.erasing.uses_masks or self.erasing.fill_mask is not None:
             self._warn_plain_masks(sample)
-        rng = np.random.default_rng(int(torch.randint(0, 2**62, (1,)).item()))  # reproducible under torch.manual_seed
+        rng = _torch_seeded_generator()
         if self.p < 1.0 and rng.random() >= self.p:
             return {"plan": ErasePlan.empty((height, width), self.erasing.fill), "keep": None}
         labels = None
@@ -307,6 +308,30 @@ class BoxAwareRandomErasing(v2.Transform):
             name = getattr(self.labels_getter, "__name__", type(self.labels_getter).__name__)
             text = (text + ", " if text else "") + f"labels_getter=<{name}>"
         return f"{type(self).__name__}({text})"
+
+
+_THREAD = threading.local()
+
+
+def _torch_seeded_generator() -> np.random.Generator:
+    """A numpy Generator set from four fresh words of torch's global generator, so a call is
+    reproducible under ``torch.manual_seed``. One generator per thread, its PCG64 state set
+    on every call (a random state and a random odd increment, what seeding produces): a new
+    generator per call (numpy's SeedSequence and a new bit generator) took 13-25 us, about
+    as long as drawing an IRE plan.
+
+    Examples:
+        >>> _ = torch.manual_seed(0); a = _torch_seeded_generator().random()
+        >>> _ = torch.manual_seed(0); a == _torch_seeded_generator().random()
+        True
+    """
+    rng = getattr(_THREAD, "rng", None)
+    if rng is None:
+        rng = _THREAD.rng = np.random.Generator(np.random.PCG64())
+    w = torch.randint(0, 2**63 - 1, (4,)).tolist()
+    rng.bit_generator.state = {"bit_generator": "PCG64", "state": {"state": w[0] << 64 | w[1], "inc": w[2] << 64 | w[3] | 1},
+                               "has_uint32": 0, "uinteger": 0}
+    return rng
 
 
 def _first_dict(sample: Any) -> Optional[dict]:
