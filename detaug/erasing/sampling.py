@@ -183,8 +183,9 @@ def looks_normalised(boxes: np.ndarray, image_size: Sequence[int]) -> bool:
         >>> looks_normalised(np.array([[0.1, 0.2, 0.5, 0.6]]), (64, 64)), looks_normalised(np.array([[0, 0, 1, 1.0]]), (64, 64))
         (True, False)
     """
-    return (len(boxes) > 0 and boxes.max() <= 1 and boxes.min() >= 0 and min(int(image_size[0]), int(image_size[1])) >= 2
-            and bool((boxes != np.round(boxes)).any()))
+    # the first box's right edge rules out most pixel boxes before any reduction over all of them
+    return (len(boxes) > 0 and boxes[0, 2] <= 1 and boxes.max() <= 1 and boxes.min() >= 0
+            and min(int(image_size[0]), int(image_size[1])) >= 2 and bool((boxes != np.round(boxes)).any()))
 
 
 def normalised_boxes_message(image_size: Sequence[int], fix: str) -> str:
@@ -281,17 +282,19 @@ class _Shape:
         self.fit = params.placement == "fit"
         self.cover = params.mask_cover
 
-    def first_fit(self, uniforms: list, start: int, attempts: int, width: int, height: int, target: float, *,
+    def first_fit(self, uniforms: list, start: int, attempts: int, area: Sequence[int], target: float, *,
                   accept=None):
-        """The first of ``attempts`` attempts that fits the area, as ``(x, y, w, h)`` relative to
-        its corner; None if none does.
+        """The first of ``attempts`` attempts that fits the area ``x1, y1, x2, y2``, as the region
+        ``(x1, y1, x2, y2)`` in the image; None if none does.
 
         Each attempt is four uniforms from ``uniforms[start:]``: the area fraction, the aspect
-        ratio, and the position. ``accept``: None, or a test ``(x, y, w, h) -> bool`` an attempt
-        must also pass (the object's mask under it, ``protect``).
+        ratio, and the position. ``accept``: None, or a test ``(x, y, w, h) -> bool`` (relative to
+        the area's corner) an attempt must also pass (the object's mask under it, ``protect``).
         """
-        s_lo, s_span, r_lo, r_step, log = self.s_lo, self.s_span, self.r_lo, self.r_step, self.log
+        s_lo, s_span, r_lo, r_step, log, fit = self.s_lo, self.s_span, self.r_lo, self.r_step, self.log, self.fit
         sqrt, floor = math.sqrt, math.floor
+        left, top, right, bottom = area
+        width, height = right - left, bottom - top
         for i in range(start, start + 4 * attempts, 4):
             u_area, u_ratio, u_x, u_y = uniforms[i:i + 4]
             erase_area = (s_lo + u_area * s_span) * target  # S_e
@@ -302,7 +305,7 @@ class _Shape:
             h, w = round(h_raw), round(w_raw)  # half to even, as the authors' round()
             if w < 1 or h < 1:
                 continue
-            if self.fit:  # a position among those where the size fits
+            if fit:  # a position among those where the size fits
                 if w > width or h > height:
                     continue
                 x, y = floor(u_x * (width - w + 1)), floor(u_y * (height - h + 1))
@@ -311,7 +314,7 @@ class _Shape:
                 if x + w > width or y + h > height:
                     continue
             if accept is None or accept(x, y, w, h):
-                return x, y, w, h
+                return left + x, top + y, left + x + w, top + y + h
         return None
 
 
@@ -404,22 +407,19 @@ def _place(uniforms: list, starts: Sequence[int], areas: Sequence[Sequence[int]]
     shape, checked = _Shape(params), area_masks is not None or protection is not None
     guards = [protection] * len(areas) if protection is None or isinstance(protection, Protection) else protection
     regions, accept, guard = [], None, None
-    for a, (x1, y1, x2, y2) in enumerate(areas):
+    for a, area in enumerate(areas):
         if checked:  # the object's mask, protected boxes
             guard, mask = guards[a], None if area_masks is None else area_masks[a]
-            accept = _acceptance(None if mask is None else _summed_area(mask), guard, x1, y1, shape.cover)
-        width, height, target = x2 - x1, y2 - y1, target_area[a]
-        fit, tried = shape.first_fit(uniforms, starts[a], rounds, width, height, target, accept=accept), rounds
-        while fit is None and tried < most:
+            accept = _acceptance(None if mask is None else _summed_area(mask), guard, area[0], area[1], shape.cover)
+        region = shape.first_fit(uniforms, starts[a], rounds, area, target_area[a], accept=accept)
+        tried = rounds
+        while region is None and tried < most:
             n = min(ATTEMPTS_PER_ROUND, most - tried)
-            fit, tried = shape.first_fit(later.random(4 * n).tolist(), 0, n, width, height, target, accept=accept), tried + n
-        if fit is None:
-            regions.append(None)
-            continue
-        x, y, w, h = fit
-        regions.append((x1 + x, y1 + y, x1 + x + w, y1 + y + h))
-        if guard is not None:
-            guard.add(*regions[-1])
+            region = shape.first_fit(later.random(4 * n).tolist(), 0, n, area, target_area[a], accept=accept)
+            tried += n
+        regions.append(region)
+        if guard is not None and region is not None:
+            guard.add(*region)
     return regions
 
 
