@@ -35,7 +35,7 @@ import itertools
 import math
 import numbers
 import warnings
-from typing import Any, List, Optional, Sequence, Union
+from typing import Any, List, Optional, Protocol, Sequence, Union
 
 import numpy as np
 
@@ -384,6 +384,12 @@ def draw_regions(
                   area_masks=area_masks, protection=protection)
 
 
+class _Rounds(Protocol):
+    """Where further rounds of attempts come from: a numpy Generator, or :class:`_Later`."""
+
+    def random(self, n: int) -> np.ndarray: ...
+
+
 class _Later:
     """A stream for further rounds of attempts, made from its seed only when an area first needs one."""
 
@@ -399,7 +405,7 @@ class _Later:
 
 
 def _place(uniforms: list, starts: Sequence[int], areas: Sequence[Sequence[int]], target_area: Sequence[float],
-           params: ErasingParams, later: Any, *, area_masks: Optional[Sequence[Optional[np.ndarray]]] = None,
+           params: ErasingParams, later: _Rounds, *, area_masks: Optional[Sequence[Optional[np.ndarray]]] = None,
            protection: Union[Protection, Sequence[Optional[Protection]], None] = None) -> list:
     """:func:`draw_regions` with the first round of area ``a`` at ``uniforms[starts[a]:]``, and
     further rounds from ``later.random``, in the order the areas need them."""
