@@ -156,3 +156,19 @@ def test_pipeline_parts_quick(tmp_path):
     assert result["detaug_added_us"]["median"] == pytest.approx(
         statistics.median(d - o for d, o in zip(times["detaug"], times["off"])))
     assert "drawing the plan (sample_plan)" in proc.stdout and "one more transform (A.NoOp)" in proc.stdout
+
+
+def test_ab_pipeline_quick(tmp_path):
+    # both sides this checkout: the tool must load a core per side and time both in one process
+    out = tmp_path / "ab.json"
+    proc = subprocess.run([sys.executable, "benchmarks/ab_pipeline.py", "--before", ".", "--after", ".", "--quick",
+                           "--json", str(out)], cwd=ROOT, env=dict(os.environ, PYTHONWARNINGS="ignore"),
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(out.read_text())
+    times = result["times_us"]
+    assert list(times) == ["off", "before", "after", "A.Erasing"] and result["images"] == 6
+    assert all(len(t) == 2 and min(t) > 0 for t in times.values())
+    assert result["after_minus_before_us"]["median"] == pytest.approx(
+        statistics.median(a - b for a, b in zip(times["after"], times["before"])))
+    assert str(ROOT) in result["before"] and "after minus before" in proc.stdout
