@@ -21,9 +21,7 @@ import argparse
 import importlib
 import os
 import sys
-import tempfile
-import time
-from typing import Any, Dict, List
+from typing import Any, Dict
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools"))
 
@@ -58,17 +56,13 @@ def load_detaug(root: str) -> Any:
 
 def main(args: argparse.Namespace) -> Dict[str, Any]:
     import albumentations as A
-    import cv2
-    from bench_pipeline import generate_photos, read_voc_folder
     from bench_transforms import detaug_source, spread, write_json
+    from pipeline_parts import decoded_photos, time_bursts
 
-    cv2.setNumThreads(1)
     if args.quick:
         args.images, args.bursts = None, min(args.bursts, 2)
     fill = args.fill if args.fill.startswith("random") else float(args.fill)
-    with tempfile.TemporaryDirectory() as folder:
-        samples = read_voc_folder(args.images) if args.images else generate_photos(folder, 6 if args.quick else 24, 0)
-        images = [(cv2.cvtColor(cv2.imread(path), cv2.COLOR_BGR2RGB), boxes) for path, boxes in samples]
+    images = decoded_photos(args.images, args.quick)
     bbox = A.BboxParams(format="pascal_voc", label_fields=["labels"])
     steps: Dict[str, list] = {"off": []}
     sources = {}
@@ -79,15 +73,8 @@ def main(args: argparse.Namespace) -> Dict[str, Any]:
     steps["A.Erasing"] = [A.Erasing(fill="random")]
     pipelines = {name: A.Compose([A.HorizontalFlip(p=0.5), *step], bbox_params=bbox, seed=0) for name, step in steps.items()}
     names = list(pipelines)
-    times: Dict[str, List[float]] = {name: [] for name in names}
     load_before = os.getloadavg()
-    for b in range(args.bursts + 1):  # the first burst warms up
-        for name in names[b % len(names):] + names[:b % len(names)]:
-            start = time.process_time()
-            for image, boxes in images:
-                pipelines[name](image=image, bboxes=boxes, labels=list(range(len(boxes))))
-            if b:
-                times[name].append((time.process_time() - start) / len(images) * 1e6)
+    times = time_bursts(pipelines, images, args.bursts)
     added = {name: spread([t - o for t, o in zip(times[name], times["off"])]) for name in names[1:]}
     result = {
         "before": sources["before"], "after": sources["after"], "images": len(images), "bursts": args.bursts,

@@ -31,7 +31,7 @@ import os
 import sys
 import tempfile
 import time
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools"))
 
@@ -83,29 +83,44 @@ def steps() -> Dict[str, list]:
             "+ copy": [PlanAndCopy(**paper)], "detaug": [detaug.BoxAwareRandomErasing(**paper)]}
 
 
-def main(args: argparse.Namespace) -> Dict[str, Any]:
-    import albumentations as A
+def decoded_photos(images: Optional[str], quick: bool) -> List[tuple]:
+    """``(RGB image, boxes)`` pairs, decoded once: a VOC-layout folder's photos, or generated
+    ones (6 for a smoke run, else 24) as ``bench_pipeline.py`` makes them."""
     import cv2
     from bench_pipeline import generate_photos, read_voc_folder
-    from bench_transforms import detaug_source, spread, write_json
 
     cv2.setNumThreads(1)
-    if args.quick:
-        args.images, args.bursts = None, min(args.bursts, 2)
     with tempfile.TemporaryDirectory() as folder:
-        samples = read_voc_folder(args.images) if args.images else generate_photos(folder, 6 if args.quick else 24, 0)
-        images = [(cv2.cvtColor(cv2.imread(path), cv2.COLOR_BGR2RGB), boxes) for path, boxes in samples]
-    bbox = A.BboxParams(format="pascal_voc", label_fields=["labels"])
-    pipelines = {name: A.Compose([A.HorizontalFlip(p=0.5), *step], bbox_params=bbox, seed=0) for name, step in steps().items()}
-    times: Dict[str, List[float]] = {name: [] for name in STEPS}
-    load_before = os.getloadavg()
-    for b in range(args.bursts + 1):  # the first burst warms up
-        for name in STEPS[b % len(STEPS):] + STEPS[:b % len(STEPS)]:
+        samples = read_voc_folder(images) if images else generate_photos(folder, 6 if quick else 24, 0)
+        return [(cv2.cvtColor(cv2.imread(path), cv2.COLOR_BGR2RGB), boxes) for path, boxes in samples]
+
+
+def time_bursts(pipelines: Dict[str, Any], images: List[tuple], bursts: int) -> Dict[str, List[float]]:
+    """CPU us per sample of every pipeline in each burst, the pipelines round-robin and their
+    order rotating from burst to burst; one burst more than asked warms up first."""
+    names = list(pipelines)
+    times: Dict[str, List[float]] = {name: [] for name in names}
+    for b in range(bursts + 1):
+        for name in names[b % len(names):] + names[:b % len(names)]:
             start = time.process_time()
             for image, boxes in images:
                 pipelines[name](image=image, bboxes=boxes, labels=list(range(len(boxes))))
             if b:
                 times[name].append((time.process_time() - start) / len(images) * 1e6)
+    return times
+
+
+def main(args: argparse.Namespace) -> Dict[str, Any]:
+    import albumentations as A
+    from bench_transforms import detaug_source, spread, write_json
+
+    if args.quick:
+        args.images, args.bursts = None, min(args.bursts, 2)
+    images = decoded_photos(args.images, args.quick)
+    bbox = A.BboxParams(format="pascal_voc", label_fields=["labels"])
+    pipelines = {name: A.Compose([A.HorizontalFlip(p=0.5), *step], bbox_params=bbox, seed=0) for name, step in steps().items()}
+    load_before = os.getloadavg()
+    times = time_bursts(pipelines, images, args.bursts)
     parts = {later: spread([t - s for t, s in zip(times[later], times[earlier])])
              for earlier, later in zip(STEPS, STEPS[1:])}
     total = spread([t - o for t, o in zip(times["detaug"], times["off"])])
