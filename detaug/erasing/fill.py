@@ -4,8 +4,8 @@ Every kernel (numpy arrays, torch tensors, the batched path) takes its values fr
 :func:`resolve_fill` checks a fill against the image's dtype and channels once, and
 :func:`region_values` draws one region's values from the plan's generator
 (:func:`fill_generator`). Values are drawn in ``(..., h, w, C)`` order whatever the image
-layout, so a numpy HWC image and a torch CHW image on the CPU erased with the same plan get the same
-pixels. Tensors on an accelerator draw their random values there
+layout, so a numpy HWC image and a torch CHW image on the CPU erased with the same plan get
+the same pixels. Tensors on an accelerator draw their random values there
 (:func:`torch_region_values`): the same regions, other values.
 
 Constants are given in the image's units (0-255 for uint8, a fraction for float images);
@@ -107,8 +107,9 @@ def _resolve(fill: Fill, dtype: np.dtype, channels: int) -> ResolvedFill:
 
 def fill_generator(seed: int) -> np.random.Generator:
     """The stream of a plan's random fill values, from its seed: numpy's SFC64, whose raw words
-    come about 1.35x as fast as the default PCG64's (docs/benchmarks.md), and a random fill is
-    mostly raw words.
+    come about 1.35x as fast as the default PCG64's in a loop of their own (a random fill is
+    mostly raw words; inside a training pipeline the difference was within the noise:
+    docs/benchmarks.md).
 
     Examples:
         >>> bool(fill_generator(7).random() == fill_generator(7).random())

@@ -2,8 +2,8 @@
 
 Kernels are pure: they copy their input unless ``inplace=True``. Values come from
 :mod:`detaug.erasing.fill`, drawn from :func:`~detaug.erasing.fill.fill_generator` seeded by
-``plan.seed`` (regions in plan order), so applying a plan twice gives the same pixels, and a numpy HWC image and
-a torch CHW image get the same pixels for the same plan.
+``plan.seed`` (regions in plan order), so applying a plan twice gives the same pixels, and
+a numpy HWC image and a torch CHW image get the same pixels for the same plan.
 """
 
 from __future__ import annotations
