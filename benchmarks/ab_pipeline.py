@@ -26,13 +26,33 @@ from typing import Any, Dict
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools"))
 
 
+def checkout(path: str) -> str:
+    """A folder holding a ``detaug/`` package (an argparse type: a clear error otherwise)."""
+    if not os.path.isfile(os.path.join(path, "detaug", "__init__.py")):
+        raise argparse.ArgumentTypeError(f"{path!r} is not a checkout of detaug (no detaug/__init__.py in it): "
+                                         "give the root of a clone or a git worktree, e.g. ../before")
+    return path
+
+
+def fill_value(text: str) -> Any:
+    """``--fill``: a random fill's name as it is, or a number."""
+    if text.startswith("random"):
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is neither a number nor a random fill's name "
+                                         "(random, random_normal, random_color, random_color_normal)") from None
+
+
 def get_args_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description="An old and a new detaug in one process, in the same pipeline")
-    parser.add_argument("--before", required=True, help="checkout whose detaug/ is the old core")
-    parser.add_argument("--after", required=True, help="checkout whose detaug/ is the new core")
+    parser.add_argument("--before", required=True, type=checkout, help="checkout whose detaug/ is the old core")
+    parser.add_argument("--after", required=True, type=checkout, help="checkout whose detaug/ is the new core")
     parser.add_argument("--images", default=None,
                         help="a VOC-layout folder (JPEGImages/, Annotations/); default: 24 generated JPEGs")
-    parser.add_argument("--fill", default="random", help="detaug's fill: 'random' (default) or a number")
+    parser.add_argument("--fill", default="random", type=fill_value,
+                        help="detaug's fill: 'random' (default), another random fill's name, or a number")
     parser.add_argument("--bursts", type=int, default=120, help="timed bursts of every pipeline (default 120)")
     parser.add_argument("--quick", action="store_true", help="smoke run: 6 generated photos, 2 bursts")
     parser.add_argument("--json", default=None, help="also write the results to this JSON file")
@@ -61,7 +81,7 @@ def main(args: argparse.Namespace) -> Dict[str, Any]:
 
     if args.quick:
         args.images, args.bursts = None, min(args.bursts, 2)
-    fill = args.fill if args.fill.startswith("random") else float(args.fill)
+    fill = args.fill
     images = decoded_photos(args.images, args.quick)
     bbox = A.BboxParams(format="pascal_voc", label_fields=["labels"])
     steps: Dict[str, list] = {"off": []}

@@ -172,3 +172,17 @@ def test_ab_pipeline_quick(tmp_path):
     assert result["after_minus_before_us"]["median"] == pytest.approx(
         statistics.median(a - b for a, b in zip(times["after"], times["before"])))
     assert str(ROOT) in result["before"] and "after minus before" in proc.stdout
+
+
+def test_ab_pipeline_refuses_a_folder_without_detaug_and_an_unknown_fill(tmp_path, monkeypatch, capsys):
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    import ab_pipeline
+
+    parser = ab_pipeline.get_args_parser()
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--before", str(tmp_path), "--after", str(ROOT)])
+    assert "is not a checkout of detaug" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--before", str(ROOT), "--after", str(ROOT), "--fill", "banana"])
+    assert "neither a number nor a random fill" in capsys.readouterr().err
+    assert parser.parse_args(["--before", str(ROOT), "--after", str(ROOT), "--fill", "0"]).fill == 0.0
