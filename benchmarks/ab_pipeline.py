@@ -35,14 +35,24 @@ def checkout(path: str) -> str:
 
 
 def fill_value(text: str) -> Any:
-    """``--fill``: a random fill's name as it is, or a number."""
-    if text.startswith("random"):
+    """``--fill``: ``random``, ``random_color``, or a constant for the uint8 photos (0 to 255)."""
+    if text in ("random", "random_color"):
         return text
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is neither a number nor a random fill's name "
-                                         "(random, random_normal, random_color, random_color_normal)") from None
+        value = None
+    if value is None or not 0 <= value <= 255:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a fill for uint8 photos: give random, random_color or a "
+                                         "number from 0 to 255 (the N(0, 1) fills need float images)")
+    return value
+
+
+def positive(text: str) -> int:
+    """A whole number of at least 1."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -52,8 +62,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser.add_argument("--images", default=None,
                         help="a VOC-layout folder (JPEGImages/, Annotations/); default: 24 generated JPEGs")
     parser.add_argument("--fill", default="random", type=fill_value,
-                        help="detaug's fill: 'random' (default), another random fill's name, or a number")
-    parser.add_argument("--bursts", type=int, default=120, help="timed bursts of every pipeline (default 120)")
+                        help="detaug's fill: random (default), random_color, or a number from 0 to 255")
+    parser.add_argument("--bursts", type=positive, default=120, help="timed bursts of every pipeline (default 120)")
     parser.add_argument("--quick", action="store_true", help="smoke run: 6 generated photos, 2 bursts")
     parser.add_argument("--json", default=None, help="also write the results to this JSON file")
     return parser
@@ -80,7 +90,9 @@ def main(args: argparse.Namespace) -> Dict[str, Any]:
     from pipeline_parts import decoded_photos, time_bursts
 
     if args.quick:
-        args.images, args.bursts = None, min(args.bursts, 2)
+        if args.images:
+            raise SystemExit("ab_pipeline: --quick runs on 6 generated photos; leave out --images (or --quick)")
+        args.bursts = min(args.bursts, 2)
     fill = args.fill
     images = decoded_photos(args.images, args.quick)
     bbox = A.BboxParams(format="pascal_voc", label_fields=["labels"])
@@ -97,7 +109,8 @@ def main(args: argparse.Namespace) -> Dict[str, Any]:
     times = time_bursts(pipelines, images, args.bursts)
     added = {name: spread([t - o for t, o in zip(times[name], times["off"])]) for name in names[1:]}
     result = {
-        "before": sources["before"], "after": sources["after"], "images": len(images), "bursts": args.bursts,
+        "before": sources["before"], "after": sources["after"], "images": len(images),
+        "photos": args.images or "generated", "bursts": args.bursts,
         "fill": fill, "times_us": times, "added_us": added,
         "after_minus_before_us": spread([a - b for a, b in zip(times["after"], times["before"])]),
         "load": [load_before[0], os.getloadavg()[0]],
@@ -107,6 +120,10 @@ def main(args: argparse.Namespace) -> Dict[str, Any]:
     for name in names[1:]:
         print(f"  {name + ' adds':28s} {added[name]['median']:8.1f}")
     print(f"  {'after minus before':28s} {result['after_minus_before_us']['median']:8.1f}")
+    print(f"  {'after / A.Erasing':28s} {added['after']['median'] / added['A.Erasing']['median']:8.2f} "
+          "(ratio of the medians; A.Erasing fills randomly)")
+    if args.quick:
+        print("  (a smoke run: two bursts say nothing about speed)")
     write_json(args.json, result)
     return result
 

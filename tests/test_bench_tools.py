@@ -184,5 +184,8 @@ def test_ab_pipeline_refuses_a_folder_without_detaug_and_an_unknown_fill(tmp_pat
     assert "is not a checkout of detaug" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         parser.parse_args(["--before", str(ROOT), "--after", str(ROOT), "--fill", "banana"])
-    assert "neither a number nor a random fill" in capsys.readouterr().err
+    assert "is not a fill for uint8 photos" in capsys.readouterr().err
+    for bad in (["--fill", "random_normal"], ["--fill", "300"], ["--bursts", "0"]):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["--before", str(ROOT), "--after", str(ROOT), *bad])
     assert parser.parse_args(["--before", str(ROOT), "--after", str(ROOT), "--fill", "0"]).fill == 0.0

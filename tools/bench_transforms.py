@@ -367,8 +367,8 @@ def format_report(result: Dict[str, Any]) -> str:
             lines.append(f"  {r['label']}: {r['median']:.2f}{_range(r, '.2f')}, paired over {r['n']} repeats{judged}")
     plans = next((c for c in result["cases"] if c["name"].startswith("plans of the batch")), None)
     if plans is not None:
-        lines.append(f"  plans of the batch: {plans['median']:.0f} us per batch (target <= 200 us: "
-                     f"{'met' if plans['median'] <= 200 else 'missed'})")
+        lines.append(f"  plans of the batch: {plans['median']:.0f} us per batch "
+                     f"(target <= 200 us: {verdict(plans['median'], 200.0, plans['n'])})")
     if "c-cuda" not in {c["group"] for c in result["cases"]}:
         lines += ["", "(c) on CUDA: not run (no GPU)"]
     return "\n".join(lines)
