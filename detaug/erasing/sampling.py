@@ -52,6 +52,11 @@ EDGE_EPS = 1e-6
 RandomLike = Union[np.random.Generator, int, None]
 
 
+def _first_round(params: ErasingParams) -> int:
+    """Attempts drawn together first for every area (fewer when ``max_attempts`` is smaller)."""
+    return min(ATTEMPTS_PER_ROUND, params.max_attempts)
+
+
 def as_generator(rng: RandomLike) -> np.random.Generator:
     """A numpy Generator from a Generator, a seed, or None (fresh OS entropy)."""
     return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
@@ -378,7 +383,7 @@ def draw_regions(
         >>> [x2 - x1 for x1, _, x2, _ in draw_regions(np.random.default_rng(0), [(0, 0, 8, 8)], [64.0], params)]
         [4]
     """
-    rounds = min(ATTEMPTS_PER_ROUND, params.max_attempts)
+    rounds = _first_round(params)
     uniforms = rng.random(len(areas) * 4 * rounds).tolist()
     return _place(uniforms, range(0, len(uniforms), 4 * rounds), areas, target_area, params, rng,
                   area_masks=area_masks, protection=protection)
@@ -409,7 +414,7 @@ def _place(uniforms: list, starts: Sequence[int], areas: Sequence[Sequence[int]]
            protection: Union[Protection, Sequence[Optional[Protection]], None] = None) -> list:
     """:func:`draw_regions` with the first round of area ``a`` at ``uniforms[starts[a]:]``, and
     further rounds from ``later.random``, in the order the areas need them."""
-    rounds, most = min(ATTEMPTS_PER_ROUND, params.max_attempts), params.max_attempts
+    rounds, most = _first_round(params), params.max_attempts
     shape, checked = _Shape(params), area_masks is not None or protection is not None
     guards = [protection] * len(areas) if protection is None or isinstance(protection, Protection) else protection
     regions, accept, guard = [], None, None
@@ -531,7 +536,7 @@ def sample_plans(
     batch = _Batch(sizes, boxes, labels, masks, params, warn=warn_normalised, stacklevel=stacklevel + 1)
     rng = as_generator(rng)
     words = rng.bit_generator.random_raw(count + 2).tolist()  # 63-bit seeds: the fills', then further rounds'
-    attempts = 4 * min(ATTEMPTS_PER_ROUND, params.max_attempts)  # uniforms of a first round
+    attempts = 4 * _first_round(params)  # uniforms of a first round
     image_block = 2 + attempts * (params.count if isinstance(params.count, int) else params.count[1])
     box_block = 1 + attempts
     uniforms = rng.random(count * image_block + len(batch.boxes) * box_block).tolist()  # whatever the mode
